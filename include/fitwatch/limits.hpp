@@ -1,0 +1,31 @@
+// fitwatch: the EMF and CloudWatch limits the library enforces.
+//
+// Sources: the EMF specification (limits section, 1 MB events since April
+// 2025), and the CloudWatch API reference for Metric / Dimension
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Metric.html,
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html).
+#pragma once
+
+#include <cstddef>
+
+namespace fitwatch::limits {
+
+/// Metric definitions in one directive; more are split into several events.
+inline constexpr std::size_t max_metrics_per_event = 100;
+/// Values in one metric array; more are split into several events.
+inline constexpr std::size_t max_values_per_metric = 100;
+/// Dimension names in one dimension set.
+inline constexpr std::size_t max_dimensions_per_set = 30;
+/// Metric names, dimension names and property names: 1..255 characters.
+inline constexpr std::size_t max_name_length = 255;
+/// Namespaces: 1..255 characters (the API limit; EMF alone allows 1024).
+inline constexpr std::size_t max_namespace_length = 255;
+/// Dimension values: 1..1024 characters.
+inline constexpr std::size_t max_dimension_value_length = 1024;
+/// One log event, and so one EMF line, in bytes.
+inline constexpr std::size_t max_event_bytes = 1024 * 1024;
+/// A string property longer than this is cut (at a UTF-8 boundary) and the
+/// cut is reported.
+inline constexpr std::size_t max_property_bytes = 16 * 1024;
+
+}  // namespace fitwatch::limits

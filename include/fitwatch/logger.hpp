@@ -1,0 +1,147 @@
+// fitwatch: the logger, the API training code uses.
+//
+// A logger writes one CloudWatch Embedded Metric Format line per evaluation
+// (per flush) to stdout, from where SageMaker ships it to CloudWatch Logs
+// (/aws/sagemaker/TrainingJobs) and CloudWatch turns it into metrics. It
+// makes no AWS API call: no credentials, no network, no blocking I/O on the
+// training thread (lines go through a bounded queue to a background writer).
+//
+// \code
+//   fitwatch::logger_options options;
+//   options.namespace_name = "MyTraining";
+//   fitwatch::logger log{options};
+//   const auto val = log.metric("ValidationLoss", fitwatch::unit::none,
+//   fitwatch::resolution::high); const auto epoch = log.property("epoch"); for (int e = 0; e <
+//   epochs; ++e) {
+//     log.set(epoch, std::int64_t{e});
+//     log.put(val, evaluate());
+//     log.flush();  // one EMF line
+//   }
+// \endcode
+//
+// Default dimension: TrainingJobName, taken from the SageMaker environment
+// (TRAINING_JOB_NAME, else job_name in SM_TRAINING_ENV, else
+// options::job_name, else "local"). The host (SM_CURRENT_HOST) is written as
+// the property "Host", not as a dimension, so that every host of a
+// multi-host job feeds the same metric: alarms aggregate them with Maximum
+// or Average and neither miss nor double-count (see docs/multi-host.md).
+// set_dimensions() replaces the defaults; options::default_dimensions=false
+// turns them off.
+//
+// Errors: declarations (metric, property, set_dimensions, the constructor)
+// throw fitwatch::error; put, set, flush and the destructor never throw. Bad
+// values follow record.hpp: NaN and infinities are dropped, counted and
+// reported at most once a second on stderr.
+//
+// Thread safety: every member function may be called from several threads;
+// no concurrent call causes a data race. Declarations and values share one
+// mutex, held for a few hundred nanoseconds per call.
+//
+// Shutdown: the destructor writes pending values and waits (bounded) for the
+// queue to drain. With options::flush_on_sigterm (the default) a SIGTERM
+// (SageMaker's StopTrainingJob) first flushes every live logger's queue,
+// within options::sigterm_timeout, then takes the program's previous SIGTERM
+// action.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fitwatch/record.hpp"
+#include "fitwatch/sink.hpp"
+#include "fitwatch/unit.hpp"
+
+namespace fitwatch {
+
+/// The namespace fitwatch's metrics go to unless told otherwise.
+inline constexpr std::string_view default_namespace = "FitWatch";
+
+/// What SageMaker tells a training container about itself.
+struct sagemaker_environment {
+  std::string job_name;            ///< empty outside SageMaker
+  std::string current_host;        ///< e.g. "algo-1"; empty outside SageMaker
+  std::vector<std::string> hosts;  ///< every host of the job, in order
+
+  /// True on the first host of a multi-host job, and outside SageMaker.
+  bool is_primary_host() const noexcept;
+};
+
+/// Reads TRAINING_JOB_NAME, SM_CURRENT_HOST, SM_HOSTS and SM_TRAINING_ENV.
+/// Never throws: malformed JSON in SM_TRAINING_ENV is ignored.
+sagemaker_environment read_sagemaker_environment();
+
+struct logger_options {
+  std::string namespace_name{default_namespace};
+  /// The TrainingJobName used when the SageMaker environment has none.
+  std::string job_name;
+  /// Dimension set [TrainingJobName] and property Host.
+  bool default_dimensions = true;
+  /// Where lines go; default: an async_sink in front of stdout.
+  std::shared_ptr<sink> output;
+  /// Flush queued lines when the process receives SIGTERM.
+  bool flush_on_sigterm = true;
+  std::chrono::milliseconds sigterm_timeout{10000};
+  /// How long the destructor waits for queued lines to be written.
+  std::chrono::milliseconds shutdown_timeout{5000};
+};
+
+class logger {
+ public:
+  /// \throw error on an invalid namespace or job name.
+  explicit logger(logger_options options = {});
+  /// Flushes pending values and waits (bounded) for the sink.
+  ~logger();
+  logger(const logger&) = delete;
+  logger& operator=(const logger&) = delete;
+
+  /// Declares a metric once; returns a handle for put(). Declaring the same
+  /// name again with the same unit and resolution returns the same handle.
+  /// \throw error on an invalid name or a conflicting declaration.
+  metric_id metric(std::string_view name, unit u = unit::none, resolution r = resolution::standard);
+  /// Declares a property. \throw error on an invalid or conflicting name.
+  property_id property(std::string_view name);
+  /// Replaces every dimension set (including the default one).
+  /// \throw error as record::set_dimensions.
+  void set_dimensions(const std::vector<dimension_set>& sets);
+  /// Adds a dimension set. \throw error as record::set_dimensions.
+  void add_dimensions(const dimension_set& set);
+
+  /// Records a value; no lookup, no allocation once the loop is warm.
+  void put(metric_id id, double value) noexcept;
+  void set(property_id id, double value) noexcept;
+  void set(property_id id, std::int64_t value) noexcept;
+  void set(property_id id, bool value) noexcept;
+  void set(property_id id, std::string_view value) noexcept;
+  void set(property_id id, const char* value) noexcept { set(id, std::string_view{value}); }
+
+  /// Writes the pending values as one EMF line (more if limits force a
+  /// split), stamped with the current time.
+  void flush() noexcept;
+  /// As flush(), stamped with the given time (ms since the epoch).
+  void flush_at(std::int64_t timestamp_ms) noexcept;
+  /// Waits until the sink has written every flushed line, or the timeout.
+  bool drain(std::chrono::milliseconds timeout) noexcept;
+
+  /// Values dropped so far (not finite).
+  std::uint64_t dropped_values() const noexcept;
+  /// The environment the logger found at construction.
+  const sagemaker_environment& environment() const noexcept { return env_; }
+  /// The TrainingJobName dimension value in use.
+  const std::string& job_name() const noexcept { return job_name_; }
+  const std::string& namespace_name() const noexcept { return record_.namespace_name(); }
+
+ private:
+  logger_options options_;
+  sagemaker_environment env_;
+  std::string job_name_;
+  mutable std::mutex mutex_;
+  record record_;
+  std::shared_ptr<sink> sink_;
+};
+
+}  // namespace fitwatch

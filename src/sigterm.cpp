@@ -1,0 +1,110 @@
+// SIGTERM handling. The handler only writes a byte to a pipe (that is all a
+// signal handler may safely do); a watcher thread wakes up, flushes every
+// registered sink within its bound, puts back the program's previous SIGTERM
+// action and raises SIGTERM again, so the program ends (or handles it) as it
+// would have without fitwatch. SageMaker's StopTrainingJob sends SIGTERM and
+// allows 120 s before SIGKILL.
+#include "sigterm.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "diagnostics.hpp"
+#include "fitwatch/sink.hpp"
+
+namespace fitwatch::detail {
+namespace {
+
+int wake_pipe[2] = {-1, -1};
+struct sigaction previous_action {};
+
+struct registry {
+  std::mutex mutex;
+  std::vector<std::pair<sink*, std::chrono::milliseconds>> sinks;
+};
+
+registry& the_registry() {
+  static auto* r = new registry;  // never destroyed: the watcher may outlive main
+  return *r;
+}
+
+extern "C" void on_sigterm(int) {
+  const int saved = errno;
+  const char byte = 1;
+  [[maybe_unused]] const auto n = ::write(wake_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+void watch() {
+  char byte = 0;
+  for (;;) {
+    const ssize_t n = ::read(wake_pipe[0], &byte, 1);
+    if (n == 1) break;
+    if (n < 0 && errno == EINTR) continue;
+    return;  // the pipe is gone: nothing to watch
+  }
+  {
+    auto& r = the_registry();
+    const std::lock_guard<std::mutex> lock(r.mutex);
+    for (const auto& [s, timeout] : r.sinks) {
+      if (!s->flush(timeout)) report("fitwatch: SIGTERM: queued metric lines not written in time");
+    }
+  }
+  sigaction(SIGTERM, &previous_action, nullptr);
+  ::kill(::getpid(), SIGTERM);
+}
+
+void install() noexcept {
+  if (::pipe2(wake_pipe, O_CLOEXEC) != 0) {
+    report("fitwatch: cannot create the SIGTERM pipe; queued lines may be lost on SIGTERM");
+    return;
+  }
+  try {
+    std::thread([] {
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      watch();
+    }).detach();
+  } catch (...) {
+    report("fitwatch: cannot start the SIGTERM watcher; queued lines may be lost on SIGTERM");
+    return;
+  }
+  struct sigaction action {};
+  action.sa_handler = on_sigterm;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &action, &previous_action);
+}
+
+}  // namespace
+
+void flush_on_sigterm(sink* s, std::chrono::milliseconds timeout) noexcept {
+  static std::once_flag installed;
+  try {
+    std::call_once(installed, install);
+    auto& r = the_registry();
+    const std::lock_guard<std::mutex> lock(r.mutex);
+    r.sinks.emplace_back(s, timeout);
+  } catch (...) {
+    report("fitwatch: cannot register for SIGTERM flushing");
+  }
+}
+
+void forget_on_sigterm(sink* s) noexcept {
+  auto& r = the_registry();
+  const std::lock_guard<std::mutex> lock(r.mutex);
+  r.sinks.erase(std::remove_if(r.sinks.begin(), r.sinks.end(),
+                               [&](const auto& entry) { return entry.first == s; }),
+                r.sinks.end());
+}
+
+}  // namespace fitwatch::detail

@@ -1,0 +1,38 @@
+// The EMF conformance check behind `fitwatch validate`, also used by the
+// test suite on every line the library writes.
+//
+// It classifies a log line the way CloudWatch Logs does: a line that is not
+// a JSON object with an `_aws` member is a plain log line; a line with `_aws`
+// that breaks a rule of the EMF specification is an invalid EMF event
+// (CloudWatch would count it in AWS/Logs EMFValidationErrors and extract no
+// metric); otherwise it is an EMF event and its datapoints are counted.
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fitwatch::tools {
+
+enum class line_kind { plain, emf, invalid };
+
+struct line_report {
+  line_kind kind = line_kind::plain;
+  std::vector<std::string> errors;  ///< why the line is invalid
+  std::size_t metrics = 0;          ///< metric series (directive x dimension set x metric)
+  std::size_t datapoints = 0;       ///< values extracted
+};
+
+struct validate_options {
+  /// If set, timestamps more than 14 days before or 2 hours after this time
+  /// (ms since the epoch) are invalid, as CloudWatch Logs would reject them.
+  std::optional<std::int64_t> now_ms;
+};
+
+/// Checks one line (without its newline).
+line_report validate_line(std::string_view line, const validate_options& options = {});
+
+}  // namespace fitwatch::tools
