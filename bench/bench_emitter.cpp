@@ -1,0 +1,131 @@
+// Emitter cost (issue 2 targets): the training thread's cost of recording and
+// flushing one evaluation of 8 metrics (median and p99; target <= 1 us
+// median), and lines per second through the serializer to /dev/null on one
+// core (target >= 500,000).
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "fitwatch/logger.hpp"
+
+namespace {
+
+class null_sink : public fitwatch::sink {
+ public:
+  void write(std::string_view line) noexcept override { benchmark::DoNotOptimize(line.data()); }
+};
+
+// The same work as the peer comparison: one namespace, TrainingJobName,
+// 8 metrics (2 high resolution), 2 properties, one line per evaluation.
+struct evaluation {
+  explicit evaluation(fitwatch::logger& log) : log(log) {
+    const char* names[] = {"TrainLoss",          "ValidationLoss",      "TrainAccuracy",
+                           "ValidationAccuracy", "GeneralizationGap",   "RiseStreak",
+                           "SinceBest",          "OverfittingDetected"};
+    for (int i = 0; i < 8; ++i) {
+      ids.push_back(log.metric(names[i], i == 2 || i == 3 ? fitwatch::unit::percent
+                                                          : fitwatch::unit::none,
+                               i < 2 ? fitwatch::resolution::high : fitwatch::resolution::standard));
+    }
+    epoch = log.property("epoch");
+    lr = log.property("learning_rate");
+  }
+  void run(std::int64_t i) {
+    log.set(epoch, i);
+    log.set(lr, 0.001);
+    for (std::size_t m = 0; m < ids.size(); ++m) log.put(ids[m], 0.25 + 0.001 * (i % 100) + m);
+    log.flush();
+  }
+  fitwatch::logger& log;
+  std::vector<fitwatch::metric_id> ids;
+  fitwatch::property_id epoch{}, lr{};
+};
+
+fitwatch::logger_options to(std::shared_ptr<fitwatch::sink> out) {
+  fitwatch::logger_options o;
+  o.output = std::move(out);
+  o.job_name = "bench";
+  o.flush_on_sigterm = false;
+  return o;
+}
+
+// Training-thread cost: the async queue in front of /dev/null, as in production.
+void BM_training_thread_evaluation(benchmark::State& state) {
+  const int devnull = ::open("/dev/null", O_WRONLY);
+  fitwatch::async_sink::options q;
+  q.policy = fitwatch::overflow_policy::drop_oldest;
+  auto out = std::make_shared<fitwatch::async_sink>(std::make_shared<fitwatch::fd_sink>(devnull), q);
+  fitwatch::logger log{to(out)};
+  evaluation e{log};
+  std::int64_t i = 0;
+  for (auto _ : state) e.run(i++);
+  log.drain(std::chrono::seconds(10));
+  state.counters["dropped"] = static_cast<double>(out->dropped());
+  state.SetItemsProcessed(state.iterations());
+  ::close(devnull);
+}
+BENCHMARK(BM_training_thread_evaluation);
+
+// Serializer throughput, synchronous write to /dev/null on this one thread.
+void BM_serialize_to_devnull(benchmark::State& state) {
+  const int devnull = ::open("/dev/null", O_WRONLY);
+  fitwatch::logger log{to(std::make_shared<fitwatch::fd_sink>(devnull))};
+  evaluation e{log};
+  std::int64_t i = 0;
+  for (auto _ : state) e.run(i++);
+  state.SetItemsProcessed(state.iterations());
+  ::close(devnull);
+}
+BENCHMARK(BM_serialize_to_devnull);
+
+// Serializer alone, no I/O.
+void BM_serialize_only(benchmark::State& state) {
+  fitwatch::logger log{to(std::make_shared<null_sink>())};
+  evaluation e{log};
+  std::int64_t i = 0;
+  for (auto _ : state) e.run(i++);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_serialize_only);
+
+// Median and p99 of single evaluations on the training thread.
+void latency_percentiles() {
+  const int devnull = ::open("/dev/null", O_WRONLY);
+  auto out = std::make_shared<fitwatch::async_sink>(std::make_shared<fitwatch::fd_sink>(devnull));
+  fitwatch::logger log{to(out)};
+  evaluation e{log};
+  constexpr int warmup = 10000;
+  constexpr int samples = 200000;
+  for (int i = 0; i < warmup; ++i) e.run(i);
+  std::vector<double> ns(samples);
+  for (int i = 0; i < samples; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    e.run(i);
+    const auto t1 = std::chrono::steady_clock::now();
+    ns[i] = std::chrono::duration<double, std::nano>(t1 - t0).count();
+  }
+  log.drain(std::chrono::seconds(10));
+  std::sort(ns.begin(), ns.end());
+  std::printf(
+      "\ntraining-thread cost of one evaluation (8 metrics, 2 properties, flush), %d samples:\n"
+      "  median %.0f ns, p90 %.0f ns, p99 %.0f ns (target: median <= 1000 ns); "
+      "queue dropped %llu\n",
+      samples, ns[samples / 2], ns[samples * 9 / 10], ns[samples * 99 / 100],
+      static_cast<unsigned long long>(out->dropped()));
+  ::close(devnull);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  latency_percentiles();
+  return 0;
+}
