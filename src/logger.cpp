@@ -1,7 +1,14 @@
 #include "fitwatch/logger.hpp"
 
-#include <chrono>
+#include <pthread.h>
+#include <signal.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
 #include "sigterm.hpp"
 
@@ -16,72 +23,186 @@ std::int64_t now_ms() noexcept {
 
 }  // namespace
 
-logger::logger(logger_options options)
-    : options_(std::move(options)),
-      env_(read_sagemaker_environment()),
-      record_(options_.namespace_name) {
-  job_name_ = !env_.job_name.empty()       ? env_.job_name
-              : !options_.job_name.empty() ? options_.job_name
-                                           : std::string("local");
-  if (options_.default_dimensions) {
-    record_.set_dimensions({{{"TrainingJobName", job_name_}}});
-    if (!env_.current_host.empty()) record_.set(record_.property("Host"), env_.current_host);
-  } else {
-    record_.set_dimensions({});
+struct logger::impl {
+  impl(logger_options o) : options(std::move(o)), rec(options.namespace_name) {}
+
+  logger_options options;
+  sagemaker_environment env;
+  std::string job_name;
+  std::shared_ptr<sink> out;
+
+  std::mutex mutex;  // guards rec (and ser when there is no writer thread)
+  record rec;
+  serializer ser;
+  frame sync_frame;
+
+  // The queue of evaluations between flush() and the writer thread. Frames
+  // keep their buffers; the writer swaps its spent frame into the slot it
+  // takes, so a warm loop allocates nothing.
+  std::mutex queue_mutex;
+  std::condition_variable not_empty;
+  std::condition_variable not_full;
+  std::condition_variable idle;  // queue empty and no frame in the writer's hands
+  std::vector<frame> ring;
+  std::size_t head = 0;
+  std::size_t count = 0;
+  bool busy = false;
+  bool stop = false;
+  bool exited = false;
+  std::atomic<std::uint64_t> dropped_evaluations{0};
+
+  void write_frame(const frame& f) {
+    ser.write(f, [this](std::string_view line) { out->write(line); });
   }
-  sink_ = options_.output ? options_.output : std::make_shared<async_sink>(stdout_sink());
-  if (options_.flush_on_sigterm) detail::flush_on_sigterm(sink_.get(), options_.sigterm_timeout);
+
+  // Waking a sleeping thread costs a system call, more than everything else
+  // flush() does. So flush() wakes the writer only when the queue is half
+  // full; otherwise the writer looks at the queue every writer_tick (lines
+  // reach stdout at most that late; CloudWatch counts in seconds).
+  static constexpr std::chrono::milliseconds writer_tick{20};
+
+  void run() noexcept {
+    frame current;
+    std::unique_lock<std::mutex> lock(queue_mutex);
+    for (;;) {
+      if (count == 0 && !stop) not_empty.wait_for(lock, writer_tick);
+      if (count == 0) {
+        if (stop) break;  // stopping, and nothing left
+        continue;
+      }
+      std::swap(current, ring[head]);
+      head = (head + 1) % ring.size();
+      --count;
+      busy = true;
+      lock.unlock();
+      not_full.notify_one();
+      try {
+        write_frame(current);
+      } catch (...) {
+        report("fitwatch: an evaluation could not be serialized (out of memory)");
+      }
+      lock.lock();
+      busy = false;
+      if (count == 0) idle.notify_all();
+    }
+    exited = true;
+    idle.notify_all();
+  }
+
+  static void report(const std::string& message) noexcept { detail::report(message); }
+
+  bool drain(std::chrono::milliseconds timeout) noexcept {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (options.background_writer) {
+      not_empty.notify_one();
+      std::unique_lock<std::mutex> lock(queue_mutex);
+      if (!idle.wait_until(lock, deadline, [&] { return (count == 0 && !busy) || exited; })) {
+        return false;
+      }
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return out->flush(std::max(left, std::chrono::milliseconds(0)));
+  }
+};
+
+logger::logger(logger_options options) : impl_(std::make_shared<impl>(std::move(options))) {
+  auto& s = *impl_;
+  if (s.options.queue_capacity == 0) throw error("logger queue_capacity must be at least 1");
+  s.env = read_sagemaker_environment();
+  s.job_name = !s.env.job_name.empty()       ? s.env.job_name
+               : !s.options.job_name.empty() ? s.options.job_name
+                                             : std::string("local");
+  if (s.options.default_dimensions) {
+    s.rec.set_dimensions({{{"TrainingJobName", s.job_name}}});
+    if (!s.env.current_host.empty()) s.rec.set(s.rec.property("Host"), s.env.current_host);
+  } else {
+    s.rec.set_dimensions({});
+  }
+  s.out = s.options.output ? s.options.output : stdout_sink();
+  if (s.options.background_writer) {
+    s.ring.resize(s.options.queue_capacity);
+    // The writer holds its own reference to the state, so that a writer stuck
+    // on a stalled reader can be left behind safely at shutdown.
+    std::thread([state = impl_] {
+      sigset_t all;  // signals are for the program's threads, not ours
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      state->run();
+    }).detach();
+  }
+  if (s.options.flush_on_sigterm) {
+    detail::flush_on_sigterm(
+        impl_.get(), [state = impl_.get()](std::chrono::milliseconds t) { return state->drain(t); },
+        s.options.sigterm_timeout);
+  }
 }
 
 logger::~logger() {
+  auto& s = *impl_;
   flush();
-  drain(options_.shutdown_timeout);
-  if (options_.flush_on_sigterm) detail::forget_on_sigterm(sink_.get());
+  const bool drained = s.drain(s.options.shutdown_timeout);
+  if (s.options.flush_on_sigterm) detail::forget_on_sigterm(impl_.get());
+  if (!s.options.background_writer) return;
+  std::unique_lock<std::mutex> lock(s.queue_mutex);
+  s.stop = true;
+  const std::size_t lost = drained ? 0 : s.count;
+  s.count = 0;
+  s.not_empty.notify_all();
+  s.not_full.notify_all();
+  // The writer exits at once unless it is stuck in a write; then it is left
+  // to finish (or to end with the process), holding its own reference.
+  s.idle.wait_for(lock, std::chrono::milliseconds(100), [&] { return s.exited; });
+  lock.unlock();
+  if (lost > 0) {
+    detail::report("fitwatch: the reader of the metric lines stalled; " + std::to_string(lost) +
+                   " evaluations were not written at shutdown");
+  }
 }
 
 metric_id logger::metric(std::string_view name, unit u, resolution r) {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  return record_.metric(name, u, r);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->rec.metric(name, u, r);
 }
 
 property_id logger::property(std::string_view name) {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  return record_.property(name);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->rec.property(name);
 }
 
 void logger::set_dimensions(const std::vector<dimension_set>& sets) {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  record_.set_dimensions(sets);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->rec.set_dimensions(sets);
 }
 
 void logger::add_dimensions(const dimension_set& set) {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  record_.add_dimensions(set);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->rec.add_dimensions(set);
 }
 
 void logger::put(metric_id id, double value) noexcept {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  record_.put(id, value);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->rec.put(id, value);
 }
 
 void logger::set(property_id id, double value) noexcept {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  record_.set(id, value);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->rec.set(id, value);
 }
 
 void logger::set(property_id id, std::int64_t value) noexcept {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  record_.set(id, value);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->rec.set(id, value);
 }
 
 void logger::set(property_id id, bool value) noexcept {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  record_.set(id, value);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->rec.set(id, value);
 }
 
 void logger::set(property_id id, std::string_view value) noexcept {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  record_.set(id, value);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->rec.set(id, value);
 }
 
 void logger::flush() noexcept {
@@ -89,22 +210,76 @@ void logger::flush() noexcept {
 }
 
 void logger::flush_at(std::int64_t timestamp_ms) noexcept {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  try {
-    record_.serialize(timestamp_ms, [this](std::string_view line) { sink_->write(line); });
-  } catch (...) {
-    // serialize only throws if memory runs out; the values are lost, the
-    // training goes on.
+  auto& s = *impl_;
+  const std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.rec.empty()) return;
+  if (!s.options.background_writer) {
+    try {
+      if (s.rec.take(s.sync_frame, timestamp_ms)) s.write_frame(s.sync_frame);
+    } catch (...) {
+      detail::report("fitwatch: an evaluation could not be serialized (out of memory)");
+    }
+    return;
+  }
+  const char* dropped = nullptr;
+  bool discard = false;
+  bool wake = false;
+  {
+    std::unique_lock<std::mutex> queue_lock(s.queue_mutex);
+    if (s.count == s.ring.size()) {
+      switch (s.options.overflow) {
+        case overflow_policy::block:
+          s.not_full.wait(queue_lock, [&] { return s.count < s.ring.size() || s.stop; });
+          break;
+        case overflow_policy::drop_newest:
+          dropped = "newest";
+          discard = true;
+          break;
+        case overflow_policy::drop_oldest:
+          s.head = (s.head + 1) % s.ring.size();
+          --s.count;
+          dropped = "oldest";
+          break;
+      }
+    }
+    if (dropped != nullptr) s.dropped_evaluations.fetch_add(1, std::memory_order_relaxed);
+    if (discard || s.count == s.ring.size()) {  // dropped, or stopping while blocked
+      s.rec.discard();
+    } else if (s.rec.take(s.ring[(s.head + s.count) % s.ring.size()], timestamp_ms)) {
+      ++s.count;
+    }
+    wake = s.count * 2 >= s.ring.size();
+  }
+  if (wake) s.not_empty.notify_one();
+  if (dropped != nullptr) {
+    detail::report(std::string("fitwatch: metric queue full (the reader of stdout is slow); "
+                               "dropped the ") +
+                   dropped + " evaluation; " + std::to_string(s.dropped_evaluations.load()) +
+                   " dropped so far");
   }
 }
 
 bool logger::drain(std::chrono::milliseconds timeout) noexcept {
-  return sink_->flush(timeout);
+  return impl_->drain(timeout);
 }
 
 std::uint64_t logger::dropped_values() const noexcept {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  return record_.dropped_values();
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->rec.dropped_values();
+}
+
+std::uint64_t logger::dropped_evaluations() const noexcept {
+  return impl_->dropped_evaluations.load();
+}
+
+const sagemaker_environment& logger::environment() const noexcept {
+  return impl_->env;
+}
+const std::string& logger::job_name() const noexcept {
+  return impl_->job_name;
+}
+const std::string& logger::namespace_name() const noexcept {
+  return impl_->rec.namespace_name();
 }
 
 }  // namespace fitwatch

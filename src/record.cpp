@@ -34,6 +34,23 @@ void check_utf8_name(std::string_view what, std::string_view name, std::size_t m
 
 }  // namespace
 
+namespace detail {
+// Everything about an event that does not change from one evaluation to the
+// next, pre-encoded as JSON. Immutable once built; frames share it.
+struct layout {
+  std::string head;  // {"_aws":{"CloudWatchMetrics":[{"Namespace":..,"Dimensions":..,"Metrics":[
+  std::string dimension_members;           // ,"A":"x","B":"y"
+  std::vector<std::string> definitions;    // per metric: {"Name":..,"Unit":..}
+  std::vector<std::string> metric_keys;    // per metric: ,"Name":
+  std::vector<std::string> property_keys;  // per property: ,"name":
+};
+}  // namespace detail
+
+frame::frame() = default;
+frame::~frame() = default;
+frame::frame(frame&&) noexcept = default;
+frame& frame::operator=(frame&&) noexcept = default;
+
 void validate_namespace(std::string_view ns) {
   // API_Metric: 1..255, pattern [^:].*; PutMetricData: ASCII without control
   // characters, and "AWS/" is reserved for AWS services.
@@ -71,7 +88,7 @@ void validate_dimension_value(std::string_view name, std::string_view value) {
 
 record::record(std::string_view ns) : namespace_(ns) {
   validate_namespace(ns);
-  rebuild_dimension_cache();
+  rebuild_layout();
 }
 
 void record::claim(const std::string& name, member_kind kind) {
@@ -119,7 +136,7 @@ void record::set_dimensions(const std::vector<dimension_set>& sets) {
   }
   for (const auto& [name, value] : values) claim(name, member_kind::dimension);
   sets_ = sets;
-  rebuild_dimension_cache();
+  rebuild_layout();
 }
 
 void record::add_dimensions(const dimension_set& set) {
@@ -128,29 +145,50 @@ void record::add_dimensions(const dimension_set& set) {
   set_dimensions(sets);
 }
 
-void record::rebuild_dimension_cache() {
-  dimension_directive_ = "[";
-  dimension_members_.clear();
+void record::rebuild_layout() {
+  auto l = std::make_shared<detail::layout>();
+  l->head = "{\"_aws\":{\"CloudWatchMetrics\":[{\"Namespace\":";
+  detail::append_json_string(l->head, namespace_);
+  l->head += ",\"Dimensions\":[";
   std::vector<std::string_view> written;
-  for (const auto& set : sets_) {
-    if (dimension_directive_.size() > 1) dimension_directive_ += ',';
-    dimension_directive_ += '[';
-    for (std::size_t i = 0; i < set.size(); ++i) {
-      if (i > 0) dimension_directive_ += ',';
-      detail::append_json_string(dimension_directive_, set[i].name);
-      if (std::find(written.begin(), written.end(), set[i].name) == written.end()) {
-        written.push_back(set[i].name);
-        dimension_members_ += ',';
-        detail::append_json_string(dimension_members_, set[i].name);
-        dimension_members_ += ':';
-        detail::append_json_string(dimension_members_, set[i].value);
+  for (std::size_t s = 0; s < sets_.size(); ++s) {
+    l->head += s > 0 ? ",[" : "[";
+    for (std::size_t i = 0; i < sets_[s].size(); ++i) {
+      const auto& d = sets_[s][i];
+      if (i > 0) l->head += ',';
+      detail::append_json_string(l->head, d.name);
+      if (std::find(written.begin(), written.end(), d.name) == written.end()) {
+        written.push_back(d.name);
+        l->dimension_members += ',';
+        detail::append_json_string(l->dimension_members, d.name);
+        l->dimension_members += ':';
+        detail::append_json_string(l->dimension_members, d.value);
       }
     }
-    dimension_directive_ += ']';
+    l->head += ']';
   }
   // No dimension set at all: one empty set, a metric without dimensions.
-  dimension_directive_ += sets_.empty() ? "[]]" : "]";
-  cached_chunk_valid_ = false;
+  l->head += sets_.empty() ? "[]],\"Metrics\":[" : "],\"Metrics\":[";
+  for (const auto& m : metrics_) {
+    std::string def = "{\"Name\":";
+    detail::append_json_string(def, m.name);
+    def += ",\"Unit\":";
+    detail::append_json_string(def, to_string(m.unit_));
+    if (m.resolution_ == resolution::high) def += ",\"StorageResolution\":1";
+    def += '}';
+    l->definitions.push_back(std::move(def));
+    std::string key = ",";
+    detail::append_json_string(key, m.name);
+    key += ':';
+    l->metric_keys.push_back(std::move(key));
+  }
+  for (const auto& name : property_names_) {
+    std::string key = ",";
+    detail::append_json_string(key, name);
+    key += ':';
+    l->property_keys.push_back(std::move(key));
+  }
+  layout_ = std::move(l);
 }
 
 metric_id record::metric(std::string_view name, unit u, resolution r) {
@@ -173,19 +211,11 @@ metric_id record::metric(std::string_view name, unit u, resolution r) {
     throw error("metric " + quoted(name) + ": unknown unit");
   }
   claim(key, member_kind::metric);
-  metric_slot slot{key, u, r, {}, {}, {}};
-  slot.definition = "{\"Name\":";
-  detail::append_json_string(slot.definition, name);
-  slot.definition += ",\"Unit\":";
-  detail::append_json_string(slot.definition, to_string(u));
-  if (r == resolution::high) slot.definition += ",\"StorageResolution\":1";
-  slot.definition += '}';
-  slot.key = ",";
-  detail::append_json_string(slot.key, name);
-  slot.key += ':';
   const auto index = static_cast<std::uint32_t>(metrics_.size());
-  metrics_.push_back(std::move(slot));
+  metrics_.push_back({key, u, r});
+  values_.emplace_back();
   metric_index_.emplace(std::move(key), index);
+  rebuild_layout();
   return metric_id{index};
 }
 
@@ -196,12 +226,11 @@ property_id record::property(std::string_view name) {
     return property_id{found->second};
   }
   claim(key, member_kind::property);
-  property_slot slot{",", {}};
-  detail::append_json_string(slot.key, name);
-  slot.key += ':';
   const auto index = static_cast<std::uint32_t>(properties_.size());
-  properties_.push_back(std::move(slot));
+  property_names_.push_back(key);
+  properties_.emplace_back();
   property_index_.emplace(std::move(key), index);
+  rebuild_layout();
   return property_id{index};
 }
 
@@ -211,16 +240,15 @@ bool record::put(metric_id id, double value) noexcept {
     detail::report("fitwatch: value for an unknown metric id dropped");
     return false;
   }
-  auto& slot = metrics_[id.index];
   if (!std::isfinite(value)) {
     ++dropped_values_;
-    detail::report("fitwatch: non-finite value of metric \"" + slot.name +
+    detail::report("fitwatch: non-finite value of metric \"" + metrics_[id.index].name +
                    "\" dropped (CloudWatch accepts only finite numbers); " +
                    std::to_string(dropped_values_) + " dropped so far");
     return false;
   }
   try {
-    slot.values.push_back(value);
+    values_[id.index].push_back(value);
   } catch (...) {  // out of memory: lose the value, not the process
     ++dropped_values_;
     return false;
@@ -234,24 +262,24 @@ void record::set(property_id id, double value) noexcept {
   // A property is not a metric, but a non-finite number would still make
   // the line invalid JSON: it is written as null.
   if (std::isfinite(value)) {
-    properties_[id.index].value = value;
+    properties_[id.index] = value;
   } else {
-    properties_[id.index].value = std::monostate{};
+    properties_[id.index] = std::monostate{};
     detail::report("fitwatch: non-finite property value written as null");
   }
 }
 
 void record::set(property_id id, std::int64_t value) noexcept {
-  if (id.index < properties_.size()) properties_[id.index].value = value;
+  if (id.index < properties_.size()) properties_[id.index] = value;
 }
 
 void record::set(property_id id, bool value) noexcept {
-  if (id.index < properties_.size()) properties_[id.index].value = value;
+  if (id.index < properties_.size()) properties_[id.index] = value;
 }
 
 void record::set(property_id id, std::string_view value) noexcept {
   if (id.index >= properties_.size()) return;
-  auto& slot = properties_[id.index].value;
+  auto& slot = properties_[id.index];
   const std::size_t keep = detail::utf8_cut(value, limits::max_property_bytes);
   if (keep < value.size()) {
     detail::report("fitwatch: string property of " + std::to_string(value.size()) +
@@ -269,49 +297,81 @@ void record::set(property_id id, std::string_view value) noexcept {
 }
 
 void record::unset(property_id id) noexcept {
-  if (id.index < properties_.size()) properties_[id.index].value = std::monostate{};
+  if (id.index < properties_.size()) properties_[id.index] = std::monostate{};
 }
 
-void record::write_event(std::int64_t timestamp_ms, const std::vector<std::uint32_t>& chunk,
-                         std::size_t round) {
-  if (!cached_chunk_valid_ || chunk != cached_chunk_) {
-    cached_prefix_ = "{\"_aws\":{\"CloudWatchMetrics\":[{\"Namespace\":";
-    detail::append_json_string(cached_prefix_, namespace_);
-    cached_prefix_ += ",\"Dimensions\":";
-    cached_prefix_ += dimension_directive_;
-    cached_prefix_ += ",\"Metrics\":[";
-    for (std::size_t i = 0; i < chunk.size(); ++i) {
-      if (i > 0) cached_prefix_ += ',';
-      cached_prefix_ += metrics_[chunk[i]].definition;
+void record::discard() noexcept {
+  for (auto& v : values_) v.clear();
+  pending_ = 0;
+}
+
+bool record::take(frame& f, std::int64_t timestamp_ms) noexcept {
+  if (pending_ == 0) return false;
+  try {
+    if (f.layout_ != layout_) f.layout_ = layout_;
+    f.timestamp_ms_ = timestamp_ms;
+    f.offsets_.resize(values_.size() + 1);
+    f.values_.resize(pending_);
+    std::uint32_t at = 0;
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+      f.offsets_[i] = at;
+      std::copy(values_[i].begin(), values_[i].end(), f.values_.begin() + at);
+      at += static_cast<std::uint32_t>(values_[i].size());
     }
-    cached_prefix_ += "]}],\"Timestamp\":";
-    cached_chunk_ = chunk;
-    cached_chunk_valid_ = true;
+    f.offsets_[values_.size()] = at;
+    f.properties_.resize(properties_.size());
+    for (std::size_t i = 0; i < properties_.size(); ++i) f.properties_[i] = properties_[i];
+    f.pending_ = pending_;
+  } catch (...) {  // out of memory: this evaluation is lost, the training goes on
+    f.pending_ = 0;
   }
-  line_.assign(cached_prefix_);
-  detail::append_number(line_, timestamp_ms);
+  discard();
+  return f.pending_ > 0;
+}
+
+void record::serialize(std::int64_t timestamp_ms,
+                       const std::function<void(std::string_view)>& out) {
+  if (take(scratch_frame_, timestamp_ms)) scratch_serializer_.write(scratch_frame_, out);
+}
+
+void serializer::write_event(const frame& f, std::size_t round) {
+  const auto& l = *f.layout_;
+  if (cached_layout_ != f.layout_ || chunk_ != cached_chunk_) {
+    prefix_ = l.head;
+    for (std::size_t i = 0; i < chunk_.size(); ++i) {
+      if (i > 0) prefix_ += ',';
+      prefix_ += l.definitions[chunk_[i]];
+    }
+    prefix_ += "]}],\"Timestamp\":";
+    cached_layout_ = f.layout_;
+    cached_chunk_ = chunk_;
+  }
+  line_.assign(prefix_);
+  detail::append_number(line_, f.timestamp_ms_);
   line_ += '}';
-  line_ += dimension_members_;
+  line_ += l.dimension_members;
   const std::size_t before_properties = line_.size();
-  for (const auto& p : properties_) {
-    if (std::holds_alternative<std::monostate>(p.value)) continue;
-    line_ += p.key;
-    if (const auto* d = std::get_if<double>(&p.value)) {
+  for (std::size_t p = 0; p < f.properties_.size() && p < l.property_keys.size(); ++p) {
+    const auto& value = f.properties_[p];
+    if (std::holds_alternative<std::monostate>(value)) continue;
+    line_ += l.property_keys[p];
+    if (const auto* d = std::get_if<double>(&value)) {
       detail::append_number(line_, *d);
-    } else if (const auto* i = std::get_if<std::int64_t>(&p.value)) {
+    } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
       detail::append_number(line_, *i);
-    } else if (const auto* b = std::get_if<bool>(&p.value)) {
+    } else if (const auto* b = std::get_if<bool>(&value)) {
       line_ += *b ? "true" : "false";
     } else {
-      detail::append_json_string(line_, std::get<std::string>(p.value));
+      detail::append_json_string(line_, std::get<std::string>(value));
     }
   }
   const std::size_t metrics_start = line_.size();
   const std::size_t first = round * limits::max_values_per_metric;
-  for (const auto index : chunk) {
-    const auto& values = metrics_[index].values;
-    const std::size_t last = std::min(values.size(), first + limits::max_values_per_metric);
-    line_ += metrics_[index].key;
+  for (const auto index : chunk_) {
+    const double* values = f.values_.data() + f.offsets_[index];
+    const std::size_t size = f.offsets_[index + 1] - f.offsets_[index];
+    const std::size_t last = std::min(size, first + limits::max_values_per_metric);
+    line_ += l.metric_keys[index];
     if (last - first == 1) {
       detail::append_number(line_, values[first]);
       continue;
@@ -333,13 +393,13 @@ void record::write_event(std::int64_t timestamp_ms, const std::vector<std::uint3
   }
 }
 
-void record::serialize(std::int64_t timestamp_ms,
-                       const std::function<void(std::string_view)>& out) {
-  if (pending_ == 0) return;
+void serializer::write(const frame& f, const std::function<void(std::string_view)>& out) {
+  if (f.pending_ == 0 || !f.layout_) return;
   present_.clear();
   std::size_t rounds = 0;
-  for (std::uint32_t i = 0; i < metrics_.size(); ++i) {
-    const std::size_t n = metrics_[i].values.size();
+  const std::size_t metric_count = std::min(f.offsets_.size() - 1, f.layout_->metric_keys.size());
+  for (std::uint32_t i = 0; i < metric_count; ++i) {
+    const std::size_t n = f.offsets_[i + 1] - f.offsets_[i];
     if (n == 0) continue;
     present_.push_back(i);
     rounds =
@@ -351,21 +411,19 @@ void record::serialize(std::int64_t timestamp_ms,
     const std::size_t first = round * limits::max_values_per_metric;
     chunk_.clear();
     for (const auto index : present_) {
-      if (metrics_[index].values.size() <= first) continue;
+      if (f.offsets_[index + 1] - f.offsets_[index] <= first) continue;
       chunk_.push_back(index);
       if (chunk_.size() == limits::max_metrics_per_event) {
-        write_event(timestamp_ms, chunk_, round);
+        write_event(f, round);
         out(line_);
         chunk_.clear();
       }
     }
     if (!chunk_.empty()) {
-      write_event(timestamp_ms, chunk_, round);
+      write_event(f, round);
       out(line_);
     }
   }
-  for (const auto index : present_) metrics_[index].values.clear();
-  pending_ = 0;
 }
 
 }  // namespace fitwatch

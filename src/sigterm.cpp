@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "diagnostics.hpp"
-#include "fitwatch/sink.hpp"
 
 namespace fitwatch::detail {
 namespace {
@@ -28,7 +27,12 @@ struct sigaction previous_action {};
 
 struct registry {
   std::mutex mutex;
-  std::vector<std::pair<sink*, std::chrono::milliseconds>> sinks;
+  struct entry {
+    const void* owner;
+    drain_function drain;
+    std::chrono::milliseconds timeout;
+  };
+  std::vector<entry> entries;
 };
 
 registry& the_registry() {
@@ -54,8 +58,8 @@ void watch() {
   {
     auto& r = the_registry();
     const std::lock_guard<std::mutex> lock(r.mutex);
-    for (const auto& [s, timeout] : r.sinks) {
-      if (!s->flush(timeout)) report("fitwatch: SIGTERM: queued metric lines not written in time");
+    for (const auto& e : r.entries) {
+      if (!e.drain(e.timeout)) report("fitwatch: SIGTERM: queued metric lines not written in time");
     }
   }
   sigaction(SIGTERM, &previous_action, nullptr);
@@ -87,24 +91,25 @@ void install() noexcept {
 
 }  // namespace
 
-void flush_on_sigterm(sink* s, std::chrono::milliseconds timeout) noexcept {
+void flush_on_sigterm(const void* owner, drain_function drain,
+                      std::chrono::milliseconds timeout) noexcept {
   static std::once_flag installed;
   try {
     std::call_once(installed, install);
     auto& r = the_registry();
     const std::lock_guard<std::mutex> lock(r.mutex);
-    r.sinks.emplace_back(s, timeout);
+    r.entries.push_back({owner, std::move(drain), timeout});
   } catch (...) {
     report("fitwatch: cannot register for SIGTERM flushing");
   }
 }
 
-void forget_on_sigterm(sink* s) noexcept {
+void forget_on_sigterm(const void* owner) noexcept {
   auto& r = the_registry();
   const std::lock_guard<std::mutex> lock(r.mutex);
-  r.sinks.erase(std::remove_if(r.sinks.begin(), r.sinks.end(),
-                               [&](const auto& entry) { return entry.first == s; }),
-                r.sinks.end());
+  r.entries.erase(std::remove_if(r.entries.begin(), r.entries.end(),
+                                 [&](const auto& e) { return e.owner == owner; }),
+                  r.entries.end());
 }
 
 }  // namespace fitwatch::detail

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -33,6 +34,38 @@ class capture_sink : public sink {
   std::chrono::microseconds delay{0};
   std::mutex mutex;
   std::vector<std::string> lines;
+};
+
+// A sink that blocks every write until opened: a stalled reader of stdout.
+class gate_sink : public sink {
+ public:
+  void write(std::string_view line) noexcept override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++entered_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+    lines_.emplace_back(line);
+  }
+  void open() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  void wait_entered(int n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return entered_ >= n; });
+  }
+  std::vector<std::string> lines() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  int entered_ = 0;
+  std::vector<std::string> lines_;
 };
 
 /// Parses a line and checks it is one whole, valid EMF event.

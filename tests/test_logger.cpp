@@ -1,5 +1,7 @@
 // The logger: SageMaker defaults, dimensions, threads, allocation-free
 // steady state, flush on destruction.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <new>
 
@@ -126,6 +128,7 @@ TEST_CASE("default dimensions can be replaced or turned off") {
     logger log{options};
     log.put(log.metric("M"), 1);
     log.flush();
+    REQUIRE(log.drain(std::chrono::seconds(5)));
     const auto e = events(*sink).at(0);
     CHECK(e["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == json::parse("[[]]"));
     CHECK_FALSE(e.contains("TrainingJobName"));
@@ -136,6 +139,7 @@ TEST_CASE("default dimensions can be replaced or turned off") {
     log.add_dimensions({{"Model", "mlp"}, {"Team", "vision"}});
     log.put(log.metric("M"), 1);
     log.flush();
+    REQUIRE(log.drain(std::chrono::seconds(5)));
     const auto e = events(*sink).at(0);
     CHECK(e["_aws"]["CloudWatchMetrics"][0]["Dimensions"] ==
           json::parse(R"([["Model"],["Model","Team"]])"));
@@ -168,6 +172,7 @@ TEST_CASE("a NaN loss never produces an invalid line") {
   log.put(loss, std::numeric_limits<double>::infinity());
   log.flush();  // nothing valid in this evaluation: no line
   CHECK(log.dropped_values() == 2);
+  REQUIRE(log.drain(std::chrono::seconds(5)));
   const auto e = events(*sink);
   REQUIRE(e.size() == 1);
   CHECK_FALSE(e[0].contains("TrainLoss"));
@@ -189,11 +194,13 @@ TEST_CASE("the destructor flushes pending values") {
 TEST_CASE("several threads: every line parses, no value is lost") {
   scoped_env env;
   auto inner = std::make_shared<fitwatch::test::capture_sink>();
-  auto out = std::make_shared<fitwatch::async_sink>(inner);
   constexpr int threads = 4;
   constexpr int evaluations = 500;
+  std::uint64_t dropped = 0;
   {
-    logger log{capture_to(out)};
+    auto options = capture_to(inner);
+    options.overflow = fitwatch::overflow_policy::block;  // this test counts every value
+    logger log{options};
     std::vector<fitwatch::metric_id> ids;
     for (int t = 0; t < threads; ++t) ids.push_back(log.metric("T" + std::to_string(t)));
     const auto step = log.property("step");
@@ -208,6 +215,7 @@ TEST_CASE("several threads: every line parses, no value is lost") {
       });
     }
     for (auto& w : workers) w.join();
+    dropped = log.dropped_evaluations();
   }
   std::vector<double> sums(threads, 0.0);
   for (const auto& e : events(*inner)) {
@@ -222,7 +230,7 @@ TEST_CASE("several threads: every line parses, no value is lost") {
     }
   }
   for (int t = 0; t < threads; ++t) CHECK(sums[t] == evaluations * (evaluations - 1) / 2);
-  CHECK(out->dropped() == 0);
+  CHECK(dropped == 0);
 }
 
 namespace {
@@ -235,11 +243,12 @@ class null_sink : public fitwatch::sink {
 
 TEST_CASE("recording and flushing allocate nothing once the loop is warm") {
   scoped_env env;
-  // The async queue recycles line buffers; it needs one more only when its
-  // backlog reaches a new depth. Draining after each evaluation (as a queue
-  // does between epochs) keeps the depth at one.
-  auto out = std::make_shared<fitwatch::async_sink>(std::make_shared<null_sink>());
-  logger log{capture_to(out)};
+  // The queue recycles frames; a frame slot used for the first time has no
+  // buffers yet. Draining after each evaluation (as the writer does between
+  // epochs) keeps the loop on warm slots.
+  logger_options options = capture_to(std::make_shared<null_sink>());
+  options.queue_capacity = 4;
+  logger log{options};
   std::vector<fitwatch::metric_id> ids;
   for (int m = 0; m < 8; ++m)
     ids.push_back(log.metric("M" + std::to_string(m), unit::none,
@@ -262,4 +271,108 @@ TEST_CASE("recording and flushing allocate nothing once the loop is warm") {
   for (int i = 100; i < 1100; ++i) one_evaluation(i);
   counting = was_counting = false;
   CHECK(allocations == 0);
+}
+
+TEST_CASE("the queue with a stalled consumer: the training thread never waits") {
+  scoped_env env;
+  fitwatch::test::capture_reports reports;
+  auto gate = std::make_shared<fitwatch::test::gate_sink>();
+  auto options = capture_to(gate);
+  options.queue_capacity = 4;
+  std::vector<double> expected;
+  SUBCASE("drop_oldest keeps the newest evaluations") {
+    options.overflow = fitwatch::overflow_policy::drop_oldest;
+    expected = {0, 7, 8, 9, 10};  // 0 is in the writer's hands; 1..10 compete for 4 places
+  }
+  SUBCASE("drop_newest keeps the oldest evaluations") {
+    options.overflow = fitwatch::overflow_policy::drop_newest;
+    expected = {0, 1, 2, 3, 4};
+  }
+  std::vector<double> got;
+  {
+    logger log{options};
+    const auto m = log.metric("M");
+    log.put(m, 0);
+    log.flush();
+    gate->wait_entered(1);  // the writer is stuck on evaluation 0
+    for (int i = 1; i <= 10; ++i) {
+      log.put(m, i);
+      log.flush();  // returns at once
+    }
+    CHECK(log.dropped_evaluations() == 6);
+    CHECK_FALSE(log.drain(std::chrono::milliseconds(50)));  // stalled: gives up at its bound
+    gate->open();
+    CHECK(log.drain(std::chrono::seconds(5)));
+  }
+  for (const auto& l : gate->lines())
+    got.push_back(fitwatch::test::parse_emf(l)["M"].get<double>());
+  CHECK(got == expected);
+  const auto messages = reports.all();
+  REQUIRE_FALSE(messages.empty());
+  CHECK(messages[0].find("metric queue full") != std::string::npos);
+}
+
+TEST_CASE("the block policy loses nothing") {
+  scoped_env env;
+  auto gate = std::make_shared<fitwatch::test::gate_sink>();
+  auto options = capture_to(gate);
+  options.queue_capacity = 2;
+  options.overflow = fitwatch::overflow_policy::block;
+  logger log{options};
+  const auto m = log.metric("M");
+  std::thread producer([&] {
+    for (int i = 0; i < 20; ++i) {
+      log.put(m, i);
+      log.flush();
+    }
+  });
+  gate->wait_entered(1);
+  gate->open();
+  producer.join();
+  CHECK(log.drain(std::chrono::seconds(5)));
+  const auto lines = gate->lines();
+  REQUIRE(lines.size() == 20);
+  for (int i = 0; i < 20; ++i) CHECK(fitwatch::test::parse_emf(lines[i])["M"] == i);
+  CHECK(log.dropped_evaluations() == 0);
+}
+
+TEST_CASE("a stdout pipe nobody reads blocks neither flush() nor shutdown") {
+  scoped_env env;
+  fitwatch::test::capture_reports reports;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  {
+    auto options = capture_to(std::make_shared<fitwatch::fd_sink>(fds[1]));
+    options.queue_capacity = 16;
+    options.shutdown_timeout = std::chrono::milliseconds(200);
+    logger log{options};
+    const auto big = log.property("payload");
+    log.set(big, std::string(1000, 'x'));
+    const auto m = log.metric("M");
+    for (int i = 0; i < 2000; ++i) {  // ~2 MB into a 64 KB pipe
+      log.put(m, i);
+      log.flush();
+    }
+    CHECK(log.dropped_evaluations() > 0);
+  }                 // the destructor returns after its bound although the writer is stuck
+  ::close(fds[0]);  // now the stuck write fails with EPIPE and the writer ends
+  // fds[1] stays open: the detached writer may still be returning from its
+  // write, and closing it under that thread would race.
+  bool reported = false;
+  for (const auto& m : reports.all()) reported |= m.find("queue full") != std::string::npos;
+  CHECK(reported);
+}
+
+TEST_CASE("without the background writer, flush() writes on the calling thread") {
+  scoped_env env;
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  auto options = capture_to(sink);
+  options.background_writer = false;
+  logger log{options};
+  log.put(log.metric("M"), 3);
+  log.flush_at(1000);
+  const auto e = events(*sink);  // no drain needed
+  REQUIRE(e.size() == 1);
+  CHECK(e[0]["M"] == 3);
+  CHECK(e[0]["_aws"]["Timestamp"] == 1000);
 }

@@ -4,7 +4,14 @@
 // (per flush) to stdout, from where SageMaker ships it to CloudWatch Logs
 // (/aws/sagemaker/TrainingJobs) and CloudWatch turns it into metrics. It
 // makes no AWS API call: no credentials, no network, no blocking I/O on the
-// training thread (lines go through a bounded queue to a background writer).
+// training thread.
+//
+// The pipeline: put()/set() record values; flush() moves them, as one
+// binary frame, into a bounded queue; a background writer thread turns each
+// frame into EMF text and writes it to the sink (stdout by default) with one
+// write per line. The training thread never formats a number or waits for
+// a reader: when the queue is full, overflow_policy decides (drop the
+// oldest evaluation by default), and drops are counted and reported.
 //
 // \code
 //   fitwatch::logger_options options;
@@ -24,7 +31,7 @@
 // options::job_name, else "local"). The host (SM_CURRENT_HOST) is written as
 // the property "Host", not as a dimension, so that every host of a
 // multi-host job feeds the same metric: alarms aggregate them with Maximum
-// or Average and neither miss nor double-count (see docs/multi-host.md).
+// or Average and neither miss nor double-count (docs/library.md, "Multi-host jobs").
 // set_dimensions() replaces the defaults; options::default_dimensions=false
 // turns them off.
 //
@@ -47,7 +54,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,14 +81,28 @@ struct sagemaker_environment {
 /// Never throws: malformed JSON in SM_TRAINING_ENV is ignored.
 sagemaker_environment read_sagemaker_environment();
 
+/// What flush() does when the queue of evaluations is full (the reader of
+/// stdout is not keeping up).
+enum class overflow_policy : std::uint8_t {
+  block,        ///< wait for room (the training thread may stall)
+  drop_oldest,  ///< discard the oldest queued evaluation (default: newest data wins)
+  drop_newest,  ///< discard the evaluation being flushed
+};
+
 struct logger_options {
   std::string namespace_name{default_namespace};
   /// The TrainingJobName used when the SageMaker environment has none.
   std::string job_name;
   /// Dimension set [TrainingJobName] and property Host.
   bool default_dimensions = true;
-  /// Where lines go; default: an async_sink in front of stdout.
+  /// Where lines go; default: stdout.
   std::shared_ptr<sink> output;
+  /// Serialize and write on a background thread (default). When false,
+  /// flush() writes on the calling thread (for tools and tests).
+  bool background_writer = true;
+  /// Evaluations the queue holds at most, and what happens when it is full.
+  std::size_t queue_capacity = 1024;
+  overflow_policy overflow = overflow_policy::drop_oldest;
   /// Flush queued lines when the process receives SIGTERM.
   bool flush_on_sigterm = true;
   std::chrono::milliseconds sigterm_timeout{10000};
@@ -92,7 +112,7 @@ struct logger_options {
 
 class logger {
  public:
-  /// \throw error on an invalid namespace or job name.
+  /// \throw error on an invalid namespace or job name, or queue_capacity 0.
   explicit logger(logger_options options = {});
   /// Flushes pending values and waits (bounded) for the sink.
   ~logger();
@@ -124,24 +144,23 @@ class logger {
   void flush() noexcept;
   /// As flush(), stamped with the given time (ms since the epoch).
   void flush_at(std::int64_t timestamp_ms) noexcept;
-  /// Waits until the sink has written every flushed line, or the timeout.
+  /// Waits until every flushed evaluation has been written and the sink
+  /// flushed, or the timeout; false on timeout.
   bool drain(std::chrono::milliseconds timeout) noexcept;
 
   /// Values dropped so far (not finite).
   std::uint64_t dropped_values() const noexcept;
+  /// Evaluations dropped so far because the queue was full.
+  std::uint64_t dropped_evaluations() const noexcept;
   /// The environment the logger found at construction.
-  const sagemaker_environment& environment() const noexcept { return env_; }
+  const sagemaker_environment& environment() const noexcept;
   /// The TrainingJobName dimension value in use.
-  const std::string& job_name() const noexcept { return job_name_; }
-  const std::string& namespace_name() const noexcept { return record_.namespace_name(); }
+  const std::string& job_name() const noexcept;
+  const std::string& namespace_name() const noexcept;
 
  private:
-  logger_options options_;
-  sagemaker_environment env_;
-  std::string job_name_;
-  mutable std::mutex mutex_;
-  record record_;
-  std::shared_ptr<sink> sink_;
+  struct impl;
+  std::shared_ptr<impl> impl_;  // shared with the writer thread
 };
 
 }  // namespace fitwatch

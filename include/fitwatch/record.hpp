@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -64,6 +65,53 @@ struct dimension {
 
 /// The dimensions CloudWatch aggregates a metric by, all together.
 using dimension_set = std::vector<dimension>;
+
+namespace detail {
+struct layout;
+using property_value = std::variant<std::monostate, double, std::int64_t, bool, std::string>;
+}  // namespace detail
+
+/// One evaluation's values, taken out of a record (record::take) so that
+/// another thread can serialize them. Reusing a frame reuses its buffers.
+class frame {
+ public:
+  frame();
+  ~frame();
+  frame(frame&&) noexcept;
+  frame& operator=(frame&&) noexcept;
+  bool empty() const noexcept { return pending_ == 0; }
+
+ private:
+  friend class record;
+  friend class serializer;
+  std::shared_ptr<const detail::layout> layout_;
+  std::int64_t timestamp_ms_ = 0;
+  // Values of metric i are values_[offsets_[i] .. offsets_[i+1]): one flat
+  // buffer, copied rather than swapped, so that the record's buffers stay in
+  // the training thread's cache and the frame's in the writer's.
+  std::vector<double> values_;
+  std::vector<std::uint32_t> offsets_;
+  std::vector<detail::property_value> properties_;
+  std::size_t pending_ = 0;
+};
+
+/// Turns frames into EMF lines. Keeps its buffers and the directive of the
+/// last layout, so that a steady loop serializes without allocating.
+/// Thread safety: one serializer per thread.
+class serializer {
+ public:
+  /// Calls `out` once per EMF event of the frame (each line ends with '\n').
+  void write(const frame& f, const std::function<void(std::string_view)>& out);
+
+ private:
+  void write_event(const frame& f, std::size_t round);
+  std::shared_ptr<const detail::layout> cached_layout_;
+  std::vector<std::uint32_t> cached_chunk_;
+  std::string prefix_;  // {"_aws":{"CloudWatchMetrics":[...],"Timestamp":
+  std::vector<std::uint32_t> present_;
+  std::vector<std::uint32_t> chunk_;
+  std::string line_;
+};
 
 /// \throw error if `ns` is not a valid CloudWatch namespace (1..255 ASCII
 /// printable characters, not starting with ':' or "AWS/").
@@ -120,10 +168,17 @@ class record {
 
   /// True if no metric has a pending value.
   bool empty() const noexcept { return pending_ == 0; }
+  /// Drops the pending values.
+  void discard() noexcept;
 
-  /// Writes the pending values as EMF events, one call of `out` per event
-  /// (each line ends with '\n'), then clears the values. Nothing is written
-  /// when no metric has a value. Never throws unless `out` does.
+  /// Moves the pending values, and a copy of the properties, into `f`,
+  /// stamped with the time; returns false (and leaves `f` alone) if nothing
+  /// is pending. Once `f` has been used, allocates nothing.
+  bool take(frame& f, std::int64_t timestamp_ms) noexcept;
+
+  /// take() and serializer::write() in one: writes the pending values as EMF
+  /// events, one call of `out` per event (each line ends with '\n'). Nothing
+  /// is written when no metric has a value.
   void serialize(std::int64_t timestamp_ms, const std::function<void(std::string_view)>& out);
 
   /// Values dropped because they were not finite (or had a foreign id).
@@ -131,45 +186,31 @@ class record {
 
  private:
   enum class member_kind : std::uint8_t { dimension, metric, property };
-  struct metric_slot {
+  struct metric_decl {
     std::string name;
     unit unit_;
     resolution resolution_;
-    std::string definition;  // {"Name":...,"Unit":...}
-    std::string key;         // ,"Name":
-    std::vector<double> values;
-  };
-  using property_value = std::variant<std::monostate, double, std::int64_t, bool, std::string>;
-  struct property_slot {
-    std::string key;  // ,"name":
-    property_value value;
   };
 
   void claim(const std::string& name, member_kind kind);
-  void rebuild_dimension_cache();
-  void write_event(std::int64_t timestamp_ms, const std::vector<std::uint32_t>& chunk,
-                   std::size_t round);
+  void rebuild_layout();
 
   std::string namespace_;
   std::vector<dimension_set> sets_;
   std::unordered_map<std::string, member_kind> members_;
-  std::vector<metric_slot> metrics_;
+  std::vector<metric_decl> metrics_;
   std::unordered_map<std::string, std::uint32_t> metric_index_;
-  std::vector<property_slot> properties_;
+  std::vector<std::string> property_names_;
   std::unordered_map<std::string, std::uint32_t> property_index_;
+  std::shared_ptr<const detail::layout> layout_;
 
-  std::size_t pending_ = 0;  // values waiting for serialize()
+  std::vector<std::vector<double>> values_;  // per metric, pending
+  std::vector<detail::property_value> properties_;
+  std::size_t pending_ = 0;
   std::uint64_t dropped_values_ = 0;
 
-  // Caches, so that a steady evaluation loop serializes without allocating.
-  std::string dimension_directive_;  // [["A","B"],["A"]]
-  std::string dimension_members_;    // ,"A":"x","B":"y"
-  std::vector<std::uint32_t> cached_chunk_;
-  bool cached_chunk_valid_ = false;
-  std::string cached_prefix_;  // {"_aws":{"CloudWatchMetrics":[...],"Timestamp":
-  std::vector<std::uint32_t> present_;
-  std::vector<std::uint32_t> chunk_;
-  std::string line_;
+  frame scratch_frame_;
+  serializer scratch_serializer_;
 };
 
 }  // namespace fitwatch

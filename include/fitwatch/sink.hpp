@@ -8,15 +8,12 @@
 //   lines.
 // - file_sink: appends to a file (O_APPEND).
 // - ostream_sink: any std::ostream, for tests and embedding.
-// - async_sink: wraps another sink with a bounded queue drained by one
-//   background thread, so the training thread never waits for a slow reader
-//   of stdout. When the queue is full, overflow_policy decides; dropped
-//   lines are counted and reported.
+// A logger calls its sink from its background writer thread (see logger.hpp),
+// so a sink may block without blocking the training thread.
 //
 // \code
-//   auto out = std::make_shared<fitwatch::async_sink>(fitwatch::stdout_sink());
-//   out->write("{...}\n");
-//   out->flush(std::chrono::seconds(5));
+//   fitwatch::logger_options options;
+//   options.output = std::make_shared<fitwatch::file_sink>("metrics.log");
 // \endcode
 //
 // Thread safety: every sink here may be called from several threads at once;
@@ -86,44 +83,6 @@ class ostream_sink : public sink {
  private:
   std::mutex mutex_;
   std::ostream& out_;
-};
-
-/// What async_sink does with a line when its queue is full.
-enum class overflow_policy : std::uint8_t {
-  block,        ///< wait for room (the training thread may stall)
-  drop_oldest,  ///< discard the oldest queued line (default: newest data wins)
-  drop_newest,  ///< discard the line being written
-};
-
-/// A bounded queue in front of another sink, drained by a background thread.
-class async_sink : public sink {
- public:
-  struct options {
-    std::size_t capacity = 8192;  ///< lines held at most
-    overflow_policy policy = overflow_policy::drop_oldest;
-    /// How long the destructor waits for the queue to drain.
-    std::chrono::milliseconds shutdown_timeout{5000};
-  };
-  explicit async_sink(std::shared_ptr<sink> inner);
-  /// \throw error if capacity is 0.
-  async_sink(std::shared_ptr<sink> inner, options opts);
-  /// Drains the queue within shutdown_timeout, then stops the writer thread.
-  ~async_sink() override;
-  async_sink(const async_sink&) = delete;
-  async_sink& operator=(const async_sink&) = delete;
-
-  /// Queues the line; never waits unless the policy is `block`.
-  void write(std::string_view line) noexcept override;
-  bool flush(std::chrono::milliseconds timeout) noexcept override;
-
-  /// Lines discarded because the queue was full.
-  std::uint64_t dropped() const noexcept;
-  /// Lines handed to the inner sink.
-  std::uint64_t written() const noexcept;
-
- private:
-  struct state;
-  std::shared_ptr<state> state_;
 };
 
 }  // namespace fitwatch

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 300;
   fitwatch::logger_options options;
   options.job_name = "sigterm-test";
-  options.output = std::make_shared<fitwatch::async_sink>(std::make_shared<slow_stdout>());
+  options.output = std::make_shared<slow_stdout>();
   auto* log = new fitwatch::logger(options);  // never destroyed: SIGTERM ends the process
   const auto m = log->metric("Step");
   for (int i = 0; i < n; ++i) {
