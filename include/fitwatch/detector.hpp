@@ -1,0 +1,118 @@
+// fitwatch: the overfitting detector.
+//
+// Fed once per evaluation with the training and validation loss, the
+// detector keeps the state and turns the classic early-stopping rules into
+// plain numbers an alarm can threshold (see docs/detector.md):
+//
+//   gap            = validation loss - training loss
+//   gap ratio      = (validation - training) / training   (SageMaker Debugger "Overfit")
+//   rise streak    = consecutive evaluations whose validation loss rose by more
+//                    than min_delta (the classic rule: three rises in a row)
+//   since best     = evaluations since the best validation loss, with Keras /
+//                    Lightning semantics: improvement iff current + |min_delta| < best
+//   generalization loss = 100 * (validation / best - 1)   (Prechelt's GL, in %)
+//   diverged       = a loss is NaN/Inf, or above divergence_threshold
+//   overfitting    = the verdict of the enabled rules, latched until a new best
+//
+// \code
+//   fitwatch::detector d;                       // documented defaults
+//   for (int epoch = 0; ...; ++epoch) {
+//     const auto& s = d.update({train_loss, val_loss});
+//     if (s.overfitting) std::cerr << s.reason << "\n";
+//     if (d.should_stop()) break;
+//   }
+// \endcode
+//
+// Thread safety: none; a detector belongs to one training loop.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+
+namespace fitwatch {
+
+/// The rules and their thresholds. Defaults are documented in docs/detector.md.
+struct detector_options {
+  /// A change smaller than this is neither an improvement nor a rise.
+  double min_delta = 0.0;
+  /// Evaluations ignored by every rule (signals are still computed).
+  std::size_t warmup = 3;
+  /// Exponential smoothing of the validation loss the rules read:
+  /// s = alpha * v + (1 - alpha) * s_prev. 1 = no smoothing.
+  double smoothing = 1.0;
+
+  /// Rule "generalization loss": validation loss at least this many percent
+  /// above its best, for `gl_confirm` evaluations in a row. 0 disables it.
+  double gl_threshold = 5.0;
+  std::size_t gl_confirm = 2;
+  /// Rule "rise streak": the validation loss rose this many evaluations in a
+  /// row. 0 disables it.
+  std::size_t rise_patience = 0;
+  /// Rule "patience" (Keras EarlyStopping): no improvement for this many
+  /// evaluations. 0 disables it.
+  std::size_t patience = 0;
+  /// Rule "gap ratio" (SageMaker Debugger Overfit): (val - train) / train
+  /// above this. 0 disables it.
+  double gap_ratio_threshold = 0.0;
+
+  /// Divergence: a non-finite loss, or a loss above this.
+  bool check_finite = true;
+  double divergence_threshold = std::numeric_limits<double>::infinity();
+  /// should_stop() also when overfitting (not only on divergence).
+  bool stop_on_overfitting = true;
+};
+
+/// One evaluation's inputs. Accuracies are optional (fractions or percent,
+/// as the program reports them; the detector does not read them).
+struct evaluation {
+  double train_loss = 0;
+  double validation_loss = 0;
+  std::optional<double> train_accuracy;
+  std::optional<double> validation_accuracy;
+};
+
+/// The signals after one evaluation.
+struct signals {
+  std::size_t evaluation = 0;      ///< 0-based index of this evaluation
+  double gap = 0;                  ///< validation - training loss
+  double gap_ratio = 0;            ///< (validation - training) / training
+  double smoothed_validation = 0;  ///< what the rules read
+  std::size_t rise_streak = 0;
+  std::size_t since_best = 0;
+  double best_validation = 0;
+  std::size_t best_evaluation = 0;
+  double generalization_loss = 0;  ///< percent above the best
+  bool improved = false;           ///< this evaluation set a new best
+  bool diverged = false;
+  bool overfitting = false;
+  bool finite = true;  ///< both losses finite (else gap etc. are not set)
+  std::string reason;  ///< which rule fired, empty if none
+};
+
+class detector {
+ public:
+  /// \throw error on invalid options (smoothing outside (0, 1], negative thresholds).
+  explicit detector(detector_options options = {});
+
+  /// Updates the state with one evaluation and returns the signals.
+  const signals& update(const evaluation& e);
+  const signals& current() const noexcept { return signals_; }
+  /// True once diverged, or overfitting when stop_on_overfitting.
+  bool should_stop() const noexcept { return stop_; }
+  const detector_options& options() const noexcept { return options_; }
+
+ private:
+  detector_options options_;
+  signals signals_;
+  std::size_t count_ = 0;
+  bool has_best_ = false;
+  double previous_ = 0;
+  std::size_t gl_run_ = 0;
+  bool latched_ = false;
+  bool stop_ = false;
+};
+
+}  // namespace fitwatch

@@ -1,0 +1,249 @@
+// The overfitting detector's rules on hand-made curves, and the monitor's line.
+// Early-stopping semantics: Keras EarlyStopping (improvement iff
+// current + |min_delta| < best), Lightning (check_finite,
+// divergence_threshold), Prechelt 1998 (GL).
+#include <cmath>
+#include <set>
+
+#include "fitwatch/detector.hpp"
+#include "fitwatch/monitor.hpp"
+#include "support.hpp"
+
+using fitwatch::detector;
+using fitwatch::detector_options;
+
+namespace {
+
+// Feeds validation losses (training loss fixed at 0.1) and returns the
+// signals after each.
+std::vector<fitwatch::signals> run(detector& d, const std::vector<double>& val) {
+  std::vector<fitwatch::signals> out;
+  for (const double v : val) out.push_back(d.update({0.1, v}));
+  return out;
+}
+
+detector_options only(void (*enable)(detector_options&)) {
+  detector_options o;
+  o.gl_threshold = 0;
+  o.warmup = 0;
+  enable(o);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("improvement follows Keras: current + |min_delta| < best") {
+  detector_options o;
+  o.min_delta = 0.1;
+  detector d{o};
+  const auto s = run(d, {1.0, 0.91, 0.9, 0.89, 0.80, 0.78});
+  // 0.91 + 0.1 >= 1.0 and 0.9 + 0.1 == 1.0: no improvement; 0.89 is one.
+  CHECK(s[1].since_best == 1);
+  CHECK(s[2].since_best == 2);
+  CHECK(s[3].improved);
+  CHECK(s[3].since_best == 0);
+  CHECK(s[3].best_validation == doctest::Approx(0.89));
+  CHECK(s[4].since_best == 1);  // 0.80 + 0.1 == 0.90, not < 0.89
+  CHECK(s[5].improved);         // 0.78 + 0.1 < 0.89
+  CHECK(s[5].best_evaluation == 5);
+}
+
+TEST_CASE("negative min_delta counts as its absolute value, as in Keras") {
+  detector_options o;
+  o.min_delta = -0.1;
+  CHECK_THROWS_AS(detector{o}, fitwatch::error);  // we reject it outright instead
+}
+
+TEST_CASE("gap, gap ratio and generalization loss") {
+  detector d;
+  const auto& s = d.update({0.5, 0.8});
+  CHECK(s.gap == doctest::Approx(0.3));
+  CHECK(s.gap_ratio == doctest::Approx(0.6));
+  CHECK(s.generalization_loss == 0);
+  d.update({0.4, 0.6});
+  const auto& t = d.update({0.3, 0.66});
+  CHECK(t.generalization_loss == doctest::Approx(10.0));
+  CHECK(t.best_validation == doctest::Approx(0.6));
+}
+
+TEST_CASE("rise streak: consecutive rises, reset by any non-rise") {
+  detector_options o;
+  o.min_delta = 0.01;
+  detector d{o};
+  const auto s = run(d, {1.0, 1.1, 1.2, 1.205, 1.3, 1.4, 1.35, 1.5});
+  const std::vector<std::size_t> expected = {0, 1, 2, 0, 1, 2, 0, 1};
+  for (std::size_t i = 0; i < s.size(); ++i) CHECK(s[i].rise_streak == expected[i]);
+}
+
+TEST_CASE("rise-streak rule: fires on the third rise, not during warm-up") {
+  auto o = only([](detector_options& x) { x.rise_patience = 3; });
+  SUBCASE("fires") {
+    detector d{o};
+    const auto s = run(d, {0.5, 0.4, 0.45, 0.5, 0.55, 0.6});
+    CHECK_FALSE(s[3].overfitting);
+    CHECK(s[4].overfitting);
+    CHECK(s[4].reason == "validation loss rose 3 evaluations in a row");
+    CHECK(d.should_stop());
+  }
+  SUBCASE("warm-up") {
+    o.warmup = 4;
+    detector d{o};
+    const auto s = run(d, {0.3, 0.4, 0.5, 0.6, 0.55});
+    for (const auto& x : s) CHECK_FALSE(x.overfitting);
+  }
+}
+
+TEST_CASE("patience rule (Keras EarlyStopping): fires on a plateau") {
+  const auto o = only([](detector_options& x) { x.patience = 5; });
+  detector d{o};
+  const auto s = run(d, {0.5, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4});
+  CHECK_FALSE(s[5].overfitting);  // 4 since best
+  CHECK(s[6].overfitting);        // 5 since best
+  CHECK(s[6].reason == "no improvement for 5 evaluations");
+}
+
+TEST_CASE("default verdict: a plateau and a noisy but improving curve stay healthy") {
+  detector d;  // defaults
+  SUBCASE("plateau") {
+    for (const auto& s : run(d, std::vector<double>(40, 0.4))) CHECK_FALSE(s.overfitting);
+  }
+  SUBCASE("noisy, improving") {
+    std::vector<double> val;
+    // +-2% noise around a slowly improving curve, as real validation losses have.
+    for (int i = 0; i < 40; ++i) val.push_back((1.0 / (1 + 0.2 * i)) * (1 + 0.02 * ((i % 3) - 1)));
+    for (const auto& s : run(d, val)) CHECK_FALSE(s.overfitting);
+    CHECK_FALSE(d.should_stop());
+  }
+}
+
+TEST_CASE("default verdict: generalization loss above 5% for 2 evaluations") {
+  detector d;
+  const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.52, 0.54, 0.56, 0.6});
+  CHECK_FALSE(s[5].overfitting);  // 8% above best, first time
+  CHECK(s[6].overfitting);        // 12%, second in a row
+  CHECK(s[6].reason.find("above its best (evaluation 3)") != std::string::npos);
+  CHECK(d.should_stop());
+}
+
+TEST_CASE("the verdict stays until a new best") {
+  detector_options o;
+  o.stop_on_overfitting = false;
+  detector d{o};
+  const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.6, 0.6, 0.51, 0.49, 0.5});
+  CHECK(s[5].overfitting);
+  CHECK(s[6].overfitting);        // back within 5%, but no new best
+  CHECK_FALSE(s[7].overfitting);  // new best
+  CHECK(s[7].reason.empty());
+  CHECK_FALSE(d.should_stop());
+}
+
+TEST_CASE("smoothing trades delay for robustness") {
+  // One noisy spike: raw detection fires, smoothed does not.
+  const std::vector<double> spike = {1.0, 0.8, 0.6, 0.5, 0.58, 0.58, 0.49, 0.48};
+  detector raw;
+  bool raw_fired = false;
+  for (const auto& s : run(raw, spike)) raw_fired |= s.overfitting;
+  CHECK(raw_fired);
+  detector_options o;
+  o.smoothing = 0.3;
+  detector smooth{o};
+  bool smooth_fired = false;
+  for (const auto& s : run(smooth, spike)) smooth_fired |= s.overfitting;
+  CHECK_FALSE(smooth_fired);
+  o.smoothing = 0;
+  CHECK_THROWS_AS(detector{o}, fitwatch::error);
+}
+
+TEST_CASE("gap-ratio rule (SageMaker Debugger Overfit)") {
+  const auto o = only([](detector_options& x) { x.gap_ratio_threshold = 0.1; });
+  detector d{o};
+  CHECK_FALSE(d.update({1.0, 1.05}).overfitting);
+  CHECK(d.update({1.0, 1.2}).overfitting);
+}
+
+TEST_CASE("divergence: NaN, infinity, or above the threshold") {
+  SUBCASE("NaN (Lightning check_finite)") {
+    detector d;
+    d.update({0.5, 0.5});
+    const auto& s = d.update({std::nan(""), 0.5});
+    CHECK(s.diverged);
+    CHECK_FALSE(s.finite);
+    CHECK(d.should_stop());
+    CHECK(s.reason == "a loss is not finite (NaN or infinity)");
+  }
+  SUBCASE("infinity") {
+    detector d;
+    CHECK(d.update({0.5, INFINITY}).diverged);
+  }
+  SUBCASE("threshold (Lightning divergence_threshold)") {
+    detector_options o;
+    o.divergence_threshold = 10;
+    detector d{o};
+    CHECK_FALSE(d.update({5, 9}).diverged);
+    CHECK(d.update({5, 11}).diverged);
+  }
+  SUBCASE("check_finite off") {
+    detector_options o;
+    o.check_finite = false;
+    detector d{o};
+    CHECK_FALSE(d.update({std::nan(""), 0.5}).diverged);
+    CHECK_FALSE(d.should_stop());
+  }
+}
+
+TEST_CASE("the monitor writes raw losses and signals in one valid line") {
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  fitwatch::logger_options options;
+  options.output = sink;
+  options.background_writer = false;
+  options.flush_on_sigterm = false;
+  options.job_name = "job";
+  fitwatch::logger log{options};
+  fitwatch::monitor mon{log};
+  const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.52, 0.54, 0.56};
+  for (std::size_t i = 0; i < val.size(); ++i) {
+    mon.observe(static_cast<std::int64_t>(i + 1), {0.3, val[i], 0.9, 0.8});
+  }
+  mon.observe(8, {std::nan(""), 0.7});
+  const auto lines = sink->snapshot();
+  REQUIRE(lines.size() == 8);
+  std::vector<nlohmann::json> e;
+  for (const auto& l : lines) e.push_back(fitwatch::test::parse_emf(l));
+
+  // Every metric of the schema, exactly, with its unit and resolution.
+  std::set<std::string> declared;
+  for (const auto& d : e[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]) {
+    declared.insert(d["Name"].get<std::string>());
+    CHECK(d["StorageResolution"] == 1);
+  }
+  std::set<std::string> schema;
+  for (const auto& m : fitwatch::signal_metrics) schema.insert(std::string(m.name));
+  CHECK(declared == schema);
+  CHECK(e[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] ==
+        nlohmann::json::parse(R"([["TrainingJobName"]])"));
+
+  CHECK(e[0]["Epoch"] == 1);
+  CHECK(e[5]["OverfittingDetected"] == 0);
+  CHECK(e[6]["OverfittingDetected"] == 1);
+  CHECK(e[6]["BestEpoch"] == 4);
+  CHECK(e[6]["GeneralizationLoss"].get<double>() == doctest::Approx(12.0));
+  CHECK(e[6]["ValidationLoss"] == 0.56);
+  CHECK(e[6]["OverfittingReason"].get<std::string>().find("above its best") != std::string::npos);
+  // The NaN evaluation: no TrainLoss, no derived signals, but divergence said.
+  CHECK_FALSE(e[7].contains("TrainLoss"));
+  CHECK_FALSE(e[7].contains("GeneralizationGap"));
+  CHECK(e[7]["TrainingDiverged"] == 1);
+  CHECK(e[7]["ValidationLoss"] == 0.7);
+}
+
+TEST_CASE("schema_json lists the signal metrics") {
+  const auto schema = nlohmann::json::parse(fitwatch::schema_json("MyNs"));
+  CHECK(schema["Namespace"] == "MyNs");
+  CHECK(schema["Dimensions"] == nlohmann::json::parse(R"([["TrainingJobName"]])"));
+  REQUIRE(schema["Metrics"].size() == fitwatch::signal_metrics.size());
+  for (std::size_t i = 0; i < fitwatch::signal_metrics.size(); ++i) {
+    CHECK(schema["Metrics"][i]["Name"] == std::string(fitwatch::signal_metrics[i].name));
+    CHECK(schema["Metrics"][i]["Unit"] ==
+          std::string(fitwatch::to_string(fitwatch::signal_metrics[i].unit_)));
+  }
+}
