@@ -63,7 +63,7 @@ const signals& detector::update(const evaluation& e) {
     why.precision(3);
     if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm) {
       why << "validation loss " << s.generalization_loss << "% above its best (evaluation "
-          << s.best_evaluation << ") for " << gl_run_ << " evaluations";
+          << s.best_evaluation + 1 << ") for " << gl_run_ << " evaluations";
     } else if (options_.rise_patience > 0 && s.rise_streak >= options_.rise_patience) {
       why << "validation loss rose " << s.rise_streak << " evaluations in a row";
     } else if (options_.patience > 0 && s.since_best >= options_.patience) {

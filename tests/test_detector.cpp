@@ -121,7 +121,7 @@ TEST_CASE("default verdict: generalization loss above 5% for 2 evaluations") {
   const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.52, 0.54, 0.56, 0.6});
   CHECK_FALSE(s[5].overfitting);  // 8% above best, first time
   CHECK(s[6].overfitting);        // 12%, second in a row
-  CHECK(s[6].reason.find("above its best (evaluation 3)") != std::string::npos);
+  CHECK(s[6].reason.find("above its best (evaluation 4)") != std::string::npos);
   CHECK(d.should_stop());
 }
 

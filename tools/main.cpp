@@ -7,14 +7,19 @@
 #include <vector>
 
 #include "emf_validate.hpp"
+#include "emit.hpp"
+#include "fitwatch/monitor.hpp"
 
 namespace {
 
 constexpr const char* usage = R"(usage: fitwatch <command> [options]
 
 commands:
+  emit [options]      losses on stdin -> overfitting detector -> EMF lines on
+                      stdout (fitwatch emit --help)
   validate [LOG...]   check every line of EMF logs (stdin if no file) as
                       CloudWatch Logs would; exit 1 if any EMF line is invalid
+  schema [NAMESPACE]  the metrics fitwatch emits, as JSON
   help                this text
 )";
 
@@ -70,6 +75,13 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "validate") return validate(rest);
+  if (args[0] == "emit") return fitwatch::tools::emit_command(rest, std::cin, std::cerr);
+  if (args[0] == "schema") {
+    std::printf("%s\n", fitwatch::schema_json(rest.empty() ? fitwatch::default_namespace
+                                                           : std::string_view(rest[0]))
+                            .c_str());
+    return 0;
+  }
   std::fprintf(stderr, "fitwatch: unknown command '%s'\n%s", args[0].c_str(), usage);
   return 2;
 }

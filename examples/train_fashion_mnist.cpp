@@ -1,0 +1,351 @@
+// Real libtorch training on Fashion-MNIST, watched by fitwatch.
+//
+// Data: the Debian package dataset-fashion-mnist (IDX files, gzip, in
+// /usr/share/datasets/fashion-mnist). Validation is held out from the
+// training files; the test split (t10k) is never seen by training or by the
+// detector, and is reported only as a property and in --curves.
+//
+// stdout: one EMF line per epoch (what SageMaker ships to CloudWatch).
+// stderr: a human summary.
+//
+//   train_fashion_mnist --preset overfit        # overfits within a minute on 2 cores
+//   train_fashion_mnist --preset regularized    # does not
+#include <torch/torch.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fitwatch/torch.hpp"
+
+namespace {
+
+struct config {
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::int64_t train_size = 2000;
+  std::int64_t val_size = 5000;
+  std::int64_t test_size = 5000;
+  int epochs = 40;
+  std::int64_t width = 256;
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  double dropout = 0.0;
+  double label_noise = 0.2;
+  std::int64_t batch_size = 64;
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0: libtorch's default
+  bool stop = true;
+  bool log_steps = false;  // also log TrainStepLoss every step (overhead benchmark)
+  bool emf = true;
+  std::string curves;
+  std::string job_name = "fashion-mnist";
+};
+
+const char* usage = R"(usage: train_fashion_mnist [options]
+  --preset overfit|regularized  a documented set of the options below
+  --train-size N    training examples used (default 2000)
+  --val-size N      validation examples, held out from the training files (5000)
+  --test-size N     test examples from t10k, never seen by the detector (5000)
+  --epochs N        (40)          --width N       hidden units (256)
+  --lr X            AdamW (1e-3)  --weight-decay X  (0)
+  --dropout X       (0)           --label-noise X  fraction of training labels flipped (0.2)
+  --batch-size N    (64)          --seed N        (1)
+  --threads N       libtorch intra-op threads (default: libtorch's)
+  --no-stop         train every epoch even after the detector says stop
+  --log-steps       also log the training loss of every step (a metric per step)
+  --no-emf          write no EMF line (for overhead measurements)
+  --curves FILE     write epoch,train_loss,val_loss,test_loss,train_acc,val_acc,test_acc
+  --job-name NAME   TrainingJobName outside SageMaker (fashion-mnist)
+  --data-dir DIR    (/usr/share/datasets/fashion-mnist)
+)";
+
+void apply_preset(config& c, const std::string& name) {
+  if (name == "overfit") {
+    // Few examples, noisy labels, a wide unregularised net: it memorises the
+    // noise and the validation loss turns up after a few epochs.
+    c = config{};
+  } else if (name == "regularized") {
+    // Clean labels, more data, dropout and weight decay, fewer epochs.
+    c.train_size = 8000;
+    c.label_noise = 0.0;
+    c.dropout = 0.5;
+    c.weight_decay = 0.05;
+    c.lr = 5e-4;
+    c.epochs = 15;
+  } else {
+    throw std::invalid_argument("unknown preset '" + name + "' (overfit, regularized)");
+  }
+}
+
+config parse(int argc, char** argv) {
+  config c;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--preset") {
+      apply_preset(c, next());
+    } else if (a == "--train-size") {
+      c.train_size = std::stoll(next());
+    } else if (a == "--val-size") {
+      c.val_size = std::stoll(next());
+    } else if (a == "--test-size") {
+      c.test_size = std::stoll(next());
+    } else if (a == "--epochs") {
+      c.epochs = std::stoi(next());
+    } else if (a == "--width") {
+      c.width = std::stoll(next());
+    } else if (a == "--lr") {
+      c.lr = std::stod(next());
+    } else if (a == "--weight-decay") {
+      c.weight_decay = std::stod(next());
+    } else if (a == "--dropout") {
+      c.dropout = std::stod(next());
+    } else if (a == "--label-noise") {
+      c.label_noise = std::stod(next());
+    } else if (a == "--batch-size") {
+      c.batch_size = std::stoll(next());
+    } else if (a == "--seed") {
+      c.seed = std::stoull(next());
+    } else if (a == "--threads") {
+      c.threads = std::stoi(next());
+    } else if (a == "--no-stop") {
+      c.stop = false;
+    } else if (a == "--log-steps") {
+      c.log_steps = true;
+    } else if (a == "--no-emf") {
+      c.emf = false;
+    } else if (a == "--curves") {
+      c.curves = next();
+    } else if (a == "--job-name") {
+      c.job_name = next();
+    } else if (a == "--data-dir") {
+      c.data_dir = next();
+    } else if (a == "--help" || a == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    } else {
+      throw std::invalid_argument("unknown option " + a);
+    }
+  }
+  if (c.train_size <= 0 || c.val_size <= 0 || c.test_size <= 0 || c.epochs <= 0 || c.width <= 0 ||
+      c.batch_size <= 0 || c.label_noise < 0 || c.label_noise > 1 || c.dropout < 0 ||
+      c.dropout >= 1) {
+    throw std::invalid_argument("an option is out of range (see --help)");
+  }
+  return c;
+}
+
+// IDX (http://yann.lecun.com/exdb/mnist/): big-endian magic, dimensions, bytes.
+std::vector<std::uint8_t> read_gz(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) throw std::runtime_error("cannot open " + path);
+  std::vector<std::uint8_t> out;
+  std::uint8_t buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.insert(out.end(), buf, buf + n);
+  gzclose(f);
+  if (n < 0) throw std::runtime_error("cannot read " + path);
+  return out;
+}
+
+std::uint32_t be32(const std::vector<std::uint8_t>& b, std::size_t at) {
+  return (std::uint32_t{b.at(at)} << 24) | (std::uint32_t{b.at(at + 1)} << 16) |
+         (std::uint32_t{b.at(at + 2)} << 8) | std::uint32_t{b.at(at + 3)};
+}
+
+torch::Tensor read_images(const std::string& path) {
+  const auto b = read_gz(path);
+  if (be32(b, 0) != 0x803) throw std::runtime_error(path + ": not an IDX image file");
+  const auto n = be32(b, 4), rows = be32(b, 8), cols = be32(b, 12);
+  if (b.size() != 16 + std::size_t{n} * rows * cols) throw std::runtime_error(path + ": truncated");
+  auto t = torch::from_blob(const_cast<std::uint8_t*>(b.data()) + 16,
+                            {static_cast<std::int64_t>(n), static_cast<std::int64_t>(rows * cols)},
+                            torch::kUInt8);
+  // Scale to [0, 1], then standardise with the Fashion-MNIST mean and std.
+  return (t.to(torch::kFloat32).div(255.0) - 0.2860) / 0.3530;
+}
+
+torch::Tensor read_labels(const std::string& path) {
+  const auto b = read_gz(path);
+  if (be32(b, 0) != 0x801) throw std::runtime_error(path + ": not an IDX label file");
+  const auto n = be32(b, 4);
+  if (b.size() != 8 + std::size_t{n}) throw std::runtime_error(path + ": truncated");
+  return torch::from_blob(const_cast<std::uint8_t*>(b.data()) + 8, {static_cast<std::int64_t>(n)},
+                          torch::kUInt8)
+      .to(torch::kInt64);
+}
+
+struct mlp : torch::nn::Module {
+  mlp(std::int64_t width, double dropout)
+      : fc1(register_module("fc1", torch::nn::Linear(784, width))),
+        fc2(register_module("fc2", torch::nn::Linear(width, width))),
+        out(register_module("out", torch::nn::Linear(width, 10))),
+        drop(register_module("drop", torch::nn::Dropout(dropout))) {}
+  torch::Tensor forward(torch::Tensor x) {
+    x = drop(torch::relu(fc1(x)));
+    x = drop(torch::relu(fc2(x)));
+    return out(x);
+  }
+  torch::nn::Linear fc1, fc2, out;
+  torch::nn::Dropout drop;
+};
+
+struct split {
+  torch::Tensor x, y;
+};
+
+// Loss (a scalar tensor) and accuracy of the model on a split, no gradients.
+std::pair<torch::Tensor, double> evaluate(mlp& model, const split& s) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const auto logits = model.forward(s.x);
+  const auto loss = torch::nn::functional::cross_entropy(logits, s.y);
+  const double acc = logits.argmax(1).eq(s.y).to(torch::kFloat64).mean().item<double>();
+  model.train();
+  return {loss, acc};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  config c;
+  try {
+    c = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_fashion_mnist: %s\n%s", e.what(), usage);
+    return 2;
+  }
+  torch::manual_seed(c.seed);
+  if (c.threads > 0) torch::set_num_threads(c.threads);
+
+  // Data: validation held out from the training files, test from t10k.
+  split train, val, test;
+  try {
+    const auto images = read_images(c.data_dir + "/train-images-idx3-ubyte.gz");
+    const auto labels = read_labels(c.data_dir + "/train-labels-idx1-ubyte.gz");
+    const auto perm = torch::randperm(images.size(0), torch::kInt64);
+    if (c.train_size + c.val_size > images.size(0)) {
+      throw std::invalid_argument("--train-size + --val-size exceed the training files");
+    }
+    const auto vi = perm.slice(0, 0, c.val_size);
+    const auto ti = perm.slice(0, c.val_size, c.val_size + c.train_size);
+    val = {images.index_select(0, vi), labels.index_select(0, vi)};
+    train = {images.index_select(0, ti), labels.index_select(0, ti).clone()};
+    const auto timages = read_images(c.data_dir + "/t10k-images-idx3-ubyte.gz");
+    const auto tlabels = read_labels(c.data_dir + "/t10k-labels-idx1-ubyte.gz");
+    const auto n = std::min<std::int64_t>(c.test_size, timages.size(0));
+    test = {timages.slice(0, 0, n), tlabels.slice(0, 0, n)};
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_fashion_mnist: %s (install dataset-fashion-mnist)\n", e.what());
+    return 1;
+  }
+  // Label noise: a seeded fraction of training labels moved to another class.
+  if (c.label_noise > 0) {
+    std::mt19937_64 rng(c.seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::uniform_int_distribution<std::int64_t> shift(1, 9);
+    auto y = train.y.accessor<std::int64_t, 1>();
+    for (std::int64_t i = 0; i < y.size(0); ++i) {
+      if (u(rng) < c.label_noise) y[i] = (y[i] + shift(rng)) % 10;
+    }
+  }
+
+  mlp model(c.width, c.dropout);
+  torch::optim::AdamW optimizer(model.parameters(),
+                                torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
+
+  fitwatch::logger_options options;
+  options.job_name = c.job_name;
+  if (!c.emf) options.output = std::make_shared<fitwatch::ostream_sink>(std::cerr);
+  fitwatch::logger log{options};
+  const auto hyper = log.property("Hyperparameters");
+  log.set(hyper,
+          "train_size=" + std::to_string(c.train_size) + " width=" + std::to_string(c.width) +
+              " lr=" + std::to_string(c.lr) + " weight_decay=" + std::to_string(c.weight_decay) +
+              " dropout=" + std::to_string(c.dropout) +
+              " label_noise=" + std::to_string(c.label_noise) + " seed=" + std::to_string(c.seed));
+  const auto test_loss_property = log.property("TestLoss");  // a property: never a detector input
+  const auto step_loss = log.metric("TrainStepLoss", fitwatch::unit::none);
+  fitwatch::torch_monitor monitor{log, model};
+
+  std::ofstream curves;
+  if (!c.curves.empty()) {
+    curves.open(c.curves);
+    curves.precision(17);  // exact doubles, so replays see what the detector saw
+    curves << "epoch,train_loss,val_loss,test_loss,train_acc,val_acc,test_acc\n";
+  }
+  std::fprintf(stderr, "train %lld (label noise %.2f), validation %lld, test %lld; width %lld\n",
+               static_cast<long long>(train.x.size(0)), c.label_noise,
+               static_cast<long long>(val.x.size(0)), static_cast<long long>(test.x.size(0)),
+               static_cast<long long>(c.width));
+  const auto started = std::chrono::steady_clock::now();
+  const std::int64_t n = train.x.size(0);
+  int stopped_at = 0;
+  for (int epoch = 1; epoch <= c.epochs; ++epoch) {
+    model.train();
+    const auto order = torch::randperm(n, torch::kInt64);
+    auto loss_sum = torch::zeros({}, torch::kFloat64);
+    auto correct = torch::zeros({}, torch::kInt64);
+    for (std::int64_t at = 0; at < n; at += c.batch_size) {
+      const auto idx = order.slice(0, at, std::min(at + c.batch_size, n));
+      const auto x = train.x.index_select(0, idx);
+      const auto y = train.y.index_select(0, idx);
+      optimizer.zero_grad();
+      const auto logits = model.forward(x);
+      const auto loss = torch::nn::functional::cross_entropy(logits, y);
+      loss.backward();
+      optimizer.step();
+      // Accumulate on the tensor side: no .item() (host sync) per step.
+      loss_sum += loss.detach().to(torch::kFloat64) * idx.size(0);
+      correct += logits.argmax(1).eq(y).sum();
+      if (c.log_steps) {
+        log.put(step_loss, loss.item<double>());
+        log.flush();
+      }
+    }
+    const auto train_loss = loss_sum / static_cast<double>(n);
+    const double train_acc = correct.item<double>() / static_cast<double>(n);
+    const auto [val_loss, val_acc] = evaluate(model, val);
+    const auto [test_loss, test_acc] = evaluate(model, test);
+    log.set(test_loss_property, fitwatch::scalar(test_loss));
+    const auto& s = monitor.observe(epoch, train_loss, val_loss, train_acc, val_acc);
+    std::fprintf(stderr,
+                 "epoch %2d  train %.4f  val %.4f  test %.4f  acc %.3f/%.3f  gap %+.4f  "
+                 "GL %5.1f%%  streak %zu  since-best %zu%s\n",
+                 epoch, fitwatch::scalar(train_loss), fitwatch::scalar(val_loss),
+                 fitwatch::scalar(test_loss), train_acc, val_acc, s.gap, s.generalization_loss,
+                 s.rise_streak, s.since_best, s.overfitting ? "  OVERFITTING" : "");
+    if (curves) {
+      curves << epoch << ',' << fitwatch::scalar(train_loss) << ',' << fitwatch::scalar(val_loss)
+             << ',' << fitwatch::scalar(test_loss) << ',' << train_acc << ',' << val_acc << ','
+             << test_acc << '\n';
+    }
+    if (monitor.should_stop() && c.stop) {
+      stopped_at = epoch;
+      break;
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto& s = monitor.get_detector().current();
+  if (stopped_at > 0) {
+    std::fprintf(stderr, "stopped at epoch %d: %s; weights of epoch %lld restored%s\n", stopped_at,
+                 s.reason.c_str(), static_cast<long long>(monitor.best_epoch()),
+                 monitor.restored() ? "" : " (restore failed)");
+  } else {
+    std::fprintf(stderr, "finished; %s\n",
+                 s.overfitting ? ("overfitting: " + s.reason).c_str() : "no overfitting detected");
+  }
+  std::fprintf(stderr, "training took %.1f s\n", seconds);
+  return 0;
+}

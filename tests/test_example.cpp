@@ -1,0 +1,102 @@
+// The Fashion-MNIST example end to end: real training, EMF on stdout, the
+// two presets, and `fitwatch emit` agreeing with the in-process detector.
+#include <cstdio>
+
+#include "fitwatch/monitor.hpp"
+#include "run_command.hpp"
+#include "support.hpp"
+
+#ifndef FITWATCH_EXAMPLE
+#error "FITWATCH_EXAMPLE must name the example binary"
+#endif
+
+using fitwatch::test::lines_of;
+using fitwatch::test::parse_emf;
+using fitwatch::test::run_command;
+using nlohmann::json;
+
+namespace {
+const std::string example = std::string(FITWATCH_EXAMPLE) + " --threads 2";
+const std::string cli = FITWATCH_CLI;
+
+std::vector<json> events_of(const std::string& out) {
+  std::vector<json> events;
+  for (const auto& l : lines_of(out)) events.push_back(parse_emf(l));
+  return events;
+}
+}  // namespace
+
+TEST_CASE("a short run writes one valid EMF line per epoch") {
+  const auto r =
+      run_command(example + " --epochs 3 --train-size 300 --val-size 300 --test-size 300");
+  REQUIRE(r.exit_code == 0);
+  const auto events = events_of(r.out);
+  REQUIRE(events.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(events[i]["Epoch"] == i + 1);
+    CHECK(events[i]["TrainingJobName"] == "fashion-mnist");
+    CHECK(events[i].contains("TestLoss"));  // a property, not a metric
+    CHECK(events[i]["TrainLoss"].is_number());
+    CHECK(events[i]["ValidationAccuracy"].is_number());
+  }
+  const auto v = run_command(cli + " validate", r.out);
+  CHECK(v.exit_code == 0);
+  CHECK(r.err.find("epoch  3") != std::string::npos);  // the human summary is on stderr
+}
+
+TEST_CASE("the overfit preset: the verdict turns 1 after the validation loss turned up") {
+  const auto r = run_command(example + " --preset overfit");
+  REQUIRE(r.exit_code == 0);
+  const auto events = events_of(r.out);
+  REQUIRE(events.size() >= 5);
+  std::size_t first = events.size();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (events[i]["OverfittingDetected"] == 1) {
+      first = i;
+      break;
+    }
+  }
+  REQUIRE(first < events.size());
+  const auto& e = events[first];
+  // Clearly turned up: more than 5% above the best, and for a second evaluation.
+  CHECK(e["ValidationLoss"].get<double>() > 1.05 * e["BestValidationLoss"].get<double>());
+  CHECK(events[first - 1]["ValidationLoss"].get<double>() >
+        1.05 * events[first - 1]["BestValidationLoss"].get<double>());
+  CHECK(e["Epoch"].get<int>() > e["BestEpoch"].get<int>());
+  // The detector said stop: training ended there, best weights restored.
+  CHECK(first == events.size() - 1);
+  CHECK(r.err.find("weights of epoch " + std::to_string(e["BestEpoch"].get<int>()) + " restored") !=
+        std::string::npos);
+}
+
+TEST_CASE("the regularized preset: the verdict stays 0") {
+  const auto r = run_command(example + " --preset regularized --no-stop");
+  REQUIRE(r.exit_code == 0);
+  const auto events = events_of(r.out);
+  REQUIRE(events.size() == 15);
+  for (const auto& e : events) CHECK(e["OverfittingDetected"] == 0);
+  CHECK(r.err.find("no overfitting detected") != std::string::npos);
+}
+
+TEST_CASE("fitwatch emit gives the same signals for the same losses") {
+  const std::string curves = "example_curves_" + std::to_string(::getpid()) + ".csv";
+  const auto r =
+      run_command(example + " --preset overfit --epochs 16 --no-stop --curves " + curves);
+  REQUIRE(r.exit_code == 0);
+  const auto emitted =
+      run_command(cli + " emit --job-name fashion-mnist", fitwatch::test::slurp(curves));
+  std::remove(curves.c_str());
+  REQUIRE(emitted.exit_code == 0);
+  const auto a = events_of(r.out), b = events_of(emitted.out);
+  REQUIRE(a.size() == 16);
+  REQUIRE(b.size() == 16);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    for (const auto& m : fitwatch::signal_metrics) {
+      const std::string name(m.name);
+      INFO(name << " at epoch " << i + 1);
+      REQUIRE(a[i].contains(name) == b[i].contains(name));
+      if (a[i].contains(name)) CHECK(a[i][name] == b[i][name]);
+    }
+    CHECK(a[i]["OverfittingReason"] == b[i]["OverfittingReason"]);
+  }
+}

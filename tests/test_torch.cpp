@@ -1,0 +1,77 @@
+// The libtorch adapter: scalars, best weights in memory and on disk, and the
+// restore when the detector says stop.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+
+#include "fitwatch/torch.hpp"
+#include "support.hpp"
+
+namespace {
+
+fitwatch::logger_options quiet(std::shared_ptr<fitwatch::sink> out) {
+  fitwatch::logger_options o;
+  o.output = std::move(out);
+  o.background_writer = false;
+  o.flush_on_sigterm = false;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("scalar reads one-element tensors, NaN otherwise") {
+  CHECK(fitwatch::scalar(torch::tensor(0.25)) == 0.25);
+  CHECK(fitwatch::scalar(torch::tensor({0.5f})) == 0.5);
+  CHECK(std::isnan(fitwatch::scalar(torch::Tensor())));
+  CHECK(std::isnan(fitwatch::scalar(torch::ones({2}))));
+}
+
+TEST_CASE("best_weights keeps and restores parameters") {
+  torch::manual_seed(0);
+  torch::nn::Linear model(3, 2);
+  const auto before = model->weight.detach().clone();
+  for (const std::string path : {std::string(), std::string("fitwatch_best_weights.pt")}) {
+    fitwatch::best_weights best{path};
+    CHECK(best.empty());
+    CHECK_FALSE(best.restore(*model));
+    best.save(*model);
+    {
+      torch::NoGradGuard g;
+      model->weight.add_(1.0);
+    }
+    CHECK_FALSE(torch::equal(model->weight, before));
+    CHECK(best.restore(*model));
+    CHECK(torch::equal(model->weight, before));
+    if (!path.empty()) std::remove(path.c_str());
+  }
+}
+
+TEST_CASE("torch_monitor restores the best epoch's weights when it stops") {
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  fitwatch::logger log{quiet(sink)};
+  torch::manual_seed(0);
+  torch::nn::Linear model(4, 1);
+  fitwatch::torch_monitor mon{log, *model};
+  const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.56, 0.6, 0.7};
+  torch::Tensor weights_at_best;
+  int epoch = 0;
+  for (const double v : val) {
+    ++epoch;
+    {
+      torch::NoGradGuard g;
+      model->weight.add_(0.1);  // "training" changes the weights each epoch
+    }
+    if (epoch == 4) weights_at_best = model->weight.detach().clone();
+    mon.observe(epoch, torch::tensor(0.2), torch::tensor(v), 0.9, 0.8);
+    if (mon.should_stop()) break;
+  }
+  CHECK(epoch == 6);  // GL > 5% at epochs 5 and 6
+  CHECK(mon.best_epoch() == 4);
+  CHECK(mon.restored());
+  CHECK(torch::equal(model->weight, weights_at_best));
+  const auto lines = sink->snapshot();
+  REQUIRE(lines.size() == 6);
+  const auto last = fitwatch::test::parse_emf(lines.back());
+  CHECK(last["OverfittingDetected"] == 1);
+  CHECK(last["ValidationAccuracy"] == 0.8);
+}
