@@ -1,0 +1,119 @@
+"""The templates against the library's schema (`fitwatch schema`)."""
+import glob
+import json
+import os
+import re
+import unittest
+
+import cfn
+import check_metrics
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+TEMPLATES = sorted(glob.glob(os.path.join(ROOT, "templates", "*.yaml")))
+MAIN = os.path.join(ROOT, "templates", "overfitting-alerts.yaml")
+SCHEMA = check_metrics.schema(os.environ["FITWATCH_CLI"])
+
+
+class TemplatesWatchWhatTheLibraryEmits(unittest.TestCase):
+    def test_every_template_is_consistent(self):
+        self.assertGreaterEqual(len(TEMPLATES), 3)
+        for path in TEMPLATES:
+            with self.subTest(template=os.path.basename(path)):
+                self.assertEqual(check_metrics.check(cfn.load(path), SCHEMA), [])
+
+    def test_the_check_covers_alarms_dashboard_filters_and_insights(self):
+        # The check must see metrics in all four places, or it proves nothing.
+        seen = {"alarm": 0, "dashboard": 0, "filter": 0, "insights": 0}
+        text = cfn.read(MAIN) + cfn.read(os.path.join(ROOT, "templates", "fleet-alerts.yaml"))
+        seen["alarm"] = len(re.findall(r"MetricName: \w+", text))
+        seen["dashboard"] = len(re.findall(r'\["\$\{MetricNamespace\}", "\w+"', text))
+        seen["filter"] = text.count("AWS::Logs::MetricFilter")
+        seen["insights"] = text.count("FROM SCHEMA(")
+        for place, count in seen.items():
+            self.assertGreater(count, 0, place)
+
+    def mutated(self, old, new, path=MAIN):
+        text = cfn.read(path)
+        self.assertIn(old, text)
+        return check_metrics.check(cfn.load(text.replace(old, new, 1), text=True), SCHEMA)
+
+    def test_fails_when_an_alarm_metric_name_changes(self):
+        problems = self.mutated("MetricName: OverfittingDetected", "MetricName: OverfitingDetected")
+        self.assertTrue(any("'OverfitingDetected' is not one fitwatch emits" in p for p in problems), problems)
+
+    def test_fails_when_a_dimension_set_differs(self):
+        problems = self.mutated(
+            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: 1\n      DatapointsToAlarm: 1\n      Threshold: 1",
+            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}, {Name: Host, Value: algo-1}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: 1\n      DatapointsToAlarm: 1\n      Threshold: 1")
+        self.assertTrue(any("dimensions ['Host', 'TrainingJobName'] differ" in p for p in problems), problems)
+
+    def test_fails_when_a_dashboard_metric_changes(self):
+        problems = self.mutated('"${MetricNamespace}", "TrainLoss"', '"${MetricNamespace}", "TrainingLoss"')
+        self.assertTrue(any("'TrainingLoss'" in p for p in problems), problems)
+
+    def test_fails_when_a_filter_metric_changes(self):
+        problems = self.mutated("TrainingDiverged, TrainLoss, ValidationLoss]", "TrainingDiverged, TrainLoss, ValLoss]")
+        self.assertTrue(any("'ValLoss'" in p for p in problems), problems)
+
+    def test_fails_when_the_insights_query_changes(self):
+        path = os.path.join(ROOT, "templates", "fleet-alerts.yaml")
+        problems = self.mutated("SELECT MAX(OverfittingDetected)", "SELECT MAX(Overfitting)", path)
+        self.assertTrue(any("'Overfitting'" in p for p in problems), problems)
+
+    def test_fails_when_the_namespace_default_changes(self):
+        problems = self.mutated("    Default: FitWatch", "    Default: FitWatchX")
+        self.assertTrue(any("MetricNamespace default" in p for p in problems), problems)
+
+
+class MainTemplate(unittest.TestCase):
+    t = cfn.load(MAIN)
+
+    def alarms(self):
+        return {k: v for k, v in self.t["Resources"].items()
+                if isinstance(v, dict) and v.get("Type") == "AWS::CloudWatch::Alarm"}
+
+    def test_descriptions_fit_in_1024_characters_with_the_longest_job_name(self):
+        job = "j" * 63
+        for name, res in self.t["Resources"].items():
+            if not isinstance(res, dict) or "AlarmDescription" not in res.get("Properties", {}):
+                continue
+            text = res["Properties"]["AlarmDescription"]
+            text = text["Fn::Sub"] if isinstance(text, dict) else text
+            text = text.replace("${TrainingJobName}", job).replace("${AWS::Region}", "ap-southeast-2")
+            text = re.sub(r"\$\{\w+\}", "99", text)
+            with self.subTest(alarm=name):
+                self.assertLessEqual(len(text), 1024)
+                self.assertIn("TrainingJobName: " + job, text)  # what auto-stop reads
+
+    def test_composite_rule_names_every_child_alarm(self):
+        rule = self.t["Resources"]["OverfittingCompositeAlarm"]["Properties"]["AlarmRule"]["Fn::Sub"]
+        for name in self.alarms():
+            self.assertIn('ALARM("${%s}")' % name, rule)
+
+    def test_children_have_no_actions_and_ignore_missing_data(self):
+        for name, res in self.alarms().items():
+            props = res["Properties"]
+            self.assertNotIn("AlarmActions", props, name)
+            self.assertEqual(props["TreatMissingData"], "ignore", name)
+
+    def test_one_subscription_per_address_and_an_empty_list_is_rejected(self):
+        each = self.t["Resources"]["Fn::ForEach::TeamSubscriptions"]
+        self.assertEqual(each[1], {"Ref": "TeamEmails"})
+        body = each[2]["Subscription&{Email}"]
+        self.assertEqual(body["Properties"]["Protocol"], "email")
+        assertion = self.t["Rules"]["TeamEmailsNotEmpty"]["Assertions"][0]["Assert"]
+        self.assertEqual(assertion, {"Fn::Not": [{"Fn::Contains": [{"Ref": "TeamEmails"}, ""]}]})
+        pattern = re.compile(self.t["Parameters"]["TeamEmails"]["AllowedPattern"])
+        self.assertTrue(pattern.match("a.b+team@example.co.uk"))
+        for bad in ["", "not-an-address", "a@b", "a@b.c,d@e.f"]:
+            self.assertFalse(pattern.match(bad), bad)
+
+    def test_topic_policy_lets_only_cloudwatch_of_this_account_publish(self):
+        stmt = self.t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+        self.assertEqual(stmt["Principal"], {"Service": "cloudwatch.amazonaws.com"})
+        self.assertEqual(stmt["Action"], "sns:Publish")
+        self.assertEqual(stmt["Condition"]["StringEquals"], {"aws:SourceAccount": {"Ref": "AWS::AccountId"}})
+
+
+if __name__ == "__main__":
+    unittest.main()
