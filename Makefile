@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 # makes Debian's libtorch use OpenBLAS instead of the reference BLAS (about
 # ten times faster training on CPU).
 PACKAGES := g++ cmake make nlohmann-json3-dev libspdlog-dev doctest-dev \
-	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist
+	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq
 BENCH_PACKAGES := libbenchmark-dev
 
 .PHONY: help deps bench-deps build test test-asan test-tsan demo bench install clean
