@@ -8,6 +8,7 @@
 
 #include "emf_validate.hpp"
 #include "emit.hpp"
+#include "replay.hpp"
 #include "fitwatch/monitor.hpp"
 
 namespace {
@@ -20,6 +21,12 @@ commands:
   validate [LOG...]   check every line of EMF logs (stdin if no file) as
                       CloudWatch Logs would; exit 1 if any EMF line is invalid
   schema [NAMESPACE]  the metrics fitwatch emits, as JSON
+  replay --template FILE [options] [LOG...]
+                      evaluate the template's alarms on a recorded EMF log with
+                      CloudWatch's rules; render the team's emails
+  watch --template FILE [options]
+                      the same on a live log from stdin, passed through to
+                      stdout (fitwatch replay --help for the options)
   help                this text
 )";
 
@@ -76,6 +83,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "validate") return validate(rest);
   if (args[0] == "emit") return fitwatch::tools::emit_command(rest, std::cin, std::cerr);
+  if (args[0] == "replay") return fitwatch::tools::replay_command(rest, false, std::cin, std::cout, std::cerr);
+  if (args[0] == "watch") return fitwatch::tools::replay_command(rest, true, std::cin, std::cout, std::cerr);
   if (args[0] == "schema") {
     std::printf("%s\n", fitwatch::schema_json(rest.empty() ? fitwatch::default_namespace
                                                            : std::string_view(rest[0]))
