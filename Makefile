@@ -9,15 +9,16 @@ CMAKE_FLAGS ?=
 # makes Debian's libtorch use OpenBLAS instead of the reference BLAS (about
 # ten times faster training on CPU).
 PACKAGES := g++ cmake make nlohmann-json3-dev libspdlog-dev doctest-dev \
-	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq
+	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
+	libyaml-cpp-dev libcurl4-openssl-dev
 BENCH_PACKAGES := libbenchmark-dev
 
 .PHONY: help deps bench-deps build test test-asan test-tsan demo bench install clean
 
 help:
 	@echo "fitwatch targets:"
-	@echo "  make demo       install what is missing, build, train on Fashion-MNIST until fitwatch"
-	@echo "                  detects overfitting, print the EMF lines and check them"
+	@echo "  make demo       install what is missing, build, train on Fashion-MNIST with the output"
+	@echo "                  replayed live through the shipped alarms: when they fire, and the email"
 	@echo "  make test       install what is missing, build, run every test"
 	@echo "  make build      configure and build into $(BUILD)/"
 	@echo "  make bench      build and run the benchmarks (figures printed)"
@@ -47,8 +48,9 @@ bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 
 build: deps
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
-	cmake --build $(BUILD) -j $(JOBS)
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) > $(BUILD).configure.log || { cat $(BUILD).configure.log; exit 1; }
+	@cmake --build $(BUILD) -j $(JOBS) | grep -v -E "^gmake|Entering directory|Leaving directory" || true
+	@test -x $(BUILD)/fitwatch
 
 test: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
@@ -60,11 +62,27 @@ test-asan:
 test-tsan:
 	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DFITWATCH_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -DFITWATCH_WITH_TORCH=OFF"
 
+# The main job: real training whose EMF output goes live through the
+# shipped alarms. Each epoch is stamped 30 s apart (--epoch-seconds), as if
+# training took minutes, so the timeline reads like a real job's.
+DEMO_EMAILS ?= alice@example.com,bob@example.org,carol@example.net
 demo: build
-	@echo "== real training on Fashion-MNIST (overfit preset); EMF lines on stdout, summary on stderr =="
-	@$(BUILD)/examples/train_fashion_mnist --preset overfit | tee $(BUILD)/demo.log
-	@echo "== fitwatch validate: is every line EMF as CloudWatch reads it? =="
-	@$(BUILD)/fitwatch validate $(BUILD)/demo.log
+	@rm -rf $(BUILD)/demo && mkdir -p $(BUILD)/demo
+	@echo "== Fashion-MNIST (overfit preset) | fitwatch watch --template templates/overfitting-alerts.yaml =="
+	@set -o pipefail; $(BUILD)/examples/train_fashion_mnist --preset overfit --epoch-seconds 30 \
+	  2> $(BUILD)/demo/training.txt \
+	  | $(BUILD)/fitwatch watch --template templates/overfitting-alerts.yaml \
+	      --param TrainingJobName=fashion-mnist --param TeamEmails=$(DEMO_EMAILS) \
+	      --outbox $(BUILD)/demo/outbox > $(BUILD)/demo/emf.log
+	@echo
+	@echo "== training summary ($(BUILD)/demo/training.txt) =="
+	@tail -n 4 $(BUILD)/demo/training.txt
+	@echo
+	@echo "== the EMF log ($(BUILD)/demo/emf.log), checked as CloudWatch Logs reads it =="
+	@$(BUILD)/fitwatch validate $(BUILD)/demo/emf.log
+	@echo
+	@echo "== the email each member receives ($$(ls $(BUILD)/demo/outbox | wc -l) files in $(BUILD)/demo/outbox) =="
+	@tr -d '\r' < "$$(ls -d $(BUILD)/demo/outbox/*.eml | head -n 1)"
 
 bench: bench-deps
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DFITWATCH_BUILD_BENCH=ON -DFITWATCH_BUILD_TESTS=OFF

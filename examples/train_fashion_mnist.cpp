@@ -45,6 +45,7 @@ struct config {
   bool log_steps = false;  // also log TrainStepLoss every step (overhead benchmark)
   bool emf = true;
   std::string curves;
+  int epoch_seconds = 0;  // > 0: stamp epoch k at start + k * epoch_seconds
   std::string job_name = "fashion-mnist";
 };
 
@@ -62,6 +63,8 @@ const char* usage = R"(usage: train_fashion_mnist [options]
   --log-steps       also log the training loss of every step (a metric per step)
   --no-emf          write no EMF line (for overhead measurements)
   --curves FILE     write epoch,train_loss,val_loss,test_loss,train_acc,val_acc,test_acc
+  --epoch-seconds N stamp epoch k's EMF line at start + k*N seconds, as if each
+                    epoch took N seconds (for replays and the demo; 0 = real time)
   --job-name NAME   TrainingJobName outside SageMaker (fashion-mnist)
   --data-dir DIR    (/usr/share/datasets/fashion-mnist)
 )";
@@ -124,6 +127,8 @@ config parse(int argc, char** argv) {
       c.log_steps = true;
     } else if (a == "--no-emf") {
       c.emf = false;
+    } else if (a == "--epoch-seconds") {
+      c.epoch_seconds = std::stoi(next());
     } else if (a == "--curves") {
       c.curves = next();
     } else if (a == "--job-name") {
@@ -289,6 +294,9 @@ int main(int argc, char** argv) {
                static_cast<long long>(val.x.size(0)), static_cast<long long>(test.x.size(0)),
                static_cast<long long>(c.width));
   const auto started = std::chrono::steady_clock::now();
+  const std::int64_t start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
   const std::int64_t n = train.x.size(0);
   int stopped_at = 0;
   for (int epoch = 1; epoch <= c.epochs; ++epoch) {
@@ -318,7 +326,9 @@ int main(int argc, char** argv) {
     const auto [val_loss, val_acc] = evaluate(model, val);
     const auto [test_loss, test_acc] = evaluate(model, test);
     log.set(test_loss_property, fitwatch::scalar(test_loss));
-    const auto& s = monitor.observe(epoch, train_loss, val_loss, train_acc, val_acc);
+    std::optional<std::int64_t> stamp;
+    if (c.epoch_seconds > 0) stamp = start_ms + std::int64_t{epoch} * c.epoch_seconds * 1000;
+    const auto& s = monitor.observe(epoch, train_loss, val_loss, train_acc, val_acc, stamp);
     std::fprintf(stderr,
                  "epoch %2d  train %.4f  val %.4f  test %.4f  acc %.3f/%.3f  gap %+.4f  "
                  "GL %5.1f%%  streak %zu  since-best %zu%s\n",

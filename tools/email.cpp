@@ -17,11 +17,14 @@ std::string join_actions(const std::vector<std::string>& actions) {
 
 std::string describe_dimensions(const std::vector<std::pair<std::string, std::string>>& dims) {
   std::string out;
-  for (const auto& [k, v] : dims) out += (out.empty() ? "" : " ") + std::string("[") + k + " = " + v + "]";
+  for (const auto& [k, v] : dims)
+    out += (out.empty() ? "" : " ") + std::string("[") + k + " = " + v + "]";
   return out;
 }
 
-std::string seconds_text(int period) { return std::to_string(period) + " seconds"; }
+std::string seconds_text(int period) {
+  return std::to_string(period) + " seconds";
+}
 
 // "- Name:" lines with the values aligned in one column, as CloudWatch does.
 std::string field(const std::string& label, const std::string& value, std::size_t width) {
@@ -34,15 +37,24 @@ std::string field(const std::string& label, const std::string& value, std::size_
 
 std::string region_name(const std::string& region) {
   static const std::map<std::string, std::string> names = {
-      {"us-east-1", "US East (N. Virginia)"},    {"us-east-2", "US East (Ohio)"},
-      {"us-west-1", "US West (N. California)"},  {"us-west-2", "US West (Oregon)"},
-      {"ca-central-1", "Canada (Central)"},      {"eu-west-1", "EU (Ireland)"},
-      {"eu-west-2", "EU (London)"},              {"eu-west-3", "EU (Paris)"},
-      {"eu-central-1", "EU (Frankfurt)"},        {"eu-north-1", "EU (Stockholm)"},
-      {"eu-south-1", "EU (Milan)"},              {"ap-south-1", "Asia Pacific (Mumbai)"},
-      {"ap-northeast-1", "Asia Pacific (Tokyo)"}, {"ap-northeast-2", "Asia Pacific (Seoul)"},
-      {"ap-northeast-3", "Asia Pacific (Osaka)"}, {"ap-southeast-1", "Asia Pacific (Singapore)"},
-      {"ap-southeast-2", "Asia Pacific (Sydney)"}, {"sa-east-1", "South America (Sao Paulo)"},
+      {"us-east-1", "US East (N. Virginia)"},
+      {"us-east-2", "US East (Ohio)"},
+      {"us-west-1", "US West (N. California)"},
+      {"us-west-2", "US West (Oregon)"},
+      {"ca-central-1", "Canada (Central)"},
+      {"eu-west-1", "EU (Ireland)"},
+      {"eu-west-2", "EU (London)"},
+      {"eu-west-3", "EU (Paris)"},
+      {"eu-central-1", "EU (Frankfurt)"},
+      {"eu-north-1", "EU (Stockholm)"},
+      {"eu-south-1", "EU (Milan)"},
+      {"ap-south-1", "Asia Pacific (Mumbai)"},
+      {"ap-northeast-1", "Asia Pacific (Tokyo)"},
+      {"ap-northeast-2", "Asia Pacific (Seoul)"},
+      {"ap-northeast-3", "Asia Pacific (Osaka)"},
+      {"ap-southeast-1", "Asia Pacific (Singapore)"},
+      {"ap-southeast-2", "Asia Pacific (Sydney)"},
+      {"sa-east-1", "South America (Sao Paulo)"},
   };
   const auto it = names.find(region);
   return it == names.end() ? region : it->second;
@@ -76,13 +88,14 @@ email render_email(const transition& t, const template_model& model, const topic
       << t.reason << "\" at \"" << when << "\".\n\n";
   }
   b << "View this alarm in the AWS Management Console:\n"
-    << "https://" << model.region << ".console.aws.amazon.com/cloudwatch/deeplink.js?region="
-    << model.region << "#alarmsV2:alarm/" << t.alarm_name << "\n\n";
+    << "https://" << model.region
+    << ".console.aws.amazon.com/cloudwatch/deeplink.js?region=" << model.region
+    << "#alarmsV2:alarm/" << t.alarm_name << "\n\n";
   const std::size_t w = 30;
   b << "Alarm Details:\n"
     << field("Name", t.alarm_name, w)
-    << field("Description",
-             t.composite ? t.composite_alarm_->description : t.metric->description, w)
+    << field("Description", t.composite ? t.composite_alarm_->description : t.metric->description,
+             w)
     << field("State Change", to_string(t.old_state) + " -> " + state, w)
     << field("Reason for State Change", t.reason, w) << field("Timestamp", when, w)
     << field("AWS Account", model.account_id, w) << field("Alarm Arn", t.alarm_arn, w);
@@ -127,7 +140,8 @@ email render_email(const transition& t, const template_model& model, const topic
     << "--\n"
     << "If you wish to stop receiving notifications from this topic, please click or visit the "
        "link below to unsubscribe:\n"
-    << "https://sns." << model.region << ".amazonaws.com/unsubscribe.html?SubscriptionArn=" << tp.arn
+    << "https://sns." << model.region
+    << ".amazonaws.com/unsubscribe.html?SubscriptionArn=" << tp.arn
     << ":00000000-0000-0000-0000-000000000000&Endpoint=" << recipient << "\n\n"
     << "Please do not reply directly to this email. If you have any questions or comments "
        "regarding this email, please contact us at https://aws.amazon.com/support\n";
@@ -166,11 +180,12 @@ std::string to_rfc5322(const email& e) {
   gmtime_r(&t, &tm);
   char date[64];
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  std::string id = std::to_string(e.time_ms) + "." + std::to_string(std::hash<std::string>{}(e.to + e.subject)) +
-                   "@fitwatch.replay";
-  std::string msg = "From: " + e.from + "\nTo: " + e.to + "\nSubject: " + subject + "\nDate: " + date +
-                    "\nMessage-ID: <" + id + ">\nMIME-Version: 1.0\n" +
-                    "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n" + e.body;
+  std::string id = std::to_string(e.time_ms) + "." +
+                   std::to_string(std::hash<std::string>{}(e.to + e.subject)) + "@fitwatch.replay";
+  std::string msg = "From: " + e.from + "\nTo: " + e.to + "\nSubject: " + subject +
+                    "\nDate: " + date + "\nMessage-ID: <" + id + ">\nMIME-Version: 1.0\n" +
+                    "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n" +
+                    e.body;
   return crlf(msg);
 }
 

@@ -72,7 +72,9 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
   for (auto it = range.rbegin(); it != range.rend(); ++it) {
     if (it->value) real.push_back(&*it);
   }
-  const auto breach = [&](const point* p) { return breaches(a.comparison, *p->value, a.threshold); };
+  const auto breach = [&](const point* p) {
+    return breaches(a.comparison, *p->value, a.threshold);
+  };
   const auto threshold_text = [&](std::vector<const point*> pts, alarm_state next,
                                   std::size_t filled, const char* fill_word) {
     std::size_t k = 0;
@@ -84,8 +86,8 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
     std::string r = "Threshold Crossed: ";
     if (pts.empty()) {
       r += "no datapoints were received for " + plural(filled, "period") + " and " +
-           plural(filled, "missing datapoint") + (filled == 1 ? " was" : " were") + " treated as [" +
-           fill_word + "].";
+           plural(filled, "missing datapoint") + (filled == 1 ? " was" : " were") +
+           " treated as [" + fill_word + "].";
       return r;
     }
     r += std::to_string(k) + " out of the last " + std::to_string(total) + " datapoints " +
@@ -119,8 +121,8 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
     d.next = k + (b ? fills : 0) >= m ? alarm_state::alarm : alarm_state::ok;
     // Only the filled datapoints that agree with the outcome count in the text.
     const bool fill_counts = b == (*d.next == alarm_state::alarm);
-    d.reason = threshold_text(real, *d.next, fill_counts ? fills : 0,
-                              b ? "Breaching" : "NonBreaching");
+    d.reason =
+        threshold_text(real, *d.next, fill_counts ? fills : 0, b ? "Breaching" : "NonBreaching");
     if (!fill_counts && real.empty()) d.reason = "Threshold Crossed: no datapoints were received.";
     return d;
   }
@@ -139,7 +141,8 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
   // missing (the default)
   if (real.empty()) {
     d.next = alarm_state::insufficient_data;
-    d.reason = "Insufficient Data: " + plural(n, "datapoint") + (n == 1 ? " was" : " were") + " unknown.";
+    d.reason =
+        "Insufficient Data: " + plural(n, "datapoint") + (n == 1 ? " was" : " were") + " unknown.";
     return d;
   }
   // After the metric stops, CloudWatch keeps evaluating the last datapoints:
@@ -167,8 +170,8 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
     d.next = alarm_state::ok;
   } else {
     d.next = alarm_state::insufficient_data;
-    d.reason = "Insufficient Data: " + plural(unknown, "datapoint") + (unknown == 1 ? " was" : " were") +
-               " unknown.";
+    d.reason = "Insufficient Data: " + plural(unknown, "datapoint") +
+               (unknown == 1 ? " was" : " were") + " unknown.";
     return d;
   }
   d.reason = threshold_text(window, *d.next, 0, nullptr);
@@ -282,7 +285,8 @@ class rule_parser {
       const auto end = s_.find(')', i_);
       if (end == std::string::npos) fail("missing ')'");
       n.alarm = s_.substr(i_, end - i_);
-      while (!n.alarm.empty() && std::isspace(static_cast<unsigned char>(n.alarm.back()))) n.alarm.pop_back();
+      while (!n.alarm.empty() && std::isspace(static_cast<unsigned char>(n.alarm.back())))
+        n.alarm.pop_back();
       i_ = end;
     }
     if (!ch(')')) fail("missing ')'");
@@ -303,9 +307,12 @@ void collect_alarms(const rule_node& n, std::vector<std::string>& out) {
 
 std::string to_string(alarm_state s) {
   switch (s) {
-    case alarm_state::ok: return "OK";
-    case alarm_state::alarm: return "ALARM";
-    case alarm_state::insufficient_data: return "INSUFFICIENT_DATA";
+    case alarm_state::ok:
+      return "OK";
+    case alarm_state::alarm:
+      return "ALARM";
+    case alarm_state::insufficient_data:
+      return "INSUFFICIENT_DATA";
   }
   return "?";
 }
@@ -339,9 +346,11 @@ std::tm utc(std::int64_t ms) {
 }  // namespace
 
 std::string email_time(std::int64_t ms) {
-  static const char* days[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
-  static const char* months[] = {"January", "February", "March",     "April",   "May",      "June",
-                                 "July",    "August",   "September", "October", "November", "December"};
+  static const char* days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                               "Thursday", "Friday", "Saturday"};
+  static const char* months[] = {"January",   "February", "March",    "April",
+                                 "May",       "June",     "July",     "August",
+                                 "September", "October",  "November", "December"};
   const auto tm = utc(ms);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%s %d %s, %d %02d:%02d:%02d UTC", days[tm.tm_wday], tm.tm_mday,
@@ -378,7 +387,8 @@ std::optional<double> statistic(const std::string& stat, const std::vector<doubl
     }
     std::vector<double> s = v;
     std::sort(s.begin(), s.end());
-    const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(s.size())));
+    const auto rank =
+        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(s.size())));
     return s[rank == 0 ? 0 : rank - 1];
   }
   throw template_error("statistic " + stat + " is not supported");
@@ -399,7 +409,8 @@ void metric_store::add_event(const json& event, std::size_t line) {
     std::vector<std::map<std::string, std::string>> sets;
     for (const auto& set : d["Dimensions"]) {
       std::map<std::string, std::string> dims;
-      for (const auto& name : set) dims[name.get<std::string>()] = event[name.get<std::string>()].get<std::string>();
+      for (const auto& name : set)
+        dims[name.get<std::string>()] = event[name.get<std::string>()].get<std::string>();
       sets.push_back(std::move(dims));
     }
     if (sets.empty()) sets.emplace_back();
@@ -423,8 +434,9 @@ void metric_store::add_event(const json& event, std::size_t line) {
           const bool in_order = s.samples.empty() || s.samples.back().timestamp_ms <= ts;
           s.samples.push_back({ts, x, line, epoch});
           if (!in_order) {
-            std::stable_sort(s.samples.begin(), s.samples.end(),
-                             [](const sample& a, const sample& b) { return a.timestamp_ms < b.timestamp_ms; });
+            std::stable_sort(
+                s.samples.begin(), s.samples.end(),
+                [](const sample& a, const sample& b) { return a.timestamp_ms < b.timestamp_ms; });
           }
           ++datapoints_;
         }
@@ -433,8 +445,9 @@ void metric_store::add_event(const json& event, std::size_t line) {
   }
 }
 
-const std::vector<sample>* metric_store::find(const std::string& ns, const std::string& name,
-                                              std::vector<std::pair<std::string, std::string>> dims) const {
+const std::vector<sample>* metric_store::find(
+    const std::string& ns, const std::string& name,
+    std::vector<std::pair<std::string, std::string>> dims) const {
   const std::map<std::string, std::string> m(dims.begin(), dims.end());
   if (m.size() != dims.size()) return nullptr;  // a dimension named twice matches nothing
   const auto it = series_.find(series_key(ns, name, m));
@@ -475,13 +488,16 @@ std::optional<insights_query> parse_insights(const std::string& e, const std::st
       std::regex::icase);
   std::smatch m;
   if (!std::regex_match(e, m, re)) {
-    throw template_error(where + ": this Metrics Insights query is beyond what fitwatch replay "
-                         "evaluates (SELECT FN(metric) FROM SCHEMA(...) GROUP BY dim): " + e);
+    throw template_error(where +
+                         ": this Metrics Insights query is beyond what fitwatch replay "
+                         "evaluates (SELECT FN(metric) FROM SCHEMA(...) GROUP BY dim): " +
+                         e);
   }
   insights_query q{m[1].str(), m[2].str(), m[3].str(), {}, m[5].str()};
   std::string dims = m[4].str();
   static const std::regex dim(R"re("?(\w+)"?)re");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), dim); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), dim); it != std::sregex_iterator();
+       ++it) {
     q.schema_dims.push_back((*it)[1].str());
   }
   for (auto& c : q.fn) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -509,8 +525,9 @@ engine::engine(const template_model& model) : model_(model) {
     auto s = std::make_unique<metric_state>();
     s->alarm = &a;
     const std::string where = "resource " + a.logical_id;
-    static const std::set<std::string> ops = {"GreaterThanOrEqualToThreshold", "GreaterThanThreshold",
-                                              "LessThanThreshold", "LessThanOrEqualToThreshold"};
+    static const std::set<std::string> ops = {"GreaterThanOrEqualToThreshold",
+                                              "GreaterThanThreshold", "LessThanThreshold",
+                                              "LessThanOrEqualToThreshold"};
     if (!ops.count(a.comparison)) {
       throw template_error(where + ": ComparisonOperator " + a.comparison + " is not supported");
     }
@@ -526,8 +543,10 @@ engine::engine(const template_model& model) : model_(model) {
       for (const auto& q : a.metrics) {
         if (q.return_data) ret = &q;
       }
-      if (a.metrics.size() != 1 || ret == nullptr || !(s->insights = parse_insights(ret->expression, where))) {
-        throw template_error(where + ": metric math (Metrics with expressions) is not supported by "
+      if (a.metrics.size() != 1 || ret == nullptr ||
+          !(s->insights = parse_insights(ret->expression, where))) {
+        throw template_error(where +
+                             ": metric math (Metrics with expressions) is not supported by "
                              "this version of fitwatch replay; only a Metrics Insights query is");
       }
     } else {
@@ -618,8 +637,9 @@ void engine::tick(std::int64_t t, std::vector<transition>& out) {
       std::vector<std::vector<const sample*>> per(count);
       if (series == nullptr) return per;
       const std::int64_t from = last_start - static_cast<std::int64_t>(count - 1) * p;
-      auto it = std::lower_bound(series->begin(), series->end(), from,
-                                 [](const sample& s, std::int64_t v) { return s.timestamp_ms < v; });
+      auto it =
+          std::lower_bound(series->begin(), series->end(), from,
+                           [](const sample& s, std::int64_t v) { return s.timestamp_ms < v; });
       for (; it != series->end() && it->timestamp_ms < last_start + p; ++it) {
         per[static_cast<std::size_t>((it->timestamp_ms - from) / p)].push_back(&*it);
       }
@@ -647,7 +667,8 @@ void engine::tick(std::int64_t t, std::vector<transition>& out) {
       return true;
     };
     if (!ms->insights) {
-      const auto range = range_of(bucket(store_.find(a.ns, a.metric_name, a.dimensions)), a.statistic);
+      const auto range =
+          range_of(bucket(store_.find(a.ns, a.metric_name, a.dimensions)), a.statistic);
       if (apply(decide(a, range, ms->state), ms->state, "")) changed.push_back(a.arn);
       continue;
     }
@@ -663,8 +684,11 @@ void engine::tick(std::int64_t t, std::vector<transition>& out) {
       auto b = bucket(series);
       for (std::size_t i = 0; i < count; ++i) per[i].insert(per[i].end(), b[i].begin(), b[i].end());
     }
-    static const std::map<std::string, std::string> stats = {
-        {"MAX", "Maximum"}, {"MIN", "Minimum"}, {"SUM", "Sum"}, {"AVG", "Average"}, {"COUNT", "SampleCount"}};
+    static const std::map<std::string, std::string> stats = {{"MAX", "Maximum"},
+                                                             {"MIN", "Minimum"},
+                                                             {"SUM", "Sum"},
+                                                             {"AVG", "Average"},
+                                                             {"COUNT", "SampleCount"}};
     for (auto& [group, per] : groups) {
       auto& cs = ms->contributors.emplace(group, alarm_state::insufficient_data).first->second;
       const auto before = cs;
@@ -697,11 +721,16 @@ void engine::tick(std::int64_t t, std::vector<transition>& out) {
     for (auto& cs : composites_) {
       std::function<bool(const rule_node&)> eval = [&](const rule_node& n) -> bool {
         switch (n.k) {
-          case rule_node::state_fn: return state_of(n.alarm) == n.wanted;
-          case rule_node::op_and: return eval(n.kids[0]) && eval(n.kids[1]);
-          case rule_node::op_or: return eval(n.kids[0]) || eval(n.kids[1]);
-          case rule_node::op_not: return !eval(n.kids[0]);
-          case rule_node::constant: return n.value;
+          case rule_node::state_fn:
+            return state_of(n.alarm) == n.wanted;
+          case rule_node::op_and:
+            return eval(n.kids[0]) && eval(n.kids[1]);
+          case rule_node::op_or:
+            return eval(n.kids[0]) || eval(n.kids[1]);
+          case rule_node::op_not:
+            return !eval(n.kids[0]);
+          case rule_node::constant:
+            return n.value;
         }
         return false;
       };
@@ -732,15 +761,16 @@ void engine::tick(std::int64_t t, std::vector<transition>& out) {
         // Triggering children: those that changed at this tick into the
         // state that moved the composite (ALARM children for ALARM).
         if (child_changed && (next != alarm_state::alarm || state_of(r) == alarm_state::alarm)) {
-          tr.triggering_children.push_back(arn + " transitioned to " + to_string(state_of(r)) + " at " +
-                                           email_time(t));
+          tr.triggering_children.push_back(arn + " transitioned to " + to_string(state_of(r)) +
+                                           " at " + email_time(t));
           for (const auto& x : out) {
             if (x.time_ms == t && (x.alarm_name == r) && x.epoch) tr.epoch = x.epoch;
           }
         }
       }
-      tr.reason = tr.triggering_children.empty() ? "The alarm rule evaluated to " + to_string(next) + "."
-                                                 : tr.triggering_children.front();
+      tr.reason = tr.triggering_children.empty()
+                      ? "The alarm rule evaluated to " + to_string(next) + "."
+                      : tr.triggering_children.front();
       if (c.actions_enabled) {
         tr.actions = next == alarm_state::alarm ? c.alarm_actions : c.ok_actions;
       }

@@ -41,8 +41,9 @@ class metric_store {
                                   std::vector<std::pair<std::string, std::string>> dims) const;
   /// Series of `ns`/`name` whose dimension names are exactly `names`:
   /// (dimension values, samples).
-  std::vector<std::pair<std::map<std::string, std::string>, const std::vector<sample>*>> with_dimensions(
-      const std::string& ns, const std::string& name, std::vector<std::string> names) const;
+  std::vector<std::pair<std::map<std::string, std::string>, const std::vector<sample>*>>
+  with_dimensions(const std::string& ns, const std::string& name,
+                  std::vector<std::string> names) const;
   std::optional<std::int64_t> last_timestamp() const { return last_; }
   std::optional<std::int64_t> first_timestamp() const { return first_; }
   std::size_t datapoints() const { return datapoints_; }
@@ -74,7 +75,7 @@ struct transition {
   const metric_alarm* metric = nullptr;
   const composite_alarm* composite_alarm_ = nullptr;
   std::vector<std::string> triggering_children;  ///< composite: "<arn> transitioned to ..."
-  std::string contributor;                        ///< Metrics Insights: the group value
+  std::string contributor;                       ///< Metrics Insights: the group value
 };
 
 class engine {

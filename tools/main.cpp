@@ -8,8 +8,8 @@
 
 #include "emf_validate.hpp"
 #include "emit.hpp"
-#include "replay.hpp"
 #include "fitwatch/monitor.hpp"
+#include "replay.hpp"
 
 namespace {
 
@@ -83,8 +83,10 @@ int main(int argc, char** argv) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "validate") return validate(rest);
   if (args[0] == "emit") return fitwatch::tools::emit_command(rest, std::cin, std::cerr);
-  if (args[0] == "replay") return fitwatch::tools::replay_command(rest, false, std::cin, std::cout, std::cerr);
-  if (args[0] == "watch") return fitwatch::tools::replay_command(rest, true, std::cin, std::cout, std::cerr);
+  if (args[0] == "replay")
+    return fitwatch::tools::replay_command(rest, false, std::cin, std::cout, std::cerr);
+  if (args[0] == "watch")
+    return fitwatch::tools::replay_command(rest, true, std::cin, std::cout, std::cerr);
   if (args[0] == "schema") {
     std::printf("%s\n", fitwatch::schema_json(rest.empty() ? fitwatch::default_namespace
                                                            : std::string_view(rest[0]))

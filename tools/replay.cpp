@@ -73,7 +73,9 @@ std::string iso_time(std::int64_t ms) {
 
 std::string safe(const std::string& s) {
   std::string out;
-  for (const char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '@' ? c : '_';
+  for (const char c : s)
+    out +=
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '@' ? c : '_';
   return out;
 }
 
@@ -146,8 +148,8 @@ class session {
     if (r.kind == line_kind::plain) return;
     if (r.kind == line_kind::invalid) {
       ++invalid_;
-      err_ << where << ":" << number << ": invalid EMF, skipped: "
-           << (r.errors.empty() ? "" : r.errors.front()) << "\n";
+      err_ << where << ":" << number
+           << ": invalid EMF, skipped: " << (r.errors.empty() ? "" : r.errors.front()) << "\n";
       return;
     }
     const json event = json::parse(text);
@@ -168,8 +170,8 @@ class session {
     report(engine_.advance_to(end + o_.tail.value_or(engine_.longest_range_ms())));
     if (!o_.json) {
       report_ << transitions_ << " transitions, " << emails_ << " emails"
-              << (o_.outbox.empty() ? "" : " written to " + o_.outbox) << " (" << lines_ << " lines, "
-              << events_ << " EMF events, " << invalid_ << " invalid)\n";
+              << (o_.outbox.empty() ? "" : " written to " + o_.outbox) << " (" << lines_
+              << " lines, " << events_ << " EMF events, " << invalid_ << " invalid)\n";
     }
   }
 
@@ -204,20 +206,26 @@ class session {
         }
       }
       if (o_.json) {
-        json j = {{"time", iso_time(t.time_ms)}, {"time_ms", t.time_ms}, {"alarm", t.alarm_name},
-                  {"type", t.composite ? "composite" : "metric"}, {"old_state", to_string(t.old_state)},
-                  {"new_state", to_string(t.new_state)}, {"reason", t.reason}, {"emails", emails}};
+        json j = {{"time", iso_time(t.time_ms)},
+                  {"time_ms", t.time_ms},
+                  {"alarm", t.alarm_name},
+                  {"type", t.composite ? "composite" : "metric"},
+                  {"old_state", to_string(t.old_state)},
+                  {"new_state", to_string(t.new_state)},
+                  {"reason", t.reason},
+                  {"emails", emails}};
         j["epoch"] = t.epoch ? json(*t.epoch) : json(nullptr);
         if (!t.contributor.empty()) j["contributors"] = t.contributor;
         report_ << j.dump() << "\n";
       } else {
-        report_ << iso_time(t.time_ms) << "  " << t.alarm_name << "  " << to_string(t.old_state) << " -> "
-                << to_string(t.new_state);
+        report_ << iso_time(t.time_ms) << "  " << t.alarm_name << "  " << to_string(t.old_state)
+                << " -> " << to_string(t.new_state);
         if (t.epoch) report_ << "  (epoch " << *t.epoch << ")";
         report_ << "\n    " << t.reason << "\n";
         for (const auto& e : emails) {
           report_ << "    email to " << e["to"].get<std::string>() << ": "
-                  << (e.contains("file") ? e["file"].get<std::string>() : e["subject"].get<std::string>())
+                  << (e.contains("file") ? e["file"].get<std::string>()
+                                         : e["subject"].get<std::string>())
                   << "\n";
         }
       }

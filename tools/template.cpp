@@ -58,7 +58,8 @@ json to_json(const YAML::Node& node) {
     if (name == "GetAtt" && value.is_string()) {
       const auto s = value.get<std::string>();
       const auto dot = s.find('.');
-      if (dot == std::string::npos) throw template_error("!GetAtt " + s + ": expected Resource.Attribute");
+      if (dot == std::string::npos)
+        throw template_error("!GetAtt " + s + ": expected Resource.Attribute");
       return json{{"Fn::GetAtt", json::array({s.substr(0, dot), s.substr(dot + 1)})}};
     }
     return json{{"Fn::" + name, value}};
@@ -68,8 +69,9 @@ json to_json(const YAML::Node& node) {
 
 // ---- evaluation ------------------------------------------------------------
 
-
-bool is_no_value(const json& v) { return v.is_object() && v.contains("__fitwatch_no_value"); }
+bool is_no_value(const json& v) {
+  return v.is_object() && v.contains("__fitwatch_no_value");
+}
 
 std::string alnum(const std::string& s) {
   std::string out;
@@ -127,7 +129,8 @@ class evaluator {
     m.account_id = o_.account_id;
     m.stack_name = o_.stack_name;
     for (const auto& [id, res] : resources_.items()) {
-      if (!res.is_object() || !res.contains("Type")) throw template_error("resource " + id + ": no Type");
+      if (!res.is_object() || !res.contains("Type"))
+        throw template_error("resource " + id + ": no Type");
       if (!condition_holds(id, res)) continue;
       const auto type = res["Type"].get<std::string>();
       if (type == "AWS::CloudWatch::Alarm") {
@@ -161,7 +164,8 @@ class evaluator {
           found = true;
         }
       }
-      if (!found) throw template_error("resource " + id + ": TopicArn is not a topic of this template");
+      if (!found)
+        throw template_error("resource " + id + ": TopicArn is not a topic of this template");
     }
     return m;
   }
@@ -171,7 +175,8 @@ class evaluator {
   void read_parameters() {
     const json params = t_.value("Parameters", json::object());
     for (const auto& [name, _] : o_.parameters) {
-      if (!params.contains(name)) throw template_error("parameter " + name + ": not in the template");
+      if (!params.contains(name))
+        throw template_error("parameter " + name + ": not in the template");
     }
     for (const auto& [name, p] : params.items()) {
       std::optional<std::string> raw;
@@ -180,7 +185,8 @@ class evaluator {
       } else if (p.contains("Default")) {
         raw = p["Default"].is_string() ? p["Default"].get<std::string>() : p["Default"].dump();
       }
-      if (!raw) throw template_error("parameter " + name + ": no value (pass --param " + name + "=...)");
+      if (!raw)
+        throw template_error("parameter " + name + ": no value (pass --param " + name + "=...)");
       const auto type = p.value("Type", std::string("String"));
       json value;
       std::vector<std::string> items;
@@ -209,11 +215,13 @@ class evaluator {
           for (const auto& a : p["AllowedValues"]) {
             ok |= (a.is_string() ? a.get<std::string>() : a.dump()) == item;
           }
-          if (!ok) throw template_error("parameter " + name + ": '" + item + "' is not an AllowedValue");
+          if (!ok)
+            throw template_error("parameter " + name + ": '" + item + "' is not an AllowedValue");
         }
         if (p.contains("AllowedPattern") &&
             !std::regex_match(item, std::regex(p["AllowedPattern"].get<std::string>()))) {
-          throw template_error("parameter " + name + ": '" + item + "' does not match AllowedPattern " +
+          throw template_error("parameter " + name + ": '" + item +
+                               "' does not match AllowedPattern " +
                                p["AllowedPattern"].get<std::string>() +
                                (p.contains("ConstraintDescription")
                                     ? " (" + p["ConstraintDescription"].get<std::string>() + ")"
@@ -400,7 +408,8 @@ class evaluator {
         out += "${" + name.substr(1) + "}";
       } else if (vars.contains(name)) {
         out += text(resolve(vars[name], where), where);
-      } else if (const auto dot = name.find('.'); dot != std::string::npos && !params_.count(name)) {
+      } else if (const auto dot = name.find('.');
+                 dot != std::string::npos && !params_.count(name)) {
         out += text(get_att(name.substr(0, dot), name.substr(dot + 1), where), where);
       } else {
         const json v = ref(name, where);
@@ -460,7 +469,8 @@ class evaluator {
       need_array(2);
       const json list = resolve(arg[1], where);
       const auto index = static_cast<std::size_t>(std::stoul(text(resolve(arg[0], where), where)));
-      if (!list.is_array() || index >= list.size()) throw template_error(where + ": Fn::Select out of range");
+      if (!list.is_array() || index >= list.size())
+        throw template_error(where + ": Fn::Select out of range");
       return list[index];
     }
     if (fn == "Fn::Split") {
@@ -469,7 +479,8 @@ class evaluator {
       const auto s = text(resolve(arg[1], where), where);
       json out = json::array();
       std::size_t at = 0;
-      for (std::size_t next; (next = s.find(delim, at)) != std::string::npos; at = next + delim.size()) {
+      for (std::size_t next; (next = s.find(delim, at)) != std::string::npos;
+           at = next + delim.size()) {
         out.push_back(s.substr(at, next - at));
       }
       out.push_back(s.substr(at));
@@ -499,7 +510,8 @@ class evaluator {
     if (fn == "Fn::And" || fn == "Fn::Or") {
       if (!arg.is_array()) throw template_error(where + ": " + fn + " expects a list");
       bool v = fn == "Fn::And";
-      for (const auto& c : arg) v = fn == "Fn::And" ? (v && truth(c, where)) : (v || truth(c, where));
+      for (const auto& c : arg)
+        v = fn == "Fn::And" ? (v && truth(c, where)) : (v || truth(c, where));
       return v;
     }
     if (fn == "Fn::Contains") {  // Rules
@@ -519,7 +531,8 @@ class evaluator {
     name = alarm_name(id);
     arn = alarm_arn(name);
     description = string_or(p, "AlarmDescription", "");
-    enabled = !p.contains("ActionsEnabled") || p["ActionsEnabled"] == true || p["ActionsEnabled"] == "true";
+    enabled = !p.contains("ActionsEnabled") || p["ActionsEnabled"] == true ||
+              p["ActionsEnabled"] == "true";
     ok = strings(p, "OKActions");
     alarm = strings(p, "AlarmActions");
     insufficient = strings(p, "InsufficientDataActions");
@@ -542,12 +555,13 @@ class evaluator {
     a.ns = string_or(p, "Namespace", "");
     a.metric_name = string_or(p, "MetricName", "");
     a.statistic = p.contains("ExtendedStatistic") ? string_or(p, "ExtendedStatistic", "")
-                                                   : string_or(p, "Statistic", "");
+                                                  : string_or(p, "Statistic", "");
     a.dimensions = dimensions(p);
     if (p.contains("Unit")) a.unit = string_or(p, "Unit", "");
     a.period = static_cast<int>(number(p, "Period", 0, id));
     a.evaluation_periods = static_cast<int>(number(p, "EvaluationPeriods", 1, id));
-    a.datapoints_to_alarm = static_cast<int>(number(p, "DatapointsToAlarm", a.evaluation_periods, id));
+    a.datapoints_to_alarm =
+        static_cast<int>(number(p, "DatapointsToAlarm", a.evaluation_periods, id));
     a.threshold = number(p, "Threshold", 0, id);
     a.comparison = string_or(p, "ComparisonOperator", "");
     a.treat_missing_data = string_or(p, "TreatMissingData", "missing");
@@ -556,7 +570,8 @@ class evaluator {
       m.id = string_or(q, "Id", "");
       m.expression = string_or(q, "Expression", "");
       m.label = string_or(q, "Label", "");
-      m.return_data = !q.contains("ReturnData") || q["ReturnData"] == true || q["ReturnData"] == "true";
+      m.return_data =
+          !q.contains("ReturnData") || q["ReturnData"] == true || q["ReturnData"] == "true";
       m.period = static_cast<int>(number(q, "Period", 0, id));
       if (q.contains("MetricStat")) {
         const auto& s = q["MetricStat"];

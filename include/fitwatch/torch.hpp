@@ -94,14 +94,17 @@ class torch_monitor {
         restore_on_stop_(restore_on_stop) {}
 
   /// One evaluation. Losses are scalar tensors (read here, once);
-  /// accuracies, if given, plain numbers.
+  /// accuracies, if given, plain numbers. The EMF line is stamped now, or at
+  /// `timestamp_ms` if given (ms since the epoch).
   const signals& observe(std::int64_t epoch, const torch::Tensor& train_loss,
                          const torch::Tensor& validation_loss,
                          std::optional<double> train_accuracy = std::nullopt,
-                         std::optional<double> validation_accuracy = std::nullopt) {
+                         std::optional<double> validation_accuracy = std::nullopt,
+                         std::optional<std::int64_t> timestamp_ms = std::nullopt) {
     evaluation e{scalar(train_loss), scalar(validation_loss), train_accuracy, validation_accuracy};
     const bool was_stopping = monitor_.should_stop();
-    const auto& s = monitor_.observe(epoch, e);
+    const auto& s =
+        timestamp_ms ? monitor_.observe_at(epoch, e, *timestamp_ms) : monitor_.observe(epoch, e);
     if (s.finite && (s.improved || best_.empty())) {
       best_.save(model_);
       best_epoch_ = epoch;

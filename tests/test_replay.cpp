@@ -1,0 +1,343 @@
+// fitwatch replay's engine: CloudWatch's evaluation rules on EMF input.
+// The missing-data table is the worked example of the CloudWatch user guide
+// ("How alarm state is evaluated when data is missing"), as given in
+// shared/reference/aws-facts.md: M = N = 3, 5 periods retrieved, oldest first.
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "engine.hpp"
+#include "support.hpp"
+#include "template.hpp"
+
+using fitwatch::tools::alarm_state;
+using fitwatch::tools::engine;
+using fitwatch::tools::template_error;
+using fitwatch::tools::template_model;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t base = 1750000020000 / 60000 * 60000;  // a minute boundary
+constexpr std::int64_t minute = 60000;
+
+// A template with one alarm on FitWatch/M with dimension J=x.
+json alarm_template(int n, int m, const std::string& tmd, const std::string& stat = "Maximum",
+                    int period = 60, json dims = json::parse(R"([{"Name":"J","Value":"x"}])")) {
+  json t = json::parse(R"({"Resources":{"Topic":{"Type":"AWS::SNS::Topic"},
+    "A":{"Type":"AWS::CloudWatch::Alarm","Properties":{"AlarmName":"a","Namespace":"FitWatch",
+    "MetricName":"M","ComparisonOperator":"GreaterThanOrEqualToThreshold","Threshold":1}}}})");
+  auto& p = t["Resources"]["A"]["Properties"];
+  p["EvaluationPeriods"] = n;
+  p["DatapointsToAlarm"] = m;
+  p["TreatMissingData"] = tmd;
+  p["Statistic"] = stat;
+  p["Period"] = period;
+  p["Dimensions"] = dims;
+  p["AlarmActions"] = json::array({json{{"Ref", "Topic"}}});
+  return t;
+}
+
+template_model model_of(const json& t) {
+  return fitwatch::tools::evaluate_template(t, fitwatch::tools::template_options{});
+}
+
+// One EMF event: metric M (values), dimension sets over J=x (and Host=h).
+json event(std::int64_t ts, const json& values, json sets = json::parse(R"([["J"]])"),
+           const std::string& name = "M") {
+  json e = {
+      {"_aws",
+       {{"Timestamp", ts},
+        {"CloudWatchMetrics", json::array({{{"Namespace", "FitWatch"},
+                                            {"Dimensions", sets},
+                                            {"Metrics", json::array({{{"Name", name}}})}}})}}},
+      {"J", "x"},
+      {"Host", "h"},
+      {name, values}};
+  // Every event we feed must itself be valid EMF.
+  fitwatch::test::parse_emf(e.dump() + "\n");
+  return e;
+}
+
+// Feeds a pattern like "0 - X - X" (oldest first): one datapoint per
+// period, 0 = 0.0 (not breaching), X = 2.0 (breaching), - = none.
+void feed(engine& e, const std::string& pattern, std::int64_t start) {
+  std::size_t i = 0;
+  for (const char c : pattern) {
+    if (c == ' ') continue;
+    if (c != '-')
+      e.store().add_event(
+          event(start + static_cast<std::int64_t>(i) * minute + 1000, c == 'X' ? 2.0 : 0.0), i);
+    ++i;
+  }
+}
+
+// The state after evaluating the pattern at the tick when its fifth period
+// has ended, starting from `prior` (set up ten minutes earlier).
+alarm_state evaluate(const std::string& tmd, const std::string& pattern, alarm_state prior,
+                     int n = 3, int m = 3) {
+  const auto model = model_of(alarm_template(n, m, tmd));
+  engine e{model};
+  const std::int64_t setup = base - 20 * minute;
+  // Another metric starts the clock, as the rest of a log would.
+  e.store().add_event(event(setup - minute, 1.0, json::parse(R"([["J"]])"), "Other"), 0);
+  if (prior != alarm_state::insufficient_data) {
+    feed(e, prior == alarm_state::alarm ? "X X X" : "0 0 0", setup);
+    e.advance_to(setup + 3 * minute);
+    REQUIRE(e.state_of("a") == prior);
+    // Then silence until the pattern: only `ignore` keeps the prior state.
+  }
+  feed(e, pattern, base);
+  e.advance_to(base + 5 * minute);
+  return e.state_of("a");
+}
+
+const auto OK = alarm_state::ok;
+const auto ALARM = alarm_state::alarm;
+const auto INSUFFICIENT = alarm_state::insufficient_data;
+
+}  // namespace
+
+TEST_CASE("the missing-data table, every row and column") {
+  struct row {
+    const char* pattern;
+    alarm_state missing, breaching, not_breaching;
+    std::optional<alarm_state> ignore;  // nullopt: keep the current state
+  };
+  const std::vector<row> rows = {
+      {"0 - X - X", OK, OK, OK, OK},
+      {"0 - - - -", OK, OK, OK, OK},
+      {"- - - - -", INSUFFICIENT, ALARM, OK, std::nullopt},
+      {"0 X X - X", ALARM, ALARM, ALARM, ALARM},
+      {"- - - - X", INSUFFICIENT, ALARM, OK, std::nullopt},
+      {"X - - - -", ALARM, ALARM, OK, std::nullopt},
+  };
+  for (const auto& r : rows) {
+    INFO(r.pattern);
+    CHECK(evaluate("missing", r.pattern, INSUFFICIENT) == r.missing);
+    CHECK(evaluate("breaching", r.pattern, INSUFFICIENT) == r.breaching);
+    CHECK(evaluate("notBreaching", r.pattern, INSUFFICIENT) == r.not_breaching);
+    // ignore: with a prior ALARM and a prior OK, to tell "keep" from a result.
+    for (const auto prior : {ALARM, OK}) {
+      CHECK(evaluate("ignore", r.pattern, prior) == r.ignore.value_or(prior));
+    }
+    // The other columns do not depend on the prior state.
+    CHECK(evaluate("breaching", r.pattern, OK) == r.breaching);
+  }
+}
+
+TEST_CASE("M of N with M < N") {
+  // 2 of 3: two breaching datapoints among the last three real ones.
+  CHECK(evaluate("missing", "0 0 X 0 X", INSUFFICIENT, 3, 2) == ALARM);
+  CHECK(evaluate("missing", "X X 0 0 X", INSUFFICIENT, 3, 2) == OK);  // most recent 3: 0 0 X
+  // Three real datapoints, X 0 X: the most recent three decide, 2 breaching.
+  CHECK(evaluate("missing", "X 0 - - X", INSUFFICIENT, 3, 2) == ALARM);
+  CHECK(evaluate("notBreaching", "- - - X X", INSUFFICIENT, 3, 2) == ALARM);
+  CHECK(evaluate("notBreaching", "- - - - X", INSUFFICIENT, 3, 2) == OK);
+  CHECK(evaluate("breaching", "- - - 0 -", INSUFFICIENT, 3, 2) == ALARM);  // 0 + 2 filled X
+  CHECK(evaluate("ignore", "- - - 0 0", ALARM, 3, 2) == OK);               // 0 0 + 1 unknown < 2
+  CHECK(evaluate("ignore", "- - - X 0", OK, 3, 2) == OK);  // could go either way: keep
+  CHECK(evaluate("ignore", "- - - X 0", ALARM, 3, 2) == ALARM);
+  CHECK(evaluate("missing", "- - - X -", INSUFFICIENT, 3, 2) == INSUFFICIENT);
+}
+
+TEST_CASE("a metric is namespace + name + the full dimension set") {
+  const json two_sets = json::parse(R"([["J"],["J","Host"]])");
+  SUBCASE("every dimension set of a directive feeds its own metric") {
+    for (const auto& dims :
+         {json::parse(R"([{"Name":"J","Value":"x"}])"),
+          json::parse(R"([{"Name":"Host","Value":"h"},{"Name":"J","Value":"x"}])")}) {
+      const auto model = model_of(alarm_template(1, 1, "missing", "Maximum", 60, dims));
+      engine e{model};
+      e.store().add_event(event(base + 1000, 5.0, two_sets), 1);
+      e.advance_to(base + minute);
+      CHECK(e.state_of("a") == ALARM);
+    }
+  }
+  SUBCASE("the right name with another dimension set does not feed the alarm") {
+    const auto model = model_of(alarm_template(1, 1, "missing"));  // [J]
+    engine e{model};
+    e.store().add_event(event(base + 1000, 5.0, json::parse(R"([["J","Host"]])")), 1);
+    e.advance_to(base + 3 * minute);
+    CHECK(e.state_of("a") == INSUFFICIENT);
+  }
+  SUBCASE("another value of the dimension is another metric") {
+    const auto model = model_of(alarm_template(1, 1, "missing", "Maximum", 60,
+                                               json::parse(R"([{"Name":"J","Value":"y"}])")));
+    engine e{model};
+    e.store().add_event(event(base + 1000, 5.0), 1);
+    e.advance_to(base + 3 * minute);
+    CHECK(e.state_of("a") == INSUFFICIENT);
+  }
+}
+
+TEST_CASE("statistics per period, arrays as several datapoints, percentiles") {
+  const json values = json::array({0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0});
+  const std::vector<std::pair<std::string, alarm_state>> cases = {
+      {"Maximum", ALARM}, {"Minimum", OK},
+      {"Average", ALARM},  // avg 1.1
+      {"Sum", ALARM},     {"SampleCount", ALARM},
+      {"p50", OK},  // p50 = 1.0? nearest rank 5 -> 1.0
+      {"p90", ALARM},     {"p10", OK}};
+  for (const auto& [stat, expected] : cases) {
+    INFO(stat);
+    json t = alarm_template(1, 1, "missing", stat);
+    if (stat == "p50") t["Resources"]["A"]["Properties"]["Threshold"] = 1.01;
+    const auto model = model_of(t);
+    engine e{model};
+    e.store().add_event(event(base + 1000, values), 1);
+    e.advance_to(base + minute);
+    CHECK(e.state_of("a") == expected);
+  }
+  CHECK(fitwatch::tools::statistic("p90", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) == 9.0);
+  CHECK(fitwatch::tools::statistic("p99.9", {1, 2, 3}) == 3.0);
+  CHECK(fitwatch::tools::statistic("Average", {1, 2}) == 1.5);
+  CHECK_FALSE(fitwatch::tools::statistic("Maximum", {}).has_value());
+  CHECK_THROWS_AS(fitwatch::tools::statistic("Median", {1.0}), template_error);
+  CHECK_THROWS_AS(fitwatch::tools::statistic("p101", {1.0}), template_error);
+}
+
+TEST_CASE("high-resolution alarms tick every 10 seconds, standard ones every minute") {
+  const auto hi = model_of(alarm_template(1, 1, "missing", "Maximum", 10));
+  engine e{hi};
+  e.store().add_event(event(base + 1000, 5.0), 1);
+  const auto ts = e.advance_to(base + 10000);
+  REQUIRE(ts.size() == 1);
+  CHECK(ts[0].time_ms == base + 10000);
+  const auto lo = model_of(alarm_template(1, 1, "missing", "Maximum", 60));
+  engine f{lo};
+  f.store().add_event(event(base + 1000, 5.0), 1);
+  CHECK(f.advance_to(base + 50000).empty());  // the period has not ended
+  const auto t2 = f.advance_to(base + minute);
+  REQUIRE(t2.size() == 1);
+  CHECK(t2[0].time_ms == base + minute);
+}
+
+TEST_CASE("reasons are written in CloudWatch's words") {
+  const auto model = model_of(alarm_template(1, 1, "breaching"));
+  engine e{model};
+  e.store().add_event(event(base + 1000, 3.0), 1);
+  auto ts = e.advance_to(base + minute);
+  REQUIRE(ts.size() == 1);
+  CHECK(ts[0].reason ==
+        "Threshold Crossed: 1 out of the last 1 datapoints [3.0 (" +
+            fitwatch::tools::datapoint_time(base) +
+            ")] was greater than or equal to the threshold (1.0) (minimum 1 datapoint "
+            "for INSUFFICIENT_DATA -> ALARM transition).");
+  e.store().add_event(event(base + minute + 1000, 0.5), 2);
+  ts = e.advance_to(base + 2 * minute);
+  REQUIRE(ts.size() == 1);
+  CHECK(
+      ts[0].reason.find("was not greater than or equal to the threshold (1.0) (minimum 1 datapoint "
+                        "for ALARM -> OK transition)") != std::string::npos);
+  // Nothing more: the last real datapoint stays in the evaluation range
+  // (N + 2 = 3 periods) until the tick at +5 min; then breaching fills.
+  CHECK(e.advance_to(base + 4 * minute).empty());
+  ts = e.advance_to(base + 5 * minute);
+  REQUIRE(ts.size() == 1);
+  CHECK(ts[0].reason ==
+        "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was "
+        "treated as [Breaching].");
+  CHECK(fitwatch::tools::java_double(1) == "1.0");
+  CHECK(fitwatch::tools::java_double(0.25) == "0.25");
+  CHECK(fitwatch::tools::java_double(1e-4) == "1.0E-4");
+  CHECK(fitwatch::tools::java_double(12345678) == "1.2345678E7");
+  CHECK(fitwatch::tools::email_time(1749989237000) == "Sunday 15 June, 2025 12:07:17 UTC");
+  CHECK(fitwatch::tools::datapoint_time(1749988920000) == "15/06/25 12:02:00");
+}
+
+TEST_CASE("composite alarm rules: ALARM, OK, INSUFFICIENT_DATA, AND, OR, NOT, names and ARNs") {
+  json t = alarm_template(1, 1, "missing");
+  t["Resources"]["B"] = t["Resources"]["A"];
+  t["Resources"]["B"]["Properties"]["AlarmName"] = "b";
+  t["Resources"]["B"]["Properties"]["MetricName"] = "N";
+  const auto with_rule = [&](const std::string& rule) {
+    json u = t;
+    u["Resources"]["C"] = {{"Type", "AWS::CloudWatch::CompositeAlarm"},
+                           {"Properties", {{"AlarmName", "c"}, {"AlarmRule", rule}}}};
+    return u;
+  };
+  const auto run = [&](const std::string& rule, double a_value) {
+    const auto model = model_of(with_rule(rule));
+    engine e{model};
+    e.store().add_event(event(base + 1000, a_value), 1);  // a: ALARM if >= 1; b: no data
+    e.advance_to(base + minute);
+    return e.state_of("c");
+  };
+  CHECK(run(R"(ALARM("a"))", 2) == ALARM);
+  CHECK(run(R"(ALARM("a"))", 0) == OK);
+  CHECK(run(R"(ALARM(a) AND INSUFFICIENT_DATA(b))", 2) == ALARM);
+  CHECK(run(R"(ALARM("a") AND NOT INSUFFICIENT_DATA("b"))", 2) == OK);
+  CHECK(run(R"(OK("a") OR (ALARM("b") AND TRUE))", 0) == ALARM);
+  CHECK(run(R"(NOT (OK("a") OR FALSE))", 0) == OK);
+  CHECK(run(R"(ALARM("arn:aws:cloudwatch:us-east-1:123456789012:alarm:a"))", 2) == ALARM);
+  CHECK_THROWS_WITH_AS(
+      engine{model_of(with_rule(R"(ALARM("nope"))"))},
+      doctest::Contains("AlarmRule names nope, which is not an alarm of this template"),
+      template_error);
+  CHECK_THROWS_WITH_AS(engine{model_of(with_rule(R"(ALARM("a") XOR OK("b"))"))},
+                       doctest::Contains("AlarmRule: unexpected"), template_error);
+}
+
+TEST_CASE("template errors name the resource and the construct") {
+  json t = alarm_template(1, 1, "missing");
+  SUBCASE("an unsupported intrinsic function") {
+    t["Resources"]["A"]["Properties"]["AlarmName"] = {{"Fn::Base64", "x"}};
+    CHECK_THROWS_WITH_AS(
+        model_of(t),
+        "resource A property AlarmName: Fn::Base64 is not supported by fitwatch replay",
+        template_error);
+  }
+  SUBCASE("metric math") {
+    auto& p = t["Resources"]["A"]["Properties"];
+    p.erase("MetricName");
+    p["Metrics"] = json::parse(R"([{"Id":"e","Expression":"m1 * 2","ReturnData":true}])");
+    CHECK_THROWS_WITH_AS(engine{model_of(t)}, doctest::Contains("resource A: metric math"),
+                         template_error);
+  }
+  SUBCASE("a bad parameter value") {
+    t["Parameters"] =
+        json::parse(R"({"Mode":{"Type":"String","AllowedValues":["a","b"],"Default":"a"}})");
+    fitwatch::tools::template_options o;
+    o.parameters["Mode"] = "c";
+    CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+                         "parameter Mode: 'c' is not an AllowedValue", template_error);
+    o.parameters = {{"Nope", "1"}};
+    CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+                         "parameter Nope: not in the template", template_error);
+  }
+  SUBCASE("a period CloudWatch does not allow") {
+    t["Resources"]["A"]["Properties"]["Period"] = 45;
+    CHECK_THROWS_WITH_AS(model_of(t), doctest::Contains("resource A: Period 45"), template_error);
+  }
+  SUBCASE("YAML that does not parse") {
+    CHECK_THROWS_AS(fitwatch::tools::parse_template("Resources: [unclosed"), template_error);
+  }
+}
+
+TEST_CASE("the shipped template: parameters, Rules, ForEach and the collision check") {
+  const std::string path = std::string(FITWATCH_SOURCE_DIR) + "/templates/overfitting-alerts.yaml";
+  std::ifstream f(path);
+  std::stringstream text;
+  text << f.rdbuf();
+  const json t = fitwatch::tools::parse_template(text.str());
+  fitwatch::tools::template_options o;
+  o.parameters = {{"TrainingJobName", "job-1"}, {"TeamEmails", "a@x.com,b@y.org,c@z.net"}};
+  const auto model = fitwatch::tools::evaluate_template(t, o);
+  CHECK(model.alarms.size() == 5);
+  REQUIRE(model.composites.size() == 1);
+  CHECK(model.composites[0].name == "job-1-fitwatch-alert");
+  REQUIRE(model.topics.size() == 1);
+  CHECK(model.topics[0].emails == std::vector<std::string>{"a@x.com", "b@y.org", "c@z.net"});
+  CHECK(model.topics[0].display_name == "fitwatch");
+  CHECK(model.alarms[0].period == 10);  // high resolution by default
+  o.parameters["AlarmResolution"] = "standard";
+  CHECK(fitwatch::tools::evaluate_template(t, o).alarms[0].period == 60);
+  o.parameters["TeamEmails"] = "";
+  CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o), doctest::Contains("TeamEmails"),
+                       template_error);
+  o.parameters["TeamEmails"] = "a.b@x.com,ab@x.com";
+  CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+                       doctest::Contains("resource Subscriptionabxcom: duplicate logical ID"),
+                       template_error);
+}
