@@ -1,6 +1,9 @@
 // The fitwatch command: emit, validate, schema.
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "fitwatch/monitor.hpp"
 #include "run_command.hpp"
 #include "support.hpp"
@@ -166,4 +169,88 @@ TEST_CASE("schema prints the library's metrics") {
   CHECK(s["Namespace"] == "Custom/NS");
   CHECK(json::parse(fitwatch::schema_json("Custom/NS")) == s);
   CHECK(s["Metrics"].size() == fitwatch::signal_metrics.size());
+}
+
+namespace {
+const std::string tmpl = std::string(FITWATCH_SOURCE_DIR) + "/templates/overfitting-alerts.yaml";
+const std::string params = " --param TrainingJobName=j --param TeamEmails=a@example.com";
+
+std::string emf_line(std::int64_t ts, double verdict) {
+  return json{
+      {"_aws",
+       {{"Timestamp", ts},
+        {"CloudWatchMetrics",
+         json::array({{{"Namespace", "FitWatch"},
+                       {"Dimensions", json::parse(R"([["TrainingJobName"]])")},
+                       {"Metrics", json::parse(R"([{"Name":"OverfittingDetected"}])")}}})}}},
+      {"TrainingJobName", "j"},
+      {"OverfittingDetected", verdict}}
+      .dump();
+}
+}  // namespace
+
+TEST_CASE("replay: bad log lines are reported with their number and skipped, never a crash") {
+  const std::int64_t t0 = 1750000000000;
+  std::string log = emf_line(t0, 0) + "\n";
+  log += emf_line(t0 + 30000, 1).substr(0, 60) + "\n";                             // 2: truncated
+  log += "{\"_aws\": \"\xff\xfe\", \"x\": 1}\n";                                   // 3: not UTF-8
+  log += "{\"_aws\":{},\"pad\":\"" + std::string(2 * 1024 * 1024, 'p') + "\"}\n";  // 4: 2 MB
+  log += "plain text from the training program\n";                                 // 5: plain
+  log += emf_line(t0 + 60000, 1) + "\n";                                           // 6
+  const auto r = run_command(cli + " replay --tail 0 --template " + tmpl + params, log);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("<stdin>:2: invalid EMF, skipped: not valid JSON") != std::string::npos);
+  CHECK(r.err.find("<stdin>:3: invalid EMF, skipped") != std::string::npos);
+  CHECK(r.err.find("<stdin>:4: invalid EMF, skipped") != std::string::npos);
+  CHECK(r.err.find("<stdin>:5:") == std::string::npos);
+  CHECK(r.out.find("j-fitwatch-overfitting  OK -> ALARM") != std::string::npos);
+  CHECK(r.out.find("(6 lines, 2 EMF events, 3 invalid)") != std::string::npos);
+}
+
+TEST_CASE("replay: template problems are clear errors") {
+  const std::string bad = "fitwatch_bad_template_" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(bad) << "Resources:\n  A:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
+                        "      AlarmName: !Base64 x\n      MetricName: M\n      Namespace: N\n"
+                        "      Period: 60\n      ComparisonOperator: GreaterThanThreshold\n";
+  auto r = run_command(cli + " replay --template " + bad, "");
+  CHECK(r.exit_code == 2);
+  CHECK(
+      r.err.find("resource A property AlarmName: Fn::Base64 is not supported by fitwatch replay") !=
+      std::string::npos);
+  std::ofstream(bad) << "Resources: [unclosed\n";
+  r = run_command(cli + " replay --template " + bad, "");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("not valid YAML") != std::string::npos);
+  std::remove(bad.c_str());
+  r = run_command(cli + " replay --template " + tmpl + " --param TrainingJobName=j", "");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("parameter TeamEmails: no value") != std::string::npos);
+  r = run_command(
+      cli + " replay --template " + tmpl + " --param TrainingJobName=j --param TeamEmails=nope",
+      "");
+  CHECK(r.err.find("parameter TeamEmails: 'nope' does not match AllowedPattern") !=
+        std::string::npos);
+  CHECK(run_command(cli + " replay", "").exit_code == 2);
+  CHECK(run_command(cli + " replay --template " + tmpl + " --tail 5x" + params, "").exit_code == 2);
+}
+
+TEST_CASE("watch: every line passes through unchanged; transitions go to stderr") {
+  const std::int64_t t0 = 1750000000000;
+  std::string log;
+  for (int i = 0; i < 6; ++i)
+    log += "epoch " + std::to_string(i) + "\n" + emf_line(t0 + i * 30000, i >= 4 ? 1 : 0) + "\n";
+  log += "no newline at the end";
+  const auto r = run_command(cli + " watch --tail 0 --template " + tmpl + params, log);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == log + "\n");
+  CHECK(r.err.find("j-fitwatch-alert  OK -> ALARM") != std::string::npos);
+  CHECK(r.err.find("email to a@example.com") != std::string::npos);
+  const auto j =
+      run_command(cli + " watch --format json --tail 0 --template " + tmpl + params, log);
+  bool alarm = false;
+  for (const auto& l : lines_of(j.err)) {
+    const auto t = json::parse(l);
+    alarm |= t["alarm"] == "j-fitwatch-alert" && t["new_state"] == "ALARM";
+  }
+  CHECK(alarm);
 }

@@ -1,6 +1,7 @@
 // The Fashion-MNIST example end to end: real training, EMF on stdout, the
 // two presets, and `fitwatch emit` agreeing with the in-process detector.
 #include <cstdio>
+#include <fstream>
 
 #include "fitwatch/monitor.hpp"
 #include "run_command.hpp"
@@ -99,4 +100,86 @@ TEST_CASE("fitwatch emit gives the same signals for the same losses") {
     }
     CHECK(a[i]["OverfittingReason"] == b[i]["OverfittingReason"]);
   }
+}
+
+namespace {
+std::vector<json> json_lines(const std::string& out) {
+  std::vector<json> v;
+  for (const auto& l : lines_of(out)) v.push_back(json::parse(l));
+  return v;
+}
+const std::string shipped_template =
+    std::string(FITWATCH_SOURCE_DIR) + "/templates/overfitting-alerts.yaml";
+}  // namespace
+
+TEST_CASE(
+    "end to end: overfit preset -> replay with the shipped template -> ALARM and one email per "
+    "address") {
+  const std::string log = "e2e_overfit_" + std::to_string(::getpid()) + ".log";
+  const std::string outbox = "e2e_outbox_" + std::to_string(::getpid());
+  const auto r = run_command(example + " --preset overfit --epoch-seconds 30");
+  REQUIRE(r.exit_code == 0);
+  std::ofstream(log) << r.out;
+  const auto replay = run_command(cli + " replay --format json --template " + shipped_template +
+                                  " --param TrainingJobName=fashion-mnist"
+                                  " --param TeamEmails=a@example.com,b@example.org,c@example.net"
+                                  " --outbox " +
+                                  outbox + " " + log);
+  REQUIRE(replay.exit_code == 0);
+  // When the detector's verdict first turned 1.
+  std::int64_t verdict_ms = 0, verdict_epoch = 0;
+  for (const auto& e : events_of(fitwatch::test::slurp(log))) {
+    if (e["OverfittingDetected"] == 1) {
+      verdict_ms = e["_aws"]["Timestamp"].get<std::int64_t>();
+      verdict_epoch = e["Epoch"].get<std::int64_t>();
+      break;
+    }
+  }
+  REQUIRE(verdict_ms > 0);
+  const json* alert = nullptr;
+  const auto transitions = json_lines(replay.out);
+  for (const auto& t : transitions) {
+    if (t["alarm"] == "fashion-mnist-fitwatch-alert" && t["new_state"] == "ALARM") {
+      alert = &t;
+      break;
+    }
+  }
+  REQUIRE(alert != nullptr);
+  // The evaluation after the verdict: the first 10-second tick at which the
+  // period holding it has ended.
+  CHECK((*alert)["time_ms"] == (verdict_ms / 10000 + 1) * 10000);
+  CHECK((*alert)["epoch"] == verdict_epoch);
+  CHECK((*alert)["type"] == "composite");
+  REQUIRE((*alert)["emails"].size() == 3);
+  for (const auto& e : (*alert)["emails"]) {
+    const auto text = fitwatch::test::slurp(e["file"].get<std::string>());
+    CHECK(text.find("To: " + e["to"].get<std::string>() + "\r\n") != std::string::npos);
+    CHECK(text.find(
+              "Subject: ALARM: \"fashion-mnist-fitwatch-alert\" in US East (N. Virginia)\r\n") !=
+          std::string::npos);
+    CHECK(text.find("has transitioned to ALARM state") != std::string::npos);
+    CHECK(text.find("alarm:fashion-mnist-fitwatch-overfitting transitioned to ALARM") !=
+          std::string::npos);
+  }
+  std::remove(log.c_str());
+  run_command("rm -rf " + outbox);
+}
+
+TEST_CASE("end to end: regularized preset -> replay -> no ALARM") {
+  const std::string log = "e2e_regularized_" + std::to_string(::getpid()) + ".log";
+  const auto r = run_command(example + " --preset regularized --epoch-seconds 30");
+  REQUIRE(r.exit_code == 0);
+  std::ofstream(log) << r.out;
+  const auto replay =
+      run_command(cli + " replay --format json --template " + shipped_template +
+                  " --param TrainingJobName=fashion-mnist --param TeamEmails=a@example.com " + log);
+  REQUIRE(replay.exit_code == 0);
+  const auto transitions = json_lines(replay.out);
+  CHECK(transitions.size() >= 6);  // every alarm leaves INSUFFICIENT_DATA
+  for (const auto& t : transitions) {
+    INFO(t.dump());
+    CHECK(t["new_state"] != "ALARM");
+    CHECK(t["emails"].empty());
+  }
+  std::remove(log.c_str());
 }

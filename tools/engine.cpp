@@ -576,6 +576,13 @@ engine::engine(const template_model& model) : model_(model) {
 
 engine::~engine() = default;
 
+std::int64_t engine::settled_after(std::int64_t time_ms) const {
+  std::int64_t end = (time_ms / step_ms_ + 1) * step_ms_;
+  for (const auto& m : metrics_)
+    end = std::max(end, (time_ms / m->period_ms() + 1) * m->period_ms());
+  return end;
+}
+
 std::int64_t engine::longest_range_ms() const {
   std::int64_t longest = 0;
   for (const auto& m : metrics_) {

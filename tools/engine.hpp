@@ -90,6 +90,9 @@ class engine {
   /// Evaluates every tick up to and including `time_ms`; returns the
   /// transitions in order.
   std::vector<transition> advance_to(std::int64_t time_ms);
+  /// The first tick at which every alarm has evaluated the period holding
+  /// `time_ms` (the end of a replay with --tail 0).
+  std::int64_t settled_after(std::int64_t time_ms) const;
   /// The longest evaluation range of any alarm, in ms (the default tail).
   std::int64_t longest_range_ms() const;
   /// The next tick after the last one evaluated.

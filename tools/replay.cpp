@@ -165,8 +165,8 @@ class session {
       err_ << "fitwatch: no EMF event in the log; nothing to evaluate\n";
       return;
     }
-    const std::int64_t step = 10000;
-    const std::int64_t end = (*last + step - 1) / step * step;  // through the last timestamp
+    // Through the last timestamp (the tick that evaluates its period), then the tail.
+    const std::int64_t end = engine_.settled_after(*last);
     report(engine_.advance_to(end + o_.tail.value_or(engine_.longest_range_ms())));
     if (!o_.json) {
       report_ << transitions_ << " transitions, " << emails_ << " emails"

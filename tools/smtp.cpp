@@ -66,7 +66,7 @@ struct smtp_sender::state {
       std::string error;
       for (int tries = 1; tries <= 3; ++tries) {
         error = attempt(e);
-        if (error.empty()) break;
+        if (error.empty() || tries == 3) break;
         std::this_thread::sleep_for(std::chrono::seconds(tries));
       }
       lock.lock();
