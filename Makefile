@@ -13,7 +13,7 @@ PACKAGES := g++ cmake make nlohmann-json3-dev libspdlog-dev doctest-dev \
 	libyaml-cpp-dev libcurl4-openssl-dev
 BENCH_PACKAGES := libbenchmark-dev
 
-.PHONY: help deps bench-deps build test test-asan test-tsan demo bench install clean
+.PHONY: help deps bench-deps build test test-asan test-tsan fuzz demo bench install clean
 
 help:
 	@echo "fitwatch targets:"
@@ -26,6 +26,8 @@ help:
 	@echo "                  (PREFIX=/usr/local by default)"
 	@echo "  make test-asan  the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "  make test-tsan  the tests under ThreadSanitizer"
+	@echo "  make fuzz       run the libFuzzer targets (EMF line reader, template reader),"
+	@echo "                  FUZZ_SECONDS each (60); a crash is kept in tests/fuzz/regressions/"
 	@echo "  make deps       only install the missing Debian packages"
 	@echo "  make clean      remove the build directories"
 
@@ -89,9 +91,22 @@ bench: bench-deps
 	cmake --build build-bench -j $(JOBS)
 	build-bench/bench/bench_emitter
 
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(call install_missing,clang libclang-rt-14-dev)
+	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFITWATCH_FUZZ=ON \
+	  -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_TESTS=OFF > build-fuzz.configure.log
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_emf_line fuzz_template | grep -E "error|Built target fuzz" || true
+	@set -o pipefail; for t in emf_line template; do \
+	  rm -rf build-fuzz/corpus_$$t && cp -r tests/fuzz/corpus_$$t build-fuzz/corpus_$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s =="; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
+	    -artifact_prefix=tests/fuzz/regressions/$$t/ build-fuzz/corpus_$$t 2>&1 | tail -n 3 || exit 1; \
+	done
+
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan build-tsan build-bench
+	rm -rf build build-asan build-tsan build-bench build-fuzz build*.configure.log

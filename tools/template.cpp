@@ -431,7 +431,9 @@ class evaluator {
     }
     if (!node.is_object()) return node;
     if (node.size() == 1) {
-      const auto& [fn, arg] = *node.items().begin();
+      const auto first = node.begin();
+      const std::string fn = first.key();
+      const json& arg = first.value();
       if (fn == "Ref") return ref(text(arg, where), where);
       if (fn == "Condition") return named_condition(text(arg, where), where);
       if (fn.rfind("Fn::", 0) == 0) return function(fn, arg, where);
@@ -620,6 +622,8 @@ class evaluator {
 }  // namespace
 
 json parse_template(const std::string& text) {
+  // CloudFormation accepts template bodies up to 1 MB.
+  if (text.size() > 1024 * 1024) throw template_error("template: larger than 1 MB");
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '{') {
     json j = json::parse(text, nullptr, false);
@@ -634,7 +638,16 @@ json parse_template(const std::string& text) {
 }
 
 template_model evaluate_template(const json& t, const template_options& options) {
-  return evaluator(t, options).run();
+  try {
+    return evaluator(t, options).run();
+  } catch (const template_error&) {
+    throw;
+  } catch (const std::regex_error& e) {
+    throw template_error(std::string("template: an AllowedPattern is not a valid regular expression: ") + e.what());
+  } catch (const std::exception& e) {
+    // A value of an unexpected type or shape (e.g. Properties that is a list).
+    throw template_error(std::string("template: unexpected structure: ") + e.what());
+  }
 }
 
 }  // namespace fitwatch::tools

@@ -1,0 +1,22 @@
+// libFuzzer target: the template reader (YAML/JSON parse, evaluation, and
+// the alarm engine's checks). template_error is the expected way to fail.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "engine.hpp"
+#include "template.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    const auto t = fitwatch::tools::parse_template(text);
+    fitwatch::tools::template_options o;
+    o.parameters = {{"TrainingJobName", "job"}, {"TeamEmails", "a@example.com"}};
+    const auto model = fitwatch::tools::evaluate_template(t, o);
+    fitwatch::tools::engine e{model};
+    e.advance_to(60000);
+  } catch (const fitwatch::tools::template_error&) {
+  }
+  return 0;
+}
