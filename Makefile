@@ -87,9 +87,11 @@ demo: build
 	@tr -d '\r' < "$$(ls -d $(BUILD)/demo/outbox/*.eml | head -n 1)"
 
 bench: bench-deps
-	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DFITWATCH_BUILD_BENCH=ON -DFITWATCH_BUILD_TESTS=OFF
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DFITWATCH_BUILD_BENCH=ON -DFITWATCH_BUILD_TESTS=OFF \
+	  -DFITWATCH_WITH_TORCH=OFF > build-bench.configure.log
 	cmake --build build-bench -j $(JOBS)
 	build-bench/bench/bench_emitter
+	build-bench/bench/bench_replay 1000000
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -59,6 +59,11 @@ json event(std::int64_t ts, const json& values, json sets = json::parse(R"([["J"
   return e;
 }
 
+void add(engine& e, const json& event, std::size_t line) {
+  const auto r = e.store().add_line(event.dump(), line);
+  REQUIRE(r.kind == fitwatch::tools::line_kind::emf);
+}
+
 // Feeds a pattern like "0 - X - X" (oldest first): one datapoint per
 // period, 0 = 0.0 (not breaching), X = 2.0 (breaching), - = none.
 void feed(engine& e, const std::string& pattern, std::int64_t start) {
@@ -66,8 +71,7 @@ void feed(engine& e, const std::string& pattern, std::int64_t start) {
   for (const char c : pattern) {
     if (c == ' ') continue;
     if (c != '-')
-      e.store().add_event(
-          event(start + static_cast<std::int64_t>(i) * minute + 1000, c == 'X' ? 2.0 : 0.0), i);
+      add(e, event(start + static_cast<std::int64_t>(i) * minute + 1000, c == 'X' ? 2.0 : 0.0), i);
     ++i;
   }
 }
@@ -80,7 +84,7 @@ alarm_state evaluate(const std::string& tmd, const std::string& pattern, alarm_s
   engine e{model};
   const std::int64_t setup = base - 20 * minute;
   // Another metric starts the clock, as the rest of a log would.
-  e.store().add_event(event(setup - minute, 1.0, json::parse(R"([["J"]])"), "Other"), 0);
+  add(e, event(setup - minute, 1.0, json::parse(R"([["J"]])"), "Other"), 0);
   if (prior != alarm_state::insufficient_data) {
     feed(e, prior == alarm_state::alarm ? "X X X" : "0 0 0", setup);
     e.advance_to(setup + 3 * minute);
@@ -149,7 +153,7 @@ TEST_CASE("a metric is namespace + name + the full dimension set") {
           json::parse(R"([{"Name":"Host","Value":"h"},{"Name":"J","Value":"x"}])")}) {
       const auto model = model_of(alarm_template(1, 1, "missing", "Maximum", 60, dims));
       engine e{model};
-      e.store().add_event(event(base + 1000, 5.0, two_sets), 1);
+      add(e, event(base + 1000, 5.0, two_sets), 1);
       e.advance_to(base + minute);
       CHECK(e.state_of("a") == ALARM);
     }
@@ -157,7 +161,7 @@ TEST_CASE("a metric is namespace + name + the full dimension set") {
   SUBCASE("the right name with another dimension set does not feed the alarm") {
     const auto model = model_of(alarm_template(1, 1, "missing"));  // [J]
     engine e{model};
-    e.store().add_event(event(base + 1000, 5.0, json::parse(R"([["J","Host"]])")), 1);
+    add(e, event(base + 1000, 5.0, json::parse(R"([["J","Host"]])")), 1);
     e.advance_to(base + 3 * minute);
     CHECK(e.state_of("a") == INSUFFICIENT);
   }
@@ -165,7 +169,7 @@ TEST_CASE("a metric is namespace + name + the full dimension set") {
     const auto model = model_of(alarm_template(1, 1, "missing", "Maximum", 60,
                                                json::parse(R"([{"Name":"J","Value":"y"}])")));
     engine e{model};
-    e.store().add_event(event(base + 1000, 5.0), 1);
+    add(e, event(base + 1000, 5.0), 1);
     e.advance_to(base + 3 * minute);
     CHECK(e.state_of("a") == INSUFFICIENT);
   }
@@ -185,7 +189,7 @@ TEST_CASE("statistics per period, arrays as several datapoints, percentiles") {
     if (stat == "p50") t["Resources"]["A"]["Properties"]["Threshold"] = 1.01;
     const auto model = model_of(t);
     engine e{model};
-    e.store().add_event(event(base + 1000, values), 1);
+    add(e, event(base + 1000, values), 1);
     e.advance_to(base + minute);
     CHECK(e.state_of("a") == expected);
   }
@@ -200,13 +204,13 @@ TEST_CASE("statistics per period, arrays as several datapoints, percentiles") {
 TEST_CASE("high-resolution alarms tick every 10 seconds, standard ones every minute") {
   const auto hi = model_of(alarm_template(1, 1, "missing", "Maximum", 10));
   engine e{hi};
-  e.store().add_event(event(base + 1000, 5.0), 1);
+  add(e, event(base + 1000, 5.0), 1);
   const auto ts = e.advance_to(base + 10000);
   REQUIRE(ts.size() == 1);
   CHECK(ts[0].time_ms == base + 10000);
   const auto lo = model_of(alarm_template(1, 1, "missing", "Maximum", 60));
   engine f{lo};
-  f.store().add_event(event(base + 1000, 5.0), 1);
+  add(f, event(base + 1000, 5.0), 1);
   CHECK(f.advance_to(base + 50000).empty());  // the period has not ended
   const auto t2 = f.advance_to(base + minute);
   REQUIRE(t2.size() == 1);
@@ -216,7 +220,7 @@ TEST_CASE("high-resolution alarms tick every 10 seconds, standard ones every min
 TEST_CASE("reasons are written in CloudWatch's words") {
   const auto model = model_of(alarm_template(1, 1, "breaching"));
   engine e{model};
-  e.store().add_event(event(base + 1000, 3.0), 1);
+  add(e, event(base + 1000, 3.0), 1);
   auto ts = e.advance_to(base + minute);
   REQUIRE(ts.size() == 1);
   CHECK(ts[0].reason ==
@@ -224,7 +228,7 @@ TEST_CASE("reasons are written in CloudWatch's words") {
             fitwatch::tools::datapoint_time(base) +
             ")] was greater than or equal to the threshold (1.0) (minimum 1 datapoint "
             "for INSUFFICIENT_DATA -> ALARM transition).");
-  e.store().add_event(event(base + minute + 1000, 0.5), 2);
+  add(e, event(base + minute + 1000, 0.5), 2);
   ts = e.advance_to(base + 2 * minute);
   REQUIRE(ts.size() == 1);
   CHECK(
@@ -260,7 +264,7 @@ TEST_CASE("composite alarm rules: ALARM, OK, INSUFFICIENT_DATA, AND, OR, NOT, na
   const auto run = [&](const std::string& rule, double a_value) {
     const auto model = model_of(with_rule(rule));
     engine e{model};
-    e.store().add_event(event(base + 1000, a_value), 1);  // a: ALARM if >= 1; b: no data
+    add(e, event(base + 1000, a_value), 1);  // a: ALARM if >= 1; b: no data
     e.advance_to(base + minute);
     return e.state_of("c");
   };

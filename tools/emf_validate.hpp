@@ -7,9 +7,11 @@
 // (CloudWatch would count it in AWS/Logs EMFValidationErrors and extract no
 // metric); otherwise it is an EMF event and its datapoints are counted.
 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+// Lines are parsed with simdjson: replay reads logs of millions of lines.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +28,22 @@ struct line_report {
   std::size_t datapoints = 0;       ///< values extracted
 };
 
+/// One metric series of a valid event: namespace + name + the full
+/// dimension set (sorted by name), and its values.
+struct extracted_series {
+  std::string ns, name;
+  std::vector<std::pair<std::string, std::string>> dimensions;
+  std::vector<double> values;
+};
+
+/// The datapoints of a valid EMF event, as CloudWatch extracts them: every
+/// directive, every dimension set, every value of an array.
+struct extracted_event {
+  std::int64_t timestamp_ms = 0;
+  std::optional<std::int64_t> epoch;  ///< the event's Epoch property, if a number
+  std::vector<extracted_series> series;
+};
+
 struct validate_options {
   /// If set, timestamps more than 14 days before or 2 hours after this time
   /// (ms since the epoch) are invalid, as CloudWatch Logs would reject them.
@@ -34,5 +52,12 @@ struct validate_options {
 
 /// Checks one line (without its newline).
 line_report validate_line(std::string_view line, const validate_options& options = {});
+
+/// As above; for a valid EMF event also fills `out` (when not null) with its
+/// datapoints, keeping only metrics for which `wanted(ns, name)` is true
+/// (all when `wanted` is empty).
+line_report validate_line(
+    std::string_view line, const validate_options& options, extracted_event* out,
+    const std::function<bool(std::string_view, std::string_view)>& wanted = {});
 
 }  // namespace fitwatch::tools

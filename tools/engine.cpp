@@ -103,13 +103,15 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
   };
   decision d;
   if (!real.empty()) d.epoch = real.front()->epoch;
+  // Reasons are text work: only written when the state changes.
+  const auto wanted = [&] { return d.next && *d.next != current; };
 
   if (real.size() >= n) {  // enough real datapoints: the most recent N decide
     std::vector<const point*> pts(real.begin(), real.begin() + static_cast<std::ptrdiff_t>(n));
     std::size_t k = 0;
     for (const auto* p : pts) k += breach(p) ? 1 : 0;
     d.next = k >= m ? alarm_state::alarm : alarm_state::ok;
-    d.reason = threshold_text(pts, *d.next, 0, nullptr);
+    if (wanted()) d.reason = threshold_text(pts, *d.next, 0, nullptr);
     return d;
   }
   const std::size_t fills = n - real.size();
@@ -135,7 +137,7 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
     } else {
       return d;  // the missing datapoints could go either way: keep
     }
-    d.reason = threshold_text(real, *d.next, 0, nullptr);
+    if (wanted()) d.reason = threshold_text(real, *d.next, 0, nullptr);
     return d;
   }
   // missing (the default)
@@ -174,7 +176,7 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
                (unknown == 1 ? " was" : " were") + " unknown.";
     return d;
   }
-  d.reason = threshold_text(window, *d.next, 0, nullptr);
+  if (wanted()) d.reason = threshold_text(window, *d.next, 0, nullptr);
   return d;
 }
 
@@ -396,53 +398,46 @@ std::optional<double> statistic(const std::string& stat, const std::vector<doubl
 
 // ---- metric store ------------------------------------------------------------
 
-void metric_store::add_event(const json& event, std::size_t line) {
-  const auto ts = event["_aws"]["Timestamp"].get<std::int64_t>();
-  std::optional<std::int64_t> epoch;
-  if (const auto it = event.find("Epoch"); it != event.end() && it->is_number()) {
-    epoch = it->get<std::int64_t>();
-  }
+void metric_store::add(const extracted_event& event, std::size_t line) {
+  const auto ts = event.timestamp_ms;
   first_ = first_ ? std::min(*first_, ts) : ts;
   last_ = last_ ? std::max(*last_, ts) : ts;
-  for (const auto& d : event["_aws"]["CloudWatchMetrics"]) {
-    const auto ns = d["Namespace"].get<std::string>();
-    std::vector<std::map<std::string, std::string>> sets;
-    for (const auto& set : d["Dimensions"]) {
-      std::map<std::string, std::string> dims;
-      for (const auto& name : set)
-        dims[name.get<std::string>()] = event[name.get<std::string>()].get<std::string>();
-      sets.push_back(std::move(dims));
+  for (const auto& x : event.series) {
+    key_.assign(x.ns);
+    key_ += '\x1f';
+    key_ += x.name;
+    for (const auto& [k, v] : x.dimensions) {  // sorted by name
+      key_ += '\x1f';
+      key_ += k;
+      key_ += '=';
+      key_ += v;
     }
-    if (sets.empty()) sets.emplace_back();
-    for (const auto& def : d["Metrics"]) {
-      const auto name = def["Name"].get<std::string>();
-      const auto& v = event[name];
-      std::vector<double> values;
-      if (v.is_array()) {
-        for (const auto& x : v) values.push_back(x.get<double>());
-      } else {
-        values.push_back(v.get<double>());
+    auto [it, fresh] = series_.try_emplace(key_);
+    auto& s = it->second;
+    if (fresh) {
+      s.ns = x.ns;
+      s.name = x.name;
+      s.dims.insert(x.dimensions.begin(), x.dimensions.end());
+    }
+    for (const double v : x.values) {
+      const bool in_order = s.samples.empty() || s.samples.back().timestamp_ms <= ts;
+      s.samples.push_back({ts, v, line, event.epoch});
+      if (!in_order) {
+        std::stable_sort(s.samples.begin(), s.samples.end(), [](const sample& a, const sample& b) {
+          return a.timestamp_ms < b.timestamp_ms;
+        });
       }
-      for (const auto& dims : sets) {  // every dimension set is its own metric
-        auto& s = series_[series_key(ns, name, dims)];
-        if (s.name.empty()) {
-          s.ns = ns;
-          s.name = name;
-          s.dims = dims;
-        }
-        for (const double x : values) {
-          const bool in_order = s.samples.empty() || s.samples.back().timestamp_ms <= ts;
-          s.samples.push_back({ts, x, line, epoch});
-          if (!in_order) {
-            std::stable_sort(
-                s.samples.begin(), s.samples.end(),
-                [](const sample& a, const sample& b) { return a.timestamp_ms < b.timestamp_ms; });
-          }
-          ++datapoints_;
-        }
-      }
+      ++datapoints_;
     }
   }
+}
+
+line_report metric_store::add_line(
+    std::string_view line, std::size_t number,
+    const std::function<bool(std::string_view, std::string_view)>& wanted) {
+  const auto r = validate_line(line, {}, &scratch_, wanted);
+  if (r.kind == line_kind::emf) add(scratch_, number);
+  return r;
 }
 
 const std::vector<sample>* metric_store::find(
@@ -509,6 +504,12 @@ std::optional<insights_query> parse_insights(const std::string& e, const std::st
 struct engine::metric_state {
   const metric_alarm* alarm;
   alarm_state state = alarm_state::insufficient_data;
+  // The series the alarm reads, once it exists, and scratch buffers: the
+  // hot path of a replay is one evaluation per alarm per tick.
+  const std::vector<sample>* series = nullptr;
+  std::size_t seen_series = static_cast<std::size_t>(-1);
+  std::vector<point> range;
+  std::vector<double> values;
   std::optional<insights_query> insights;
   std::map<std::string, alarm_state> contributors;  // Metrics Insights: per group value
   std::int64_t period_ms() const { return static_cast<std::int64_t>(alarm->period) * 1000; }
@@ -553,6 +554,8 @@ engine::engine(const template_model& model) : model_(model) {
       statistic(a.statistic, {1.0});  // rejects unknown statistics now
     }
     if (a.period < 60) step_ms_ = 10000;
+    wanted_.emplace_back(s->insights ? s->insights->ns : a.ns,
+                         s->insights ? s->insights->metric : a.metric_name);
     metrics_.push_back(std::move(s));
   }
   for (const auto& c : model.composites) {
@@ -575,6 +578,13 @@ engine::engine(const template_model& model) : model_(model) {
 }
 
 engine::~engine() = default;
+
+bool engine::wants(std::string_view ns, std::string_view name) const {
+  for (const auto& [n, m] : wanted_) {
+    if (m == name && n == ns) return true;
+  }
+  return false;
+}
 
 std::int64_t engine::settled_after(std::int64_t time_ms) const {
   std::int64_t end = (time_ms / step_ms_ + 1) * step_ms_;
@@ -674,9 +684,30 @@ void engine::tick(std::int64_t t, std::vector<transition>& out) {
       return true;
     };
     if (!ms->insights) {
-      const auto range =
-          range_of(bucket(store_.find(a.ns, a.metric_name, a.dimensions)), a.statistic);
-      if (apply(decide(a, range, ms->state), ms->state, "")) changed.push_back(a.arn);
+      if (ms->series == nullptr && ms->seen_series != store_.series_count()) {
+        ms->series = store_.find(a.ns, a.metric_name, a.dimensions);
+        ms->seen_series = store_.series_count();
+      }
+      ms->range.resize(count);
+      const std::int64_t from = last_start - static_cast<std::int64_t>(count - 1) * p;
+      auto it = ms->series == nullptr ? std::vector<sample>::const_iterator{}
+                                      : std::lower_bound(ms->series->begin(), ms->series->end(),
+                                                         from, [](const sample& s, std::int64_t v) {
+                                                           return s.timestamp_ms < v;
+                                                         });
+      for (std::size_t i = 0; i < count; ++i) {
+        auto& pt = ms->range[i];
+        pt.start = from + static_cast<std::int64_t>(i) * p;
+        pt.epoch.reset();
+        ms->values.clear();
+        for (; ms->series != nullptr && it != ms->series->end() && it->timestamp_ms < pt.start + p;
+             ++it) {
+          ms->values.push_back(it->value);
+          if (it->epoch) pt.epoch = it->epoch;
+        }
+        pt.value = statistic(a.statistic, ms->values);
+      }
+      if (apply(decide(a, ms->range, ms->state), ms->state, "")) changed.push_back(a.arn);
       continue;
     }
     // Metrics Insights: one time series per GROUP BY value (a contributor);

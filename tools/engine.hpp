@@ -12,9 +12,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "emf_validate.hpp"
 #include "template.hpp"
 
 namespace fitwatch::tools {
@@ -33,9 +36,12 @@ struct sample {
 /// Every metric series of a log: namespace + name + the full dimension set.
 class metric_store {
  public:
-  /// Adds the datapoints of one valid EMF event (every directive, every
-  /// dimension set, every value of an array).
-  void add_event(const nlohmann::json& event, std::size_t line);
+  /// Adds the datapoints of one valid EMF event.
+  void add(const extracted_event& event, std::size_t line);
+  /// Validates a line as CloudWatch Logs would and adds its datapoints;
+  /// returns the report (invalid and plain lines add nothing).
+  line_report add_line(std::string_view line, std::size_t number,
+                       const std::function<bool(std::string_view, std::string_view)>& wanted = {});
   /// The series with exactly these dimensions (any order), or nullptr.
   const std::vector<sample>* find(const std::string& ns, const std::string& name,
                                   std::vector<std::pair<std::string, std::string>> dims) const;
@@ -47,6 +53,7 @@ class metric_store {
   std::optional<std::int64_t> last_timestamp() const { return last_; }
   std::optional<std::int64_t> first_timestamp() const { return first_; }
   std::size_t datapoints() const { return datapoints_; }
+  std::size_t series_count() const { return series_.size(); }
 
  private:
   struct series {
@@ -54,7 +61,9 @@ class metric_store {
     std::map<std::string, std::string> dims;
     std::vector<sample> samples;
   };
-  std::map<std::string, series> series_;
+  std::unordered_map<std::string, series> series_;
+  std::string key_;  // scratch
+  extracted_event scratch_;
   std::optional<std::int64_t> first_, last_;
   std::size_t datapoints_ = 0;
 };
@@ -87,6 +96,9 @@ class engine {
   engine& operator=(const engine&) = delete;
 
   metric_store& store() { return store_; }
+  /// True if some alarm reads metric `name` of namespace `ns`: only those
+  /// are kept when reading a log.
+  bool wants(std::string_view ns, std::string_view name) const;
   /// Evaluates every tick up to and including `time_ms`; returns the
   /// transitions in order.
   std::vector<transition> advance_to(std::int64_t time_ms);
@@ -110,6 +122,7 @@ class engine {
   std::vector<std::unique_ptr<composite_state>> composites_;
   std::optional<std::int64_t> clock_;  ///< last tick evaluated
   std::int64_t step_ms_ = 60000;
+  std::vector<std::pair<std::string, std::string>> wanted_;  // (namespace, metric), few
 };
 
 /// CloudWatch's way of writing a number in alarm text: like Java's

@@ -144,7 +144,7 @@ class session {
   // metrics. In live mode the clock first runs up to the line's timestamp.
   void line(const std::string& text, const std::string& where, std::size_t number, bool live) {
     ++lines_;
-    const auto r = validate_line(text);
+    const auto r = validate_line(text, {}, &event_, wanted_);
     if (r.kind == line_kind::plain) return;
     if (r.kind == line_kind::invalid) {
       ++invalid_;
@@ -152,10 +152,9 @@ class session {
            << ": invalid EMF, skipped: " << (r.errors.empty() ? "" : r.errors.front()) << "\n";
       return;
     }
-    const json event = json::parse(text);
-    const auto ts = event["_aws"]["Timestamp"].get<std::int64_t>();
-    if (live && engine_.store().first_timestamp()) report(engine_.advance_to(ts - 1));
-    engine_.store().add_event(event, number);
+    if (live && engine_.store().first_timestamp())
+      report(engine_.advance_to(event_.timestamp_ms - 1));
+    engine_.store().add(event_, number);
     ++events_;
   }
 
@@ -239,6 +238,9 @@ class session {
   std::ostream& report_;
   std::ostream& err_;
   std::unique_ptr<smtp_sender> smtp_;
+  extracted_event event_;
+  std::function<bool(std::string_view, std::string_view)> wanted_ =
+      [this](std::string_view ns, std::string_view name) { return engine_.wants(ns, name); };
   std::size_t lines_ = 0, events_ = 0, invalid_ = 0, transitions_ = 0, emails_ = 0;
 };
 

@@ -643,7 +643,8 @@ template_model evaluate_template(const json& t, const template_options& options)
   } catch (const template_error&) {
     throw;
   } catch (const std::regex_error& e) {
-    throw template_error(std::string("template: an AllowedPattern is not a valid regular expression: ") + e.what());
+    throw template_error(
+        std::string("template: an AllowedPattern is not a valid regular expression: ") + e.what());
   } catch (const std::exception& e) {
     // A value of an unexpected type or shape (e.g. Properties that is a list).
     throw template_error(std::string("template: unexpected structure: ") + e.what());
