@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 # ten times faster training on CPU).
 PACKAGES := g++ cmake make nlohmann-json3-dev libspdlog-dev doctest-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
-	libyaml-cpp-dev libcurl4-openssl-dev
+	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev
 BENCH_PACKAGES := libbenchmark-dev
 
 .PHONY: help deps bench-deps build test test-asan test-tsan fuzz demo bench install clean
