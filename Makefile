@@ -11,9 +11,9 @@ CMAKE_FLAGS ?=
 PACKAGES := g++ cmake make nlohmann-json3-dev libspdlog-dev doctest-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
 	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev
-BENCH_PACKAGES := libbenchmark-dev
+BENCH_PACKAGES := libbenchmark-dev nodejs npm
 
-.PHONY: help deps bench-deps build test test-asan test-tsan fuzz demo bench install clean
+.PHONY: help deps bench-deps build test test-asan test-tsan fuzz demo bench bench-corpus install clean
 
 help:
 	@echo "fitwatch targets:"
@@ -21,7 +21,8 @@ help:
 	@echo "                  replayed live through the shipped alarms: when they fire, and the email"
 	@echo "  make test       install what is missing, build, run every test"
 	@echo "  make build      configure and build into $(BUILD)/"
-	@echo "  make bench      build and run the benchmarks (figures printed)"
+	@echo "  make bench      run the benchmarks and print their figures (docs/benchmarks.md)"
+	@echo "  make bench-corpus  regenerate the corpus of real training runs (about 10 min)"
 	@echo "  make install    install the library, headers, CMake package and the fitwatch command"
 	@echo "                  (PREFIX=/usr/local by default)"
 	@echo "  make test-asan  the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -86,12 +87,24 @@ demo: build
 	@echo "== the email each member receives ($$(ls $(BUILD)/demo/outbox | wc -l) files in $(BUILD)/demo/outbox) =="
 	@tr -d '\r' < "$$(ls -d $(BUILD)/demo/outbox/*.eml | head -n 1)"
 
-bench: bench-deps
-	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DFITWATCH_BUILD_BENCH=ON -DFITWATCH_BUILD_TESTS=OFF \
+# make bench: the emitter (Google Benchmark), replay speed, fitwatch against
+# the peer EMF libraries (Node.js packages pinned in bench/node, installed
+# there only), the training-loop overhead, and the detectors scored on the
+# stored corpus of real runs. make bench-corpus regenerates the corpus.
+bench: bench-deps build
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DFITWATCH_BUILD_BENCH=ON -DFITWATCH_BUILD_TESTS=OFF \
 	  -DFITWATCH_WITH_TORCH=OFF > build-bench.configure.log
-	cmake --build build-bench -j $(JOBS)
+	@cmake --build build-bench -j $(JOBS) | grep -E "error|Built target" || true
 	build-bench/bench/bench_emitter
 	build-bench/bench/bench_replay 1000000
+	cd bench/node && npm ci --no-audit --no-fund --silent
+	python3 bench/peers.py build-bench/bench/peer_fitwatch 200000 5
+	python3 bench/overhead.py $(BUILD)/examples/train_fashion_mnist 5
+	python3 bench/corpus/score.py $(BUILD)/fitwatch
+
+bench-corpus: build
+	rm -rf bench/corpus/runs
+	python3 bench/corpus/generate.py $(BUILD)/examples/train_fashion_mnist 160 $(JOBS)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

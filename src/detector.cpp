@@ -61,7 +61,8 @@ const signals& detector::update(const evaluation& e) {
   if (!latched_ && s.evaluation >= options_.warmup) {
     std::ostringstream why;
     why.precision(3);
-    if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm) {
+    if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm &&
+        s.since_best >= options_.gl_min_since_best) {
       why << "validation loss " << s.generalization_loss << "% above its best (evaluation "
           << s.best_evaluation + 1 << ") for " << gl_run_ << " evaluations";
     } else if (options_.rise_patience > 0 && s.rise_streak >= options_.rise_patience) {

@@ -61,8 +61,23 @@ struct logger::impl {
   // reach stdout at most that late; CloudWatch counts in seconds).
   static constexpr std::chrono::milliseconds writer_tick{20};
 
+  // Lines of consecutive queued evaluations are written together, up to
+  // PIPE_BUF bytes per write(2): one system call for several lines, and a
+  // write that size is still atomic on a pipe, so no line is ever split or
+  // interleaved with another writer's output.
+  static constexpr std::size_t batch_bytes = 4096;
+
   void run() noexcept {
     frame current;
+    std::string batch;
+    batch.reserve(2 * batch_bytes);
+    const auto add = [&](std::string_view line) {
+      if (!batch.empty() && batch.size() + line.size() > batch_bytes) {
+        out->write(batch);
+        batch.clear();
+      }
+      batch.append(line);
+    };
     std::unique_lock<std::mutex> lock(queue_mutex);
     for (;;) {
       if (count == 0 && !stop) not_empty.wait_for(lock, writer_tick);
@@ -77,10 +92,15 @@ struct logger::impl {
       lock.unlock();
       not_full.notify_one();
       try {
-        write_frame(current);
+        ser.write(current, add);
       } catch (...) {
         report("fitwatch: an evaluation could not be serialized (out of memory)");
       }
+      lock.lock();
+      if (count > 0 && batch.size() < batch_bytes) continue;  // more to add to this write
+      lock.unlock();
+      if (!batch.empty()) out->write(batch);
+      batch.clear();
       lock.lock();
       busy = false;
       if (count == 0) idle.notify_all();

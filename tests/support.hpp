@@ -22,10 +22,20 @@ namespace fitwatch::test {
 
 class capture_sink : public sink {
  public:
-  void write(std::string_view line) noexcept override {
+  // Records each line of a write (a logger may write several at once).
+  void write(std::string_view text) noexcept override {
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     const std::lock_guard<std::mutex> lock(mutex);
-    lines.emplace_back(line);
+    ++writes;
+    split(text, lines);
+  }
+  static void split(std::string_view text, std::vector<std::string>& into) {
+    while (!text.empty()) {
+      const auto end = text.find('\n');
+      const auto n = end == std::string_view::npos ? text.size() : end + 1;
+      into.emplace_back(text.substr(0, n));
+      text.remove_prefix(n);
+    }
   }
   std::vector<std::string> snapshot() {
     const std::lock_guard<std::mutex> lock(mutex);
@@ -34,6 +44,7 @@ class capture_sink : public sink {
   std::chrono::microseconds delay{0};
   std::mutex mutex;
   std::vector<std::string> lines;
+  std::size_t writes = 0;
 };
 
 // A sink that blocks every write until opened: a stalled reader of stdout.
@@ -44,7 +55,17 @@ class gate_sink : public sink {
     ++entered_;
     changed_.notify_all();
     changed_.wait(lock, [&] { return open_; });
-    lines_.emplace_back(line);
+    ++writes_;
+    max_write_ = std::max(max_write_, line.size());
+    capture_sink::split(line, lines_);
+  }
+  std::size_t writes() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return writes_;
+  }
+  std::size_t max_write() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return max_write_;
   }
   void open() {
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -65,6 +86,7 @@ class gate_sink : public sink {
   std::condition_variable changed_;
   bool open_ = false;
   int entered_ = 0;
+  std::size_t writes_ = 0, max_write_ = 0;
   std::vector<std::string> lines_;
 };
 

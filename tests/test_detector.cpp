@@ -26,6 +26,7 @@ detector_options only(void (*enable)(detector_options&)) {
   detector_options o;
   o.gl_threshold = 0;
   o.warmup = 0;
+  o.smoothing = 1;  // the rules of record read the raw validation loss
   enable(o);
   return o;
 }
@@ -35,6 +36,7 @@ detector_options only(void (*enable)(detector_options&)) {
 TEST_CASE("improvement follows Keras: current + |min_delta| < best") {
   detector_options o;
   o.min_delta = 0.1;
+  o.smoothing = 1;
   detector d{o};
   const auto s = run(d, {1.0, 0.91, 0.9, 0.89, 0.80, 0.78});
   // 0.91 + 0.1 >= 1.0 and 0.9 + 0.1 == 1.0: no improvement; 0.89 is one.
@@ -55,7 +57,9 @@ TEST_CASE("negative min_delta counts as its absolute value, as in Keras") {
 }
 
 TEST_CASE("gap, gap ratio and generalization loss") {
-  detector d;
+  detector_options o;
+  o.smoothing = 1;
+  detector d{o};
   const auto& s = d.update({0.5, 0.8});
   CHECK(s.gap == doctest::Approx(0.3));
   CHECK(s.gap_ratio == doctest::Approx(0.6));
@@ -69,6 +73,7 @@ TEST_CASE("gap, gap ratio and generalization loss") {
 TEST_CASE("rise streak: consecutive rises, reset by any non-rise") {
   detector_options o;
   o.min_delta = 0.01;
+  o.smoothing = 1;
   detector d{o};
   const auto s = run(d, {1.0, 1.1, 1.2, 1.205, 1.3, 1.4, 1.35, 1.5});
   const std::vector<std::size_t> expected = {0, 1, 2, 0, 1, 2, 0, 1};
@@ -116,18 +121,25 @@ TEST_CASE("default verdict: a plateau and a noisy but improving curve stay healt
   }
 }
 
-TEST_CASE("default verdict: generalization loss above 5% for 2 evaluations") {
+TEST_CASE("default verdict: smoothed loss over 5% above its best twice, 3 evaluations after it") {
+  // EMA (0.7) of the validation loss: 1.0 .86 .678 .5534 .516 (best, #4)
+  // .5398 (+4.6 %) .5819 (+12.8 %) .6296 (+22 %, second, 3 after the best).
   detector d;
-  const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.52, 0.54, 0.56, 0.6});
-  CHECK_FALSE(s[5].overfitting);  // 8% above best, first time
-  CHECK(s[6].overfitting);        // 12%, second in a row
-  CHECK(s[6].reason.find("above its best (evaluation 4)") != std::string::npos);
+  const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7});
+  CHECK(s[4].smoothed_validation == doctest::Approx(0.51602));
+  CHECK(s[4].improved);
+  CHECK_FALSE(s[6].overfitting);  // above 5 % once, 2 after the best
+  CHECK(s[7].overfitting);
+  CHECK(s[7].generalization_loss == doctest::Approx(22.01).epsilon(0.001));
+  CHECK(s[7].reason == "validation loss 22% above its best (evaluation 5) for 2 evaluations");
   CHECK(d.should_stop());
 }
 
 TEST_CASE("the verdict stays until a new best") {
   detector_options o;
   o.stop_on_overfitting = false;
+  o.smoothing = 1;
+  o.gl_min_since_best = 0;
   detector d{o};
   const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.6, 0.6, 0.51, 0.49, 0.5});
   CHECK(s[5].overfitting);
@@ -140,11 +152,14 @@ TEST_CASE("the verdict stays until a new best") {
 TEST_CASE("smoothing trades delay for robustness") {
   // One noisy spike: raw detection fires, smoothed does not.
   const std::vector<double> spike = {1.0, 0.8, 0.6, 0.5, 0.58, 0.58, 0.49, 0.48};
-  detector raw;
+  detector_options r;
+  r.smoothing = 1;
+  r.gl_min_since_best = 0;
+  detector raw{r};
   bool raw_fired = false;
   for (const auto& s : run(raw, spike)) raw_fired |= s.overfitting;
   CHECK(raw_fired);
-  detector_options o;
+  detector_options o = r;
   o.smoothing = 0.3;
   detector smooth{o};
   bool smooth_fired = false;
@@ -200,13 +215,13 @@ TEST_CASE("the monitor writes raw losses and signals in one valid line") {
   options.job_name = "job";
   fitwatch::logger log{options};
   fitwatch::monitor mon{log};
-  const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.52, 0.54, 0.56};
+  const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65};
   for (std::size_t i = 0; i < val.size(); ++i) {
     mon.observe(static_cast<std::int64_t>(i + 1), {0.3, val[i], 0.9, 0.8});
   }
-  mon.observe(8, {std::nan(""), 0.7});
+  mon.observe(9, {std::nan(""), 0.7});
   const auto lines = sink->snapshot();
-  REQUIRE(lines.size() == 8);
+  REQUIRE(lines.size() == 9);
   std::vector<nlohmann::json> e;
   for (const auto& l : lines) e.push_back(fitwatch::test::parse_emf(l));
 
@@ -223,17 +238,17 @@ TEST_CASE("the monitor writes raw losses and signals in one valid line") {
         nlohmann::json::parse(R"([["TrainingJobName"]])"));
 
   CHECK(e[0]["Epoch"] == 1);
-  CHECK(e[5]["OverfittingDetected"] == 0);
-  CHECK(e[6]["OverfittingDetected"] == 1);
-  CHECK(e[6]["BestEpoch"] == 4);
-  CHECK(e[6]["GeneralizationLoss"].get<double>() == doctest::Approx(12.0));
-  CHECK(e[6]["ValidationLoss"] == 0.56);
-  CHECK(e[6]["OverfittingReason"].get<std::string>().find("above its best") != std::string::npos);
+  CHECK(e[6]["OverfittingDetected"] == 0);
+  CHECK(e[7]["OverfittingDetected"] == 1);
+  CHECK(e[7]["BestEpoch"] == 5);
+  CHECK(e[7]["GeneralizationLoss"].get<double>() == doctest::Approx(22.01).epsilon(0.001));
+  CHECK(e[7]["ValidationLoss"] == 0.65);
+  CHECK(e[7]["OverfittingReason"].get<std::string>().find("above its best") != std::string::npos);
   // The NaN evaluation: no TrainLoss, no derived signals, but divergence said.
-  CHECK_FALSE(e[7].contains("TrainLoss"));
-  CHECK_FALSE(e[7].contains("GeneralizationGap"));
-  CHECK(e[7]["TrainingDiverged"] == 1);
-  CHECK(e[7]["ValidationLoss"] == 0.7);
+  CHECK_FALSE(e[8].contains("TrainLoss"));
+  CHECK_FALSE(e[8].contains("GeneralizationGap"));
+  CHECK(e[8]["TrainingDiverged"] == 1);
+  CHECK(e[8]["ValidationLoss"] == 0.7);
 }
 
 TEST_CASE("schema_json lists the signal metrics") {

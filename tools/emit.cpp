@@ -32,6 +32,7 @@ options:
   --no-default-dimensions   no TrainingJobName dimension
 detector (defaults in docs/detector.md):
   --min-delta X  --warmup N  --smoothing A  --gl-threshold PCT  --gl-confirm N
+  --gl-min-since-best N
   --rise-patience N  --patience N  --gap-ratio X  --divergence-threshold X
   --no-check-finite
 )";
@@ -189,6 +190,8 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
         d.gl_threshold = std::stod(next());
       } else if (a == "--gl-confirm") {
         d.gl_confirm = count();
+      } else if (a == "--gl-min-since-best") {
+        d.gl_min_since_best = count();
       } else if (a == "--rise-patience") {
         d.rise_patience = count();
       } else if (a == "--patience") {

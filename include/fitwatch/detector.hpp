@@ -42,12 +42,15 @@ struct detector_options {
   std::size_t warmup = 3;
   /// Exponential smoothing of the validation loss the rules read:
   /// s = alpha * v + (1 - alpha) * s_prev. 1 = no smoothing.
-  double smoothing = 1.0;
+  double smoothing = 0.7;
 
-  /// Rule "generalization loss": validation loss at least this many percent
-  /// above its best, for `gl_confirm` evaluations in a row. 0 disables it.
+  /// Rule "generalization loss": the (smoothed) validation loss more than
+  /// this many percent above its best, for `gl_confirm` evaluations in a
+  /// row, and at least `gl_min_since_best` evaluations after the best.
+  /// 0 disables it. Defaults chosen on 160 real runs (docs/benchmarks.md).
   double gl_threshold = 5.0;
   std::size_t gl_confirm = 2;
+  std::size_t gl_min_since_best = 3;
   /// Rule "rise streak": the validation loss rose this many evaluations in a
   /// row. 0 disables it.
   std::size_t rise_patience = 0;

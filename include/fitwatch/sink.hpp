@@ -1,7 +1,9 @@
 // fitwatch: where EMF lines go.
 //
-// A sink receives whole lines (each ending with '\n') and writes each one
-// with a single call, so lines from several threads never interleave.
+// A sink receives whole lines (each ending with '\n'), one or several per
+// call (a logger batches consecutive lines up to PIPE_BUF, 4096 bytes, unless
+// one line is longer), and writes each call's text with a single write, so
+// lines from several threads never interleave.
 // - fd_sink / stdout_sink(): one write(2) per line to a file descriptor; a
 //   closed reader (EPIPE) neither kills the process (SIGPIPE is held back
 //   for the call) nor blocks it: the sink reports once and discards further
@@ -34,8 +36,8 @@ namespace fitwatch {
 class sink {
  public:
   virtual ~sink() = default;
-  /// Writes one line (ending with '\n'). Never throws.
-  virtual void write(std::string_view line) noexcept = 0;
+  /// Writes one or more whole lines (each ending with '\n'). Never throws.
+  virtual void write(std::string_view lines) noexcept = 0;
   /// Waits until every line written so far has been handed on, or until the
   /// timeout. Returns false on timeout. Never throws.
   virtual bool flush(std::chrono::milliseconds timeout) noexcept {
