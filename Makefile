@@ -11,7 +11,7 @@ CMAKE_FLAGS ?=
 PACKAGES := g++ cmake make nlohmann-json3-dev libspdlog-dev doctest-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
 	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev
-BENCH_PACKAGES := libbenchmark-dev nodejs npm
+BENCH_PACKAGES := libbenchmark-dev
 
 .PHONY: help deps bench-deps build test test-asan test-tsan fuzz demo bench bench-corpus install clean
 
@@ -49,6 +49,7 @@ deps:
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
+	@command -v node >/dev/null && command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
 
 build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) > $(BUILD).configure.log || { cat $(BUILD).configure.log; exit 1; }
