@@ -93,9 +93,7 @@ email render_email(const transition& t, const template_model& model, const topic
     << "#alarmsV2:alarm/" << t.alarm_name << "\n\n";
   const std::size_t w = 30;
   b << "Alarm Details:\n"
-    << field("Name", t.alarm_name, w)
-    << field("Description", t.composite ? t.composite_alarm_->description : t.metric->description,
-             w)
+    << field("Name", t.alarm_name, w) << field("Description", t.alarm->description, w)
     << field("State Change", to_string(t.old_state) + " -> " + state, w)
     << field("Reason for State Change", t.reason, w) << field("Timestamp", when, w)
     << field("AWS Account", model.account_id, w) << field("Alarm Arn", t.alarm_arn, w);
@@ -129,14 +127,10 @@ email render_email(const transition& t, const template_model& model, const topic
     }
     b << "\n";
   }
-  const auto& ok = t.composite ? t.composite_alarm_->ok_actions : t.metric->ok_actions;
-  const auto& al = t.composite ? t.composite_alarm_->alarm_actions : t.metric->alarm_actions;
-  const auto& in = t.composite ? t.composite_alarm_->insufficient_data_actions
-                               : t.metric->insufficient_data_actions;
   b << "\nState Change Actions:\n"
-    << "- OK: " << join_actions(ok) << "\n"
-    << "- ALARM: " << join_actions(al) << "\n"
-    << "- INSUFFICIENT_DATA: " << join_actions(in) << "\n\n\n"
+    << "- OK: " << join_actions(t.alarm->ok_actions) << "\n"
+    << "- ALARM: " << join_actions(t.alarm->alarm_actions) << "\n"
+    << "- INSUFFICIENT_DATA: " << join_actions(t.alarm->insufficient_data_actions) << "\n\n\n"
     << "--\n"
     << "If you wish to stop receiving notifications from this topic, please click or visit the "
        "link below to unsubscribe:\n"

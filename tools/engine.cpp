@@ -673,6 +673,7 @@ void engine::tick(std::int64_t t, std::vector<transition>& out) {
       tr.reason = d.reason;
       tr.epoch = d.epoch;
       tr.metric = &a;
+      tr.alarm = &a;
       tr.contributor = contributor;
       if (a.actions_enabled) {
         tr.actions = *d.next == alarm_state::alarm ? a.alarm_actions
@@ -783,6 +784,7 @@ void engine::tick(std::int64_t t, std::vector<transition>& out) {
       tr.old_state = cs->state;
       tr.new_state = next;
       tr.composite_alarm_ = &c;
+      tr.alarm = &c;
       std::vector<std::string> refs;
       collect_alarms(cs->rule, refs);
       for (const auto& r : refs) {

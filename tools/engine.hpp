@@ -80,7 +80,8 @@ struct transition {
   std::string reason;
   std::optional<std::int64_t> epoch;
   std::vector<std::string> actions;  ///< the action ARNs this transition runs
-  // For the email: the alarm (one of the two is set).
+  // For the email: the alarm; `metric` or `composite_alarm_` says which kind.
+  const alarm_common* alarm = nullptr;
   const metric_alarm* metric = nullptr;
   const composite_alarm* composite_alarm_ = nullptr;
   std::vector<std::string> triggering_children;  ///< composite: "<arn> transitioned to ..."

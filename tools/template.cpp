@@ -527,17 +527,16 @@ class evaluator {
     throw template_error(where + ": " + fn + " is not supported by fitwatch replay");
   }
 
-  void common(const std::string& id, const json& p, std::string& name, std::string& arn,
-              std::string& description, bool& enabled, std::vector<std::string>& ok,
-              std::vector<std::string>& alarm, std::vector<std::string>& insufficient) {
-    name = alarm_name(id);
-    arn = alarm_arn(name);
-    description = string_or(p, "AlarmDescription", "");
-    enabled = !p.contains("ActionsEnabled") || p["ActionsEnabled"] == true ||
-              p["ActionsEnabled"] == "true";
-    ok = strings(p, "OKActions");
-    alarm = strings(p, "AlarmActions");
-    insufficient = strings(p, "InsufficientDataActions");
+  void common(const std::string& id, const json& p, alarm_common& a) {
+    a.logical_id = id;
+    a.name = alarm_name(id);
+    a.arn = alarm_arn(a.name);
+    a.description = string_or(p, "AlarmDescription", "");
+    a.actions_enabled = !p.contains("ActionsEnabled") || p["ActionsEnabled"] == true ||
+                        p["ActionsEnabled"] == "true";
+    a.ok_actions = strings(p, "OKActions");
+    a.alarm_actions = strings(p, "AlarmActions");
+    a.insufficient_data_actions = strings(p, "InsufficientDataActions");
   }
 
   static std::vector<std::pair<std::string, std::string>> dimensions(const json& p) {
@@ -551,9 +550,7 @@ class evaluator {
   metric_alarm metric(const std::string& id, const json& res) {
     const auto p = properties(id, res);
     metric_alarm a;
-    a.logical_id = id;
-    common(id, p, a.name, a.arn, a.description, a.actions_enabled, a.ok_actions, a.alarm_actions,
-           a.insufficient_data_actions);
+    common(id, p, a);
     a.ns = string_or(p, "Namespace", "");
     a.metric_name = string_or(p, "MetricName", "");
     a.statistic = p.contains("ExtendedStatistic") ? string_or(p, "ExtendedStatistic", "")
@@ -604,9 +601,7 @@ class evaluator {
   composite_alarm composite(const std::string& id, const json& res) {
     const auto p = properties(id, res);
     composite_alarm c;
-    c.logical_id = id;
-    common(id, p, c.name, c.arn, c.description, c.actions_enabled, c.ok_actions, c.alarm_actions,
-           c.insufficient_data_actions);
+    common(id, p, c);
     c.rule = string_or(p, "AlarmRule", "");
     if (c.rule.empty()) throw template_error("resource " + id + ": no AlarmRule");
     return c;

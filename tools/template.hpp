@@ -41,8 +41,14 @@ struct metric_query {
   int period = 0;
 };
 
-struct metric_alarm {
+/// What metric and composite alarms have in common.
+struct alarm_common {
   std::string logical_id, name, arn, description;
+  bool actions_enabled = true;
+  std::vector<std::string> ok_actions, alarm_actions, insufficient_data_actions;
+};
+
+struct metric_alarm : alarm_common {
   // Single metric (empty metric_name for metric math):
   std::string ns, metric_name, statistic;  ///< statistic: Maximum, Average, ..., p90
   std::vector<std::pair<std::string, std::string>> dimensions;
@@ -54,14 +60,10 @@ struct metric_alarm {
   double threshold = 0;
   std::string comparison;
   std::string treat_missing_data = "missing";
-  bool actions_enabled = true;
-  std::vector<std::string> ok_actions, alarm_actions, insufficient_data_actions;
 };
 
-struct composite_alarm {
-  std::string logical_id, name, arn, description, rule;
-  bool actions_enabled = true;
-  std::vector<std::string> ok_actions, alarm_actions, insufficient_data_actions;
+struct composite_alarm : alarm_common {
+  std::string rule;
 };
 
 struct topic {
