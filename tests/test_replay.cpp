@@ -292,12 +292,18 @@ TEST_CASE("template errors name the resource and the construct") {
         "resource A property AlarmName: Fn::Base64 is not supported by fitwatch replay",
         template_error);
   }
-  SUBCASE("metric math") {
+  SUBCASE("metric math beyond what replay evaluates") {
     auto& p = t["Resources"]["A"]["Properties"];
     p.erase("MetricName");
-    p["Metrics"] = json::parse(R"([{"Id":"e","Expression":"m1 * 2","ReturnData":true}])");
-    CHECK_THROWS_WITH_AS(engine{model_of(t)}, doctest::Contains("resource A: metric math"),
+    p["Metrics"] = json::parse(
+        R"j([{"Id":"e","Expression":"ANOMALY_DETECTION_BAND(m1)","ReturnData":true,"Period":60}])j");
+    CHECK_THROWS_WITH_AS(engine{model_of(t)},
+                         doctest::Contains("function ANOMALY_DETECTION_BAND is not supported"),
                          template_error);
+    p["Metrics"] =
+        json::parse(R"([{"Id":"e","Expression":"m1 * 2","ReturnData":true,"Period":60}])");
+    CHECK_THROWS_WITH_AS(engine{model_of(t)},
+                         doctest::Contains("reads m1, which is not a query id"), template_error);
   }
   SUBCASE("a bad parameter value") {
     t["Parameters"] =
@@ -344,4 +350,81 @@ TEST_CASE("the shipped template: parameters, Rules, ForEach and the collision ch
   CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
                        doctest::Contains("resource Subscriptionabxcom: duplicate logical ID"),
                        template_error);
+}
+
+namespace {
+// A metric-math alarm over metrics T and V (dimension J=x), 60 s periods.
+json math_template(const std::string& expression, const std::string& op, double threshold,
+                   const std::string& tmd = "missing") {
+  json t = json::parse(R"({"Resources":{"A":{"Type":"AWS::CloudWatch::Alarm","Properties":{
+    "AlarmName":"a","EvaluationPeriods":1,"DatapointsToAlarm":1,"Metrics":[
+    {"Id":"t","ReturnData":false,"MetricStat":{"Stat":"Maximum","Period":60,"Metric":{
+      "Namespace":"FitWatch","MetricName":"T","Dimensions":[{"Name":"J","Value":"x"}]}}},
+    {"Id":"v","ReturnData":false,"MetricStat":{"Stat":"Maximum","Period":60,"Metric":{
+      "Namespace":"FitWatch","MetricName":"V","Dimensions":[{"Name":"J","Value":"x"}]}}}]}}}})");
+  auto& p = t["Resources"]["A"]["Properties"];
+  p["Metrics"].push_back(
+      {{"Id", "e"}, {"Expression", expression}, {"ReturnData", true}, {"Period", 60}});
+  p["ComparisonOperator"] = op;
+  p["Threshold"] = threshold;
+  p["TreatMissingData"] = tmd;
+  return t;
+}
+
+// The state of the math alarm after minutes of (T, V) values (nullopt: none).
+alarm_state run_math(
+    const json& t,
+    const std::vector<std::pair<std::optional<double>, std::optional<double>>>& data) {
+  const auto model = model_of(t);
+  engine e{model};
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const std::int64_t ts = base + static_cast<std::int64_t>(i) * minute + 1000;
+    if (data[i].first) add(e, event(ts, *data[i].first, json::parse(R"([["J"]])"), "T"), i);
+    if (data[i].second) add(e, event(ts, *data[i].second, json::parse(R"([["J"]])"), "V"), i);
+  }
+  e.advance_to(base + static_cast<std::int64_t>(data.size()) * minute);
+  return e.state_of("a");
+}
+}  // namespace
+
+TEST_CASE("metric math: + - * /, DIFF, RATE, FILL, IF, MAX/MIN over series") {
+  using P = std::pair<std::optional<double>, std::optional<double>>;
+  const std::optional<double> none;
+  // (v - t) / t: the generalization gap ratio from raw losses.
+  CHECK(run_math(math_template("(v - t) / t", "GreaterThanThreshold", 0.5), {P{1.0, 1.2}}) == OK);
+  CHECK(run_math(math_template("(v - t) / t", "GreaterThanThreshold", 0.5), {P{1.0, 1.6}}) ==
+        ALARM);
+  CHECK(run_math(math_template("-t * 2 + v", "LessThanThreshold", 0), {P{1.0, 1.5}}) == ALARM);
+  // DIFF: the validation loss rose since the previous datapoint, even with a gap.
+  CHECK(run_math(math_template("DIFF(v)", "GreaterThanThreshold", 0),
+                 {P{1, 0.5}, P{1, none}, P{1, 0.7}}) == ALARM);
+  CHECK(run_math(math_template("DIFF(v)", "GreaterThanThreshold", 0), {P{1, 0.7}, P{1, 0.5}}) ==
+        OK);
+  // RATE: per second; +0.6 over two minutes = 0.005/s.
+  CHECK(run_math(math_template("RATE(v)", "GreaterThanOrEqualToThreshold", 0.005),
+                 {P{1, 0.1}, P{1, none}, P{1, 0.7}}) == ALARM);
+  CHECK(run_math(math_template("RATE(v)", "GreaterThanThreshold", 0.006),
+                 {P{1, 0.1}, P{1, none}, P{1, 0.7}}) == OK);
+  // FILL: a missing V becomes 5 (breaching) or repeats the last value.
+  CHECK(run_math(math_template("FILL(v, 5)", "GreaterThanThreshold", 1), {P{1, 0.5}, P{1, none}}) ==
+        ALARM);
+  CHECK(run_math(math_template("FILL(v, REPEAT)", "GreaterThanThreshold", 1),
+                 {P{1, 0.5}, P{1, none}}) == OK);
+  // IF(condition, a, b)
+  CHECK(run_math(math_template("IF(v > t, 1, 0)", "GreaterThanOrEqualToThreshold", 1), {P{1, 2}}) ==
+        ALARM);
+  CHECK(run_math(math_template("IF(v > t AND t > 0, 1, 0)", "GreaterThanOrEqualToThreshold", 1),
+                 {P{1, 0.5}}) == OK);
+  // MAX / MIN over an array, per period; MAX of one series is a scalar over the range.
+  CHECK(run_math(math_template("MAX([t, v])", "GreaterThanOrEqualToThreshold", 3), {P{3, 1}}) ==
+        ALARM);
+  CHECK(run_math(math_template("MIN([t, v])", "GreaterThanOrEqualToThreshold", 3), {P{3, 1}}) ==
+        OK);
+  CHECK(run_math(math_template("v / MAX(v)", "LessThanThreshold", 0.5), {P{1, 4}, P{1, 1}}) ==
+        ALARM);
+  // Division by zero gives no datapoint, and missing data applies.
+  CHECK(run_math(math_template("v / t", "GreaterThanThreshold", 0, "breaching"), {P{0, 1}}) ==
+        ALARM);
+  CHECK(run_math(math_template("v / t", "GreaterThanThreshold", 0, "notBreaching"), {P{0, 1}}) ==
+        OK);
 }

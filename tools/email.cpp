@@ -119,8 +119,15 @@ email render_email(const transition& t, const template_model& model, const topic
     } else {
       b << "Monitored Metrics:\n";
       for (const auto& q : a.metrics) {
-        b << field("MetricExpression", q.expression, mw)
-          << field("MetricLabel", q.label.empty() ? q.id : q.label, mw);
+        if (q.expression.empty()) {  // a MetricStat query
+          b << field("MetricStat",
+                     q.id + ": " + q.ns + " " + q.metric_name + " " +
+                         describe_dimensions(q.dimensions) + " " + q.statistic,
+                     mw);
+        } else {
+          b << field("MetricExpression", q.expression, mw);
+        }
+        b << field("MetricLabel", q.label.empty() ? q.id : q.label, mw);
       }
       if (!t.contributor.empty()) b << field("Contributors in ALARM", t.contributor, mw);
       b << field("TreatMissingData", a.treat_missing_data, mw);

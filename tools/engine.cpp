@@ -1,5 +1,7 @@
 #include "engine.hpp"
 
+#include "math.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -501,8 +503,18 @@ std::optional<insights_query> parse_insights(const std::string& e, const std::st
 
 }  // namespace
 
+// A metric-math alarm: its MetricStat queries, its expressions, and the id
+// whose values the alarm evaluates.
+struct math_plan {
+  std::map<std::string, const metric_query*> stats;
+  std::map<std::string, math_expression> expressions;
+  std::string returned;
+  std::map<std::string, const std::vector<sample>*> series;
+};
+
 struct engine::metric_state {
   const metric_alarm* alarm;
+  std::unique_ptr<math_plan> math;
   alarm_state state = alarm_state::insufficient_data;
   // The series the alarm reads, once it exists, and scratch buffers: the
   // hot path of a replay is one evaluation per alarm per tick.
@@ -541,21 +553,53 @@ engine::engine(const template_model& model) : model_(model) {
     }
     if (!a.metrics.empty()) {
       const metric_query* ret = nullptr;
+      std::size_t returning = 0;
       for (const auto& q : a.metrics) {
-        if (q.return_data) ret = &q;
+        if (q.return_data) {
+          ret = &q;
+          ++returning;
+        }
       }
-      if (a.metrics.size() != 1 || ret == nullptr ||
-          !(s->insights = parse_insights(ret->expression, where))) {
-        throw template_error(where +
-                             ": metric math (Metrics with expressions) is not supported by "
-                             "this version of fitwatch replay; only a Metrics Insights query is");
+      if (returning != 1)
+        throw template_error(where + ": Metrics must have exactly one ReturnData: true");
+      if (a.metrics.size() > 20) throw template_error(where + ": more than 20 Metrics queries");
+      if (!(s->insights = parse_insights(ret->expression, where))) {
+        auto plan = std::make_unique<math_plan>();
+        plan->returned = ret->id;
+        for (const auto& q : a.metrics) {
+          if (q.expression.empty()) {
+            statistic(q.statistic, {1.0});
+            if (q.period != a.period)
+              throw template_error(where + ": every query must have the alarm's period");
+            plan->stats[q.id] = &q;
+            wanted_.emplace_back(q.ns, q.metric_name);
+          } else {
+            if (q.expression.find("SELECT") != std::string::npos) {
+              throw template_error(
+                  where + ": a Metrics Insights query inside metric math is not supported");
+            }
+            plan->expressions.emplace(q.id, math_expression(q.expression));
+          }
+        }
+        for (const auto& [id, e] : plan->expressions) {
+          for (const auto& ref : e.ids()) {
+            if (!plan->stats.count(ref) && !plan->expressions.count(ref)) {
+              throw template_error(where + ": expression " + id + " reads " + ref +
+                                   ", which is not a query id");
+            }
+          }
+        }
+        s->math = std::move(plan);
       }
     } else {
       statistic(a.statistic, {1.0});  // rejects unknown statistics now
     }
     if (a.period < 60) step_ms_ = 10000;
-    wanted_.emplace_back(s->insights ? s->insights->ns : a.ns,
-                         s->insights ? s->insights->metric : a.metric_name);
+    if (s->insights) {
+      wanted_.emplace_back(s->insights->ns, s->insights->metric);
+    } else if (!s->math) {
+      wanted_.emplace_back(a.ns, a.metric_name);
+    }
     metrics_.push_back(std::move(s));
   }
   for (const auto& c : model.composites) {
@@ -684,6 +728,56 @@ void engine::tick(std::int64_t t, std::vector<transition>& out) {
       out.push_back(std::move(tr));
       return true;
     };
+    if (ms->math) {
+      // Metric math: every query over the range plus history (DIFF, RATE and
+      // FILL(REPEAT) look back), then the returned id's last N + 2 periods.
+      auto& plan = *ms->math;
+      constexpr std::size_t history = 20;
+      const std::size_t length = history + count;
+      const std::int64_t first = last_start - static_cast<std::int64_t>(length - 1) * p;
+      std::map<std::string, period_series> values;
+      std::vector<std::optional<std::int64_t>> epochs(length);
+      for (const auto& [id, q] : plan.stats) {
+        auto& series = plan.series[id];
+        if (series == nullptr) series = store_.find(q->ns, q->metric_name, q->dimensions);
+        period_series v(length);
+        if (series != nullptr) {
+          auto it = std::lower_bound(
+              series->begin(), series->end(), first,
+              [](const sample& x, std::int64_t t0) { return x.timestamp_ms < t0; });
+          for (std::size_t i = 0; i < length; ++i) {
+            const std::int64_t start = first + static_cast<std::int64_t>(i) * p;
+            std::vector<double> xs;
+            for (; it != series->end() && it->timestamp_ms < start + p; ++it) {
+              xs.push_back(it->value);
+              if (it->epoch) epochs[i] = it->epoch;
+            }
+            v[i] = statistic(q->statistic, xs);
+          }
+        }
+        values[id] = std::move(v);
+      }
+      std::function<const period_series&(const std::string&)> lookup =
+          [&](const std::string& id) -> const period_series& {
+        if (const auto it = values.find(id); it != values.end()) return it->second;
+        const auto e = plan.expressions.find(id);
+        if (e == plan.expressions.end())
+          throw template_error("resource " + a.logical_id + ": no query " + id);
+        period_series v = e->second.evaluate(lookup, first, p, length);
+        return values[id] = std::move(v);
+      };
+      const period_series result = lookup(plan.returned);
+      ms->range.resize(count);
+      for (std::size_t i = 0; i < count; ++i) {
+        auto& pt = ms->range[i];
+        pt.start = first + static_cast<std::int64_t>(history + i) * p;
+        pt.value = result[history + i];
+        if (pt.value && std::isnan(*pt.value)) pt.value.reset();
+        pt.epoch = epochs[history + i];
+      }
+      if (apply(decide(a, ms->range, ms->state), ms->state, "")) changed.push_back(a.arn);
+      continue;
+    }
     if (!ms->insights) {
       if (ms->series == nullptr && ms->seen_series != store_.series_count()) {
         ms->series = store_.find(a.ns, a.metric_name, a.dimensions);
