@@ -299,8 +299,9 @@ int main(int argc, char** argv) {
                                     .count();
   const std::int64_t n = train.x.size(0);
   int stopped_at = 0;
-  std::chrono::steady_clock::duration fitwatch_time{};  // observe(): detector, EMF line, best weights
-  std::chrono::steady_clock::duration step_time{};      // --log-steps: .item(), put, flush
+  std::chrono::steady_clock::duration
+      fitwatch_time{};                              // observe(): detector, EMF line, best weights
+  std::chrono::steady_clock::duration step_time{};  // --log-steps: .item(), put, flush
   for (int epoch = 1; epoch <= c.epochs; ++epoch) {
     model.train();
     const auto order = torch::randperm(n, torch::kInt64);
