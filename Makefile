@@ -117,7 +117,9 @@ fuzz: deps
 	  rm -rf build-fuzz/corpus_$$t && cp -r tests/fuzz/corpus_$$t build-fuzz/corpus_$$t; \
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s =="; \
 	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
-	    -artifact_prefix=tests/fuzz/regressions/$$t/ build-fuzz/corpus_$$t 2>&1 | tail -n 3 || exit 1; \
+	    -artifact_prefix=tests/fuzz/regressions/$$t/ build-fuzz/corpus_$$t > build-fuzz/fuzz_$$t.log 2>&1 \
+	    && tail -n 2 build-fuzz/fuzz_$$t.log \
+	    || { grep -v -E "^(#|INFO|NEW|REDUCE|pulse)" build-fuzz/fuzz_$$t.log | tail -n 60; exit 1; }; \
 	done
 
 PREFIX ?= /usr/local

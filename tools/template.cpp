@@ -237,7 +237,10 @@ class evaluator {
     for (const auto& [name, rule] : rules.items()) {
       if (rule.contains("RuleCondition") && !truth(rule["RuleCondition"], "rule " + name)) continue;
       for (const auto& a : rule.value("Assertions", json::array())) {
-        if (!truth(a["Assert"], "rule " + name)) {
+        if (!a.is_object() || !a.contains("Assert")) {
+          throw template_error("rule " + name + ": an assertion without Assert");
+        }
+        if (!truth(a.at("Assert"), "rule " + name)) {
           throw template_error("rule " + name + " failed: " +
                                a.value("AssertDescription", std::string("assertion is false")));
         }
@@ -573,10 +576,11 @@ class evaluator {
           !q.contains("ReturnData") || q["ReturnData"] == true || q["ReturnData"] == "true";
       m.period = static_cast<int>(number(q, "Period", 0, id));
       if (q.contains("MetricStat")) {
-        const auto& s = q["MetricStat"];
-        m.ns = string_or(s["Metric"], "Namespace", "");
-        m.metric_name = string_or(s["Metric"], "MetricName", "");
-        m.dimensions = dimensions(s["Metric"]);
+        const auto& s = q.at("MetricStat");
+        const json metric = s.value("Metric", json::object());
+        m.ns = string_or(metric, "Namespace", "");
+        m.metric_name = string_or(metric, "MetricName", "");
+        m.dimensions = dimensions(metric);
         m.statistic = string_or(s, "Stat", "");
         m.period = static_cast<int>(number(s, "Period", 0, id));
       }
