@@ -16,11 +16,20 @@ namespace {
 
 using nlohmann::json;
 
-std::string series_key(const std::string& ns, const std::string& name,
-                       const std::map<std::string, std::string>& dims) {
-  std::string key = ns + '\x1f' + name;
-  for (const auto& [k, v] : dims) key += '\x1f' + k + '=' + v;
-  return key;
+// The key of a series in the store: namespace, name and the dimensions
+// sorted by name. One encoding for adding and for finding.
+template <class Dimensions>
+void write_series_key(std::string& key, const std::string& ns, const std::string& name,
+                      const Dimensions& sorted_dims) {
+  key.assign(ns);
+  key += '\x1f';
+  key += name;
+  for (const auto& [k, v] : sorted_dims) {
+    key += '\x1f';
+    key += k;
+    key += '=';
+    key += v;
+  }
 }
 
 std::string plural(std::size_t n, const char* word) {
@@ -405,15 +414,7 @@ void metric_store::add(const extracted_event& event, std::size_t line) {
   first_ = first_ ? std::min(*first_, ts) : ts;
   last_ = last_ ? std::max(*last_, ts) : ts;
   for (const auto& x : event.series) {
-    key_.assign(x.ns);
-    key_ += '\x1f';
-    key_ += x.name;
-    for (const auto& [k, v] : x.dimensions) {  // sorted by name
-      key_ += '\x1f';
-      key_ += k;
-      key_ += '=';
-      key_ += v;
-    }
+    write_series_key(key_, x.ns, x.name, x.dimensions);  // sorted by the reader
     auto [it, fresh] = series_.try_emplace(key_);
     auto& s = it->second;
     if (fresh) {
@@ -447,7 +448,9 @@ const std::vector<sample>* metric_store::find(
     std::vector<std::pair<std::string, std::string>> dims) const {
   const std::map<std::string, std::string> m(dims.begin(), dims.end());
   if (m.size() != dims.size()) return nullptr;  // a dimension named twice matches nothing
-  const auto it = series_.find(series_key(ns, name, m));
+  std::string key;
+  write_series_key(key, ns, name, m);
+  const auto it = series_.find(key);
   return it == series_.end() ? nullptr : &it->second.samples;
 }
 
