@@ -1,7 +1,9 @@
 #include "fitwatch/detector.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 #include "fitwatch/error.hpp"
 
@@ -11,12 +13,76 @@ detector::detector(detector_options options) : options_(options) {
   if (!(options_.smoothing > 0 && options_.smoothing <= 1)) {
     throw error("detector smoothing must be in (0, 1], got " + std::to_string(options_.smoothing));
   }
-  if (options_.min_delta < 0 || options_.gl_threshold < 0 || options_.gap_ratio_threshold < 0) {
-    throw error("detector thresholds must not be negative");
+  const std::pair<const char*, double> thresholds[] = {
+      {"min_delta", options_.min_delta},
+      {"gl_threshold", options_.gl_threshold},
+      {"gap_ratio_threshold", options_.gap_ratio_threshold},
+      {"jump_sigmas", options_.jump_sigmas},
+      {"trend_t", options_.trend_t},
+      {"trend_min_gl", options_.trend_min_gl}};
+  for (const auto& [name, value] : thresholds) {
+    if (value < 0 || std::isnan(value)) {
+      throw error(std::string("detector ") + name + " must not be negative, got " +
+                  std::to_string(value));
+    }
   }
   if (options_.gl_threshold > 0 && options_.gl_confirm == 0) {
     throw error("detector gl_confirm must be at least 1");
   }
+  if (options_.trend_window == 1 || options_.trend_window == 2 ||
+      options_.trend_window > history_size) {
+    throw error("detector trend_window must be 0 (off) or 3 to " + std::to_string(history_size) +
+                ", got " + std::to_string(options_.trend_window));
+  }
+}
+
+double detector::history_at(std::size_t back) const noexcept {
+  return history_[(history_count_ - 1 - back) % history_size];
+}
+
+// Robust standard deviation of the change per evaluation: the median absolute
+// difference of consecutive earlier validation losses, scaled to a standard
+// deviation (1.4826 MAD for a normal variable; / sqrt 2 for a difference of
+// two). 0 until 6 differences are known.
+double detector::noise() const {
+  const std::size_t values = std::min(history_count_, history_size);
+  if (values < 7) return 0;
+  std::array<double, history_size - 1> d{};
+  const std::size_t n = values - 1;
+  for (std::size_t i = 0; i < n; ++i) d[i] = std::fabs(history_at(i) - history_at(i + 1));
+  const auto mid = d.begin() + static_cast<std::ptrdiff_t>(n / 2);
+  std::nth_element(d.begin(), mid, d.begin() + static_cast<std::ptrdiff_t>(n));
+  double median = *mid;
+  if (n % 2 == 0) median = (median + *std::max_element(d.begin(), mid)) / 2;
+  return median * 1.4826 / std::sqrt(2.0);
+}
+
+// t statistic of the least-squares slope of the last trend_window raw
+// validation losses (the newest is history_at(0)); +inf for a rising line
+// that fits exactly.
+double detector::trend_t() const {
+  const std::size_t n = options_.trend_window;
+  const double mean_x = (static_cast<double>(n) - 1) / 2;
+  double mean_y = 0;
+  for (std::size_t i = 0; i < n; ++i) mean_y += history_at(i);
+  mean_y /= static_cast<double>(n);
+  double sxx = 0;
+  double sxy = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = static_cast<double>(n - 1 - i) - mean_x;  // oldest at x = 0
+    sxx += x * x;
+    sxy += x * (history_at(i) - mean_y);
+  }
+  const double slope = sxy / sxx;
+  double residual = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = static_cast<double>(n - 1 - i) - mean_x;
+    const double r = history_at(i) - mean_y - slope * x;
+    residual += r * r;
+  }
+  const double se = std::sqrt(residual / static_cast<double>(n - 2) / sxx);
+  if (se == 0) return slope > 0 ? std::numeric_limits<double>::infinity() : 0;
+  return slope / se;
 }
 
 const signals& detector::update(const evaluation& e) {
@@ -33,6 +99,10 @@ const signals& detector::update(const evaluation& e) {
     stop_ = true;
   }
   if (!s.finite) return s;  // nothing else can be computed from this evaluation
+
+  s.noise = noise();  // of the earlier evaluations: a jump must not hide itself
+  history_[history_count_ % history_size] = e.validation_loss;
+  ++history_count_;
 
   s.gap = e.validation_loss - e.train_loss;
   s.gap_ratio = e.train_loss != 0 ? s.gap / e.train_loss : 0;
@@ -65,6 +135,17 @@ const signals& detector::update(const evaluation& e) {
         s.since_best >= options_.gl_min_since_best) {
       why << "validation loss " << s.generalization_loss << "% above its best (evaluation "
           << s.best_evaluation + 1 << ") for " << gl_run_ << " evaluations";
+    } else if (options_.jump_sigmas > 0 && s.noise > 0 && s.since_best >= 1 &&
+               e.validation_loss - s.best_validation > options_.jump_sigmas * s.noise &&
+               100.0 * (e.validation_loss / s.best_validation - 1.0) > options_.gl_threshold) {
+      why << "validation loss jumped to " << e.validation_loss << ", "
+          << (e.validation_loss - s.best_validation) / s.noise
+          << " noise units above its best (evaluation " << s.best_evaluation + 1 << ")";
+    } else if (options_.trend_window > 0 && s.since_best + 1 >= options_.trend_window &&
+               s.generalization_loss > options_.trend_min_gl && trend_t() > options_.trend_t) {
+      why << "validation loss rising steadily for " << options_.trend_window << " evaluations, "
+          << s.generalization_loss << "% above its best (evaluation " << s.best_evaluation + 1
+          << ")";
     } else if (options_.rise_patience > 0 && s.rise_streak >= options_.rise_patience) {
       why << "validation loss rose " << s.rise_streak << " evaluations in a row";
     } else if (options_.patience > 0 && s.since_best >= options_.patience) {

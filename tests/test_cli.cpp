@@ -92,6 +92,27 @@ TEST_CASE("emit: flags reach the logger and the detector") {
   CHECK(run_command(cli + " emit --bogus", "").exit_code == 2);
 }
 
+TEST_CASE("emit: the jump and trend rules are on by default and each flag turns one off") {
+  // Noise around a flat 0.5, then a jump of 12 noise units at epoch 11.
+  std::string curve;
+  const double val[] = {0.52, 0.5, 0.52, 0.5, 0.48, 0.5, 0.52, 0.5, 0.48, 0.5, 0.75};
+  for (int i = 0; i < 11; ++i) {
+    curve += std::to_string(i + 1) + ",0.3," + std::to_string(val[i]) + "\n";
+  }
+  const auto verdict = [&](const std::string& flags) {
+    const auto r = run_command(cli + " emit --job-name j " + flags, curve);
+    REQUIRE(r.exit_code == 0);
+    return parse_emf(lines_of(r.out).back());
+  };
+  const auto on = verdict("");
+  CHECK(on["OverfittingDetected"] == 1);
+  CHECK(on["OverfittingReason"].get<std::string>().rfind("validation loss jumped", 0) == 0);
+  CHECK(verdict("--jump-sigmas 0")["OverfittingDetected"] == 0);
+  CHECK(verdict("--jump-sigmas 13")["OverfittingDetected"] == 0);
+  CHECK(run_command(cli + " emit --trend-window 2", "").exit_code == 2);
+  CHECK(run_command(cli + " emit --trend-t -1", "").exit_code == 2);
+}
+
 TEST_CASE("validate: flags every invalid line of a bad log and none of a good one") {
   const std::string good =
       R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["J"]],"Metrics":[{"Name":"M","Unit":"Count"}]}]},"J":"x","M":[1,2]})"

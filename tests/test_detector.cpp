@@ -25,6 +25,8 @@ std::vector<fitwatch::signals> run(detector& d, const std::vector<double>& val) 
 detector_options only(void (*enable)(detector_options&)) {
   detector_options o;
   o.gl_threshold = 0;
+  o.jump_sigmas = 0;
+  o.trend_window = 0;
   o.warmup = 0;
   o.smoothing = 1;  // the rules of record read the raw validation loss
   enable(o);
@@ -50,10 +52,17 @@ TEST_CASE("improvement follows Keras: current + |min_delta| < best") {
   CHECK(s[5].best_evaluation == 5);
 }
 
-TEST_CASE("negative min_delta counts as its absolute value, as in Keras") {
+TEST_CASE("a negative threshold is rejected with its name (Keras would take |min_delta|)") {
   detector_options o;
   o.min_delta = -0.1;
-  CHECK_THROWS_AS(detector{o}, fitwatch::error);  // we reject it outright instead
+  CHECK_THROWS_WITH_AS(detector{o}, doctest::Contains("min_delta must not be negative"),
+                       fitwatch::error);
+  o = {};
+  o.jump_sigmas = -1;
+  CHECK_THROWS_WITH_AS(detector{o}, doctest::Contains("jump_sigmas"), fitwatch::error);
+  o = {};
+  o.trend_t = std::nan("");
+  CHECK_THROWS_WITH_AS(detector{o}, doctest::Contains("trend_t"), fitwatch::error);
 }
 
 TEST_CASE("gap, gap ratio and generalization loss") {
@@ -133,6 +142,76 @@ TEST_CASE("default verdict: smoothed loss over 5% above its best twice, 3 evalua
   CHECK(s[7].generalization_loss == doctest::Approx(22.01).epsilon(0.001));
   CHECK(s[7].reason == "validation loss 22% above its best (evaluation 5) for 2 evaluations");
   CHECK(d.should_stop());
+}
+
+TEST_CASE("noise: robust standard deviation of the change per evaluation, from earlier losses") {
+  detector d;
+  // Changes before the last evaluation: |.01|, |.03|, |.02|, |.01|, |.05|, |.02| -> median .02.
+  const auto s = run(d, {1.0, 0.99, 1.02, 1.0, 1.01, 0.96, 0.98, 5.0});
+  CHECK(s[6].noise == 0);  // 5 changes known before it: not enough
+  CHECK(s[7].noise == doctest::Approx(0.02 * 1.4826 / std::sqrt(2.0)));  // the 5.0 is not in it
+}
+
+TEST_CASE("jump rule: one loss far outside the noise, and above gl_threshold, fires at once") {
+  // Noise .02 * 1.4826 / sqrt 2 = .021 around a flat 0.5; best (EMA) near .49.
+  const std::vector<double> flat = {0.52, 0.5, 0.52, 0.5, 0.48, 0.5, 0.52, 0.5, 0.48, 0.5};
+  SUBCASE("a jump of 12 noise units fires on its evaluation") {
+    detector d;
+    auto val = flat;
+    val.push_back(0.75);
+    const auto s = run(d, val);
+    for (std::size_t i = 0; i + 1 < s.size(); ++i) CHECK_FALSE(s[i].overfitting);
+    CHECK(s.back().overfitting);
+    CHECK(s.back().reason.rfind("validation loss jumped to 0.75, ", 0) == 0);
+  }
+  SUBCASE("3 noise units is noise") {
+    detector d;
+    auto val = flat;
+    val.push_back(0.55);
+    CHECK_FALSE(run(d, val).back().overfitting);
+  }
+  SUBCASE("a rise of 5 noise units but under gl_threshold percent is not a jump") {
+    detector_options o;
+    o.gl_threshold = 60;
+    detector d{o};
+    auto val = flat;
+    val.push_back(0.75);  // 12 noise units, 50 % above the best
+    CHECK_FALSE(run(d, val).back().overfitting);
+  }
+}
+
+TEST_CASE(
+    "trend rule: a slow, steady rise under gl_threshold fires after trend_window evaluations") {
+  // Best (smoothed) at evaluation 6, then +0.8 % per evaluation with a little
+  // noise: the smoothed loss is under 5 % above its best, so only the trend fires.
+  detector d;
+  std::vector<double> val = {1.0, 0.7, 0.55, 0.5, 0.5, 0.5};
+  const double wiggle[] = {0.001, -0.001, 0.0005, 0, -0.0005};
+  for (int i = 1; i <= 5; ++i) val.push_back(0.5 * (1 + 0.008 * i) + wiggle[i - 1]);
+  const auto s = run(d, val);
+  CHECK(s[5].improved);
+  for (std::size_t i = 0; i < 10; ++i) CHECK_FALSE(s[i].overfitting);
+  CHECK(s[10].since_best == 5);
+  CHECK(s[10].generalization_loss < 5);
+  CHECK(s[10].overfitting);
+  CHECK(s[10].reason.rfind("validation loss rising steadily for 6 evaluations, ", 0) == 0);
+
+  detector_options o;
+  o.trend_min_gl = 5;  // the same rise, but required to be 5 % above the best
+  detector strict{o};
+  for (const auto& x : run(strict, val)) CHECK_FALSE(x.overfitting);
+}
+
+TEST_CASE("trend_window must fit a slope and the history") {
+  detector_options o;
+  for (const std::size_t w : {1, 2, 17}) {
+    o.trend_window = w;
+    CHECK_THROWS_AS(detector{o}, fitwatch::error);
+  }
+  o.trend_window = 0;
+  CHECK_NOTHROW(detector{o});
+  o.trend_window = 16;
+  CHECK_NOTHROW(detector{o});
 }
 
 TEST_CASE("the verdict stays until a new best") {

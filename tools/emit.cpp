@@ -32,7 +32,8 @@ options:
   --no-default-dimensions   no TrainingJobName dimension
 detector (defaults in docs/detector.md):
   --min-delta X  --warmup N  --smoothing A  --gl-threshold PCT  --gl-confirm N
-  --gl-min-since-best N
+  --gl-min-since-best N  --jump-sigmas K  --trend-window N  --trend-t T
+  --trend-min-gl PCT
   --rise-patience N  --patience N  --gap-ratio X  --divergence-threshold X
   --no-check-finite
 )";
@@ -192,6 +193,14 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
         d.gl_confirm = count();
       } else if (a == "--gl-min-since-best") {
         d.gl_min_since_best = count();
+      } else if (a == "--jump-sigmas") {
+        d.jump_sigmas = std::stod(next());
+      } else if (a == "--trend-window") {
+        d.trend_window = count();
+      } else if (a == "--trend-t") {
+        d.trend_t = std::stod(next());
+      } else if (a == "--trend-min-gl") {
+        d.trend_min_gl = std::stod(next());
       } else if (a == "--rise-patience") {
         d.rise_patience = count();
       } else if (a == "--patience") {

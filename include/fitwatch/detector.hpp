@@ -11,6 +11,9 @@
 //   since best     = evaluations since the best validation loss, with Keras /
 //                    Lightning semantics: improvement iff current + |min_delta| < best
 //   generalization loss = 100 * (validation / best - 1)   (Prechelt's GL, in %)
+//   noise          = robust standard deviation of the epoch-to-epoch change of
+//                    the validation loss (median absolute difference over the
+//                    last 15 evaluations x 1.4826 / sqrt 2)
 //   diverged       = a loss is NaN/Inf, or above divergence_threshold
 //   overfitting    = the verdict of the enabled rules, latched until a new best
 //
@@ -26,6 +29,7 @@
 // Thread safety: none; a detector belongs to one training loop.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -51,6 +55,20 @@ struct detector_options {
   double gl_threshold = 5.0;
   std::size_t gl_confirm = 2;
   std::size_t gl_min_since_best = 3;
+  /// Rule "jump": one raw validation loss more than this many noise units
+  /// and more than `gl_threshold` percent above the best (smoothed)
+  /// validation loss, any evaluation after the best. Catches a sharp upturn in
+  /// the last evaluations of a run, before the smoothed rule can confirm it.
+  /// Needs 6 earlier changes to estimate the noise. 0 disables it.
+  double jump_sigmas = 5.0;
+  /// Rule "trend": the last `trend_window` raw validation losses all came
+  /// after the best, their least-squares slope is more than `trend_t`
+  /// standard errors above zero, and the smoothed loss is more than
+  /// `trend_min_gl` percent above its best. Catches a slow, steady rise that
+  /// stays under `gl_threshold`. 0 disables it; the window is at most 16.
+  std::size_t trend_window = 6;
+  double trend_t = 3.0;
+  double trend_min_gl = 2.0;
   /// Rule "rise streak": the validation loss rose this many evaluations in a
   /// row. 0 disables it.
   std::size_t rise_patience = 0;
@@ -88,6 +106,7 @@ struct signals {
   double best_validation = 0;
   std::size_t best_evaluation = 0;
   double generalization_loss = 0;  ///< percent above the best
+  double noise = 0;                ///< robust std. dev. of the change per evaluation, 0 until known
   bool improved = false;           ///< this evaluation set a new best
   bool diverged = false;
   bool overfitting = false;
@@ -114,6 +133,13 @@ class detector {
   bool has_best_ = false;
   double previous_ = 0;
   std::size_t gl_run_ = 0;
+  // The last raw validation losses, oldest first once full (a ring).
+  static constexpr std::size_t history_size = 16;
+  std::array<double, history_size> history_{};
+  std::size_t history_count_ = 0;
+  double history_at(std::size_t back) const noexcept;  // 0 = newest
+  double noise() const;
+  double trend_t() const;
   bool latched_ = false;
   bool stop_ = false;
 };
