@@ -1,8 +1,5 @@
 #include "fitwatch/logger.hpp"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -11,6 +8,7 @@
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
 #include "sigterm.hpp"
+#include "threads.hpp"
 
 namespace fitwatch {
 namespace {
@@ -148,9 +146,7 @@ logger::logger(logger_options options) : impl_(std::make_shared<impl>(std::move(
     // The writer holds its own reference to the state, so that a writer stuck
     // on a stalled reader can be left behind safely at shutdown.
     std::thread([state = impl_] {
-      sigset_t all;  // signals are for the program's threads, not ours
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      detail::block_all_signals();
       state->run();
     }).detach();
   }

