@@ -38,19 +38,25 @@ void fd_sink::write(std::string_view line) noexcept {
   // Hold SIGPIPE back for this thread during the call, so a closed reader
   // gives EPIPE instead of killing the process; consume the signal we caused
   // unless one was already pending. (The technique libcurl and OpenSSL use.)
-  // The library's own threads block every signal for good: three system
-  // calls fewer per write, a third of the writer thread's system calls.
-  const bool guard = !detail::all_signals_blocked();
+  // A SIGPIPE can be pending already only if the thread blocked it before
+  // (an unblocked one is delivered), so the pending set is read only then,
+  // and the mask is restored only if we changed it. The library's own
+  // threads block every signal for good and skip all of it: each system
+  // call here costs as much as formatting a line.
   sigset_t pipe_only;
-  sigset_t old_mask;
-  sigset_t pending;
   sigemptyset(&pipe_only);
   sigaddset(&pipe_only, SIGPIPE);
+  sigset_t old_mask;
+  bool restore = false;
   bool was_pending = false;
-  if (guard) {
+  if (!detail::all_signals_blocked()) {
     pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
-    sigpending(&pending);
-    was_pending = sigismember(&pending, SIGPIPE) == 1;
+    restore = sigismember(&old_mask, SIGPIPE) != 1;
+    if (!restore) {
+      sigset_t pending;
+      sigpending(&pending);
+      was_pending = sigismember(&pending, SIGPIPE) == 1;
+    }
   }
 
   int err = 0;
@@ -74,7 +80,7 @@ void fd_sink::write(std::string_view line) noexcept {
     const timespec zero{0, 0};
     sigtimedwait(&pipe_only, nullptr, &zero);
   }
-  if (guard) pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (restore) pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
 
   if (err != 0) {
     failed_.fetch_add(1, std::memory_order_relaxed);

@@ -1,5 +1,7 @@
 // Sinks: whole lines, EPIPE survival, the bounded queue and its policies.
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -52,6 +54,52 @@ TEST_CASE("a closed reader (EPIPE) neither kills nor blocks the process") {
   const auto messages = reports.all();
   REQUIRE(messages.size() == 1);
   CHECK(messages[0].find("Broken pipe") != std::string::npos);
+  ::close(fds[1]);
+}
+
+namespace {
+bool sigpipe_blocked() {
+  sigset_t mask;
+  pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+  return sigismember(&mask, SIGPIPE) == 1;
+}
+bool sigpipe_pending() {
+  sigset_t pending;
+  sigpending(&pending);
+  return sigismember(&pending, SIGPIPE) == 1;
+}
+}  // namespace
+
+TEST_CASE("the SIGPIPE guard leaves the thread's signal mask and pending set as it found them") {
+  fitwatch::test::capture_reports reports;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  ::close(fds[0]);
+  SUBCASE("SIGPIPE not blocked: the signal the write raised is consumed") {
+    REQUIRE_FALSE(sigpipe_blocked());
+    fitwatch::fd_sink s{fds[1]};
+    s.write(line(0));
+    CHECK(s.failed() == 1);
+    CHECK_FALSE(sigpipe_blocked());
+    CHECK_FALSE(sigpipe_pending());
+  }
+  SUBCASE("SIGPIPE blocked by the program, one already pending: it stays pending") {
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    sigset_t old_mask;
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
+    pthread_kill(pthread_self(), SIGPIPE);
+    REQUIRE(sigpipe_pending());
+    fitwatch::fd_sink s{fds[1]};
+    s.write(line(0));
+    CHECK(s.failed() == 1);
+    CHECK(sigpipe_blocked());
+    CHECK(sigpipe_pending());  // the program's, not consumed by the sink
+    const timespec zero{0, 0};
+    sigtimedwait(&pipe_only, nullptr, &zero);
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  }
   ::close(fds[1]);
 }
 
