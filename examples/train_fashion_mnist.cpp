@@ -44,6 +44,7 @@ struct config {
   bool stop = true;
   bool log_steps = false;  // also log TrainStepLoss every step (overhead benchmark)
   bool emf = true;
+  bool use_fitwatch = true;  // false: the overhead baseline, nothing handed to fitwatch
   std::string curves;
   int epoch_seconds = 0;  // > 0: stamp epoch k at start + k * epoch_seconds
   std::string job_name = "fashion-mnist";
@@ -61,7 +62,8 @@ const char* usage = R"(usage: train_fashion_mnist [options]
   --threads N       libtorch intra-op threads (default: libtorch's)
   --no-stop         train every epoch even after the detector says stop
   --log-steps       also log the training loss of every step (a metric per step)
-  --no-emf          write no EMF line (for overhead measurements)
+  --no-emf          write the EMF lines to stderr, not stdout
+  --no-fitwatch     hand nothing to fitwatch (the baseline of bench/overhead.py)
   --curves FILE     write epoch,train_loss,val_loss,test_loss,train_acc,val_acc,test_acc
   --epoch-seconds N stamp epoch k's EMF line at start + k*N seconds, as if each
                     epoch took N seconds (for replays and the demo; 0 = real time)
@@ -127,6 +129,8 @@ config parse(int argc, char** argv) {
       c.log_steps = true;
     } else if (a == "--no-emf") {
       c.emf = false;
+    } else if (a == "--no-fitwatch") {
+      c.use_fitwatch = false;
     } else if (a == "--epoch-seconds") {
       c.epoch_seconds = std::stoi(next());
     } else if (a == "--curves") {
@@ -330,6 +334,11 @@ int main(int argc, char** argv) {
     const double train_acc = correct.item<double>() / static_cast<double>(n);
     const auto [val_loss, val_acc] = evaluate(model, val);
     const auto [test_loss, test_acc] = evaluate(model, test);
+    if (!c.use_fitwatch) {  // the same training and evaluation, no monitor
+      std::fprintf(stderr, "epoch %2d  train %.4f  val %.4f  test %.4f\n", epoch,
+                   train_loss.item<double>(), val_loss.item<double>(), test_loss.item<double>());
+      continue;
+    }
     log.set(test_loss_property, fitwatch::scalar(test_loss));
     std::optional<std::int64_t> stamp;
     if (c.epoch_seconds > 0) stamp = start_ms + std::int64_t{epoch} * c.epoch_seconds * 1000;

@@ -280,6 +280,32 @@ TEST_CASE("recording and flushing allocate nothing once the loop is warm") {
   counting = was_counting = false;
   CHECK(allocations == 0);
 }
+
+TEST_CASE("with the default queue, the training thread stops allocating after two evaluations") {
+  // While the writer keeps up, it hands its spent frame to the slot filled
+  // next, so the 1024 slots are not given buffers one evaluation at a time
+  // (allocations between the model's, which cost a training loop page faults).
+  scoped_env env;
+  logger log{capture_to(std::make_shared<null_sink>())};
+  const auto loss = log.metric("Loss", unit::none);
+  const auto phase = log.property("phase");
+  const auto one_evaluation = [&](int i) {
+    log.set(phase, "a property longer than the small-string buffer");
+    log.put(loss, 0.001 * i);
+    log.flush_at(1700000000000 + i);
+  };
+  for (int i = 0; i < 2; ++i) {
+    one_evaluation(i);
+    log.drain(std::chrono::seconds(5));
+  }
+  for (int i = 2; i < 1200; ++i) {
+    counting = true;
+    one_evaluation(i);
+    counting = false;
+    log.drain(std::chrono::seconds(5));
+  }
+  CHECK(allocations == 0);
+}
 #endif
 
 TEST_CASE("the queue with a stalled consumer: the training thread never waits") {
