@@ -387,6 +387,41 @@ alarm_state run_math(
 }
 }  // namespace
 
+TEST_CASE("parse errors in metric math and AlarmRule name the language and the spot") {
+  const auto math_error = [](const std::string& expression, const std::string& expected) {
+    CHECK_THROWS_WITH_AS(
+        engine{model_of(math_template(expression, "GreaterThanThreshold", 0))},
+        doctest::Contains(("metric math: " + expected + " in: " + expression).c_str()),
+        template_error);
+  };
+  math_error("v * .", "bad number '.'");
+  math_error("v t", "unexpected 't'");
+  math_error("(v - t", "missing ')'");
+  math_error("v -", "unexpected end");
+  // REPEAT is a whole word: REPEATED is an id (and not a query's).
+  CHECK_THROWS_WITH_AS(
+      engine{model_of(math_template("FILL(v, REPEATED)", "GreaterThanThreshold", 0))},
+      doctest::Contains("reads REPEATED, which is not a query id"), template_error);
+  using P = std::pair<std::optional<double>, std::optional<double>>;
+  // ">=" is not read as ">" followed by "=".
+  CHECK(run_math(math_template("IF(v >= t, 1, 0)", "GreaterThanOrEqualToThreshold", 1),
+                 {P{2, 2}}) == ALARM);
+
+  json t = alarm_template(1, 1, "missing");
+  const auto rule_error = [&](const std::string& rule, const std::string& expected) {
+    json u = t;
+    u["Resources"]["C"] = {{"Type", "AWS::CloudWatch::CompositeAlarm"},
+                           {"Properties", {{"AlarmName", "c"}, {"AlarmRule", rule}}}};
+    CHECK_THROWS_WITH_AS(engine{model_of(u)},
+                         doctest::Contains(("AlarmRule: " + expected + " in: " + rule).c_str()),
+                         template_error);
+  };
+  rule_error(R"(ALARM("a))", "unclosed quote");
+  rule_error(R"(ALARM("a") ANDNOT OK("a"))", "unexpected 'ANDNOT OK(\"a\")'");
+  rule_error(R"(NOT)", "expected ALARM(), OK(), INSUFFICIENT_DATA(), NOT, TRUE, FALSE or '('");
+  rule_error(R"(ALARM "a")", "missing '(' after a state function");
+}
+
 TEST_CASE("metric math: + - * /, DIFF, RATE, FILL, IF, MAX/MIN over series") {
   using P = std::pair<std::optional<double>, std::optional<double>>;
   const std::optional<double> none;

@@ -1,5 +1,6 @@
 #include "engine.hpp"
 
+#include "cursor.hpp"
 #include "math.hpp"
 
 #include <algorithm>
@@ -203,42 +204,17 @@ struct rule_node {
 
 class rule_parser {
  public:
-  explicit rule_parser(std::string text) : s_(std::move(text)) {}
+  explicit rule_parser(const std::string& text) : in_("AlarmRule", text) {}
   rule_node parse() {
     auto n = parse_or();
-    skip();
-    if (i_ != s_.size()) fail("unexpected '" + s_.substr(i_, 20) + "'");
+    in_.expect_end();
     return n;
   }
 
  private:
-  [[noreturn]] void fail(const std::string& why) {
-    throw template_error("AlarmRule: " + why + " in: " + s_);
-  }
-  void skip() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
-  bool word(const std::string& w) {
-    skip();
-    if (s_.compare(i_, w.size(), w) != 0) return false;
-    const std::size_t end = i_ + w.size();
-    if (end < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_')) {
-      return false;
-    }
-    i_ = end;
-    return true;
-  }
-  bool ch(char c) {
-    skip();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
   rule_node parse_or() {
     auto left = parse_and();
-    while (word("OR")) {
+    while (in_.eat("OR")) {
       rule_node n;
       n.k = rule_node::op_or;
       n.kids = {left, parse_and()};
@@ -248,7 +224,7 @@ class rule_parser {
   }
   rule_node parse_and() {
     auto left = parse_not();
-    while (word("AND")) {
+    while (in_.eat("AND")) {
       rule_node n;
       n.k = rule_node::op_and;
       n.kids = {left, parse_not()};
@@ -257,7 +233,7 @@ class rule_parser {
     return left;
   }
   rule_node parse_not() {
-    if (word("NOT")) {
+    if (in_.eat("NOT")) {
       rule_node n;
       n.k = rule_node::op_not;
       n.kids = {parse_not()};
@@ -267,46 +243,39 @@ class rule_parser {
   }
   rule_node parse_primary() {
     rule_node n;
-    if (ch('(')) {
+    if (in_.eat("(")) {
       n = parse_or();
-      if (!ch(')')) fail("missing ')'");
+      if (!in_.eat(")")) in_.fail("missing ')'");
       return n;
     }
-    if (word("TRUE")) {
+    if (in_.eat("TRUE")) {
       n.value = true;
       return n;
     }
-    if (word("FALSE")) return n;
-    if (word("INSUFFICIENT_DATA")) {
+    if (in_.eat("FALSE")) return n;
+    if (in_.eat("INSUFFICIENT_DATA")) {
       n.wanted = alarm_state::insufficient_data;
-    } else if (word("ALARM")) {
+    } else if (in_.eat("ALARM")) {
       n.wanted = alarm_state::alarm;
-    } else if (word("OK")) {
+    } else if (in_.eat("OK")) {
       n.wanted = alarm_state::ok;
     } else {
-      fail("expected ALARM(), OK(), INSUFFICIENT_DATA(), NOT, TRUE, FALSE or '('");
+      in_.fail("expected ALARM(), OK(), INSUFFICIENT_DATA(), NOT, TRUE, FALSE or '('");
     }
     n.k = rule_node::state_fn;
-    if (!ch('(')) fail("missing '(' after a state function");
-    skip();
-    if (i_ < s_.size() && s_[i_] == '"') {
-      const auto end = s_.find('"', i_ + 1);
-      if (end == std::string::npos) fail("unclosed quote");
-      n.alarm = s_.substr(i_ + 1, end - i_ - 1);
-      i_ = end + 1;
+    if (!in_.eat("(")) in_.fail("missing '(' after a state function");
+    if (in_.eat("\"")) {
+      n.alarm = in_.until('"', "unclosed quote");
+      in_.eat("\"");
     } else {
-      const auto end = s_.find(')', i_);
-      if (end == std::string::npos) fail("missing ')'");
-      n.alarm = s_.substr(i_, end - i_);
+      n.alarm = in_.until(')', "missing ')'");
       while (!n.alarm.empty() && std::isspace(static_cast<unsigned char>(n.alarm.back())))
         n.alarm.pop_back();
-      i_ = end;
     }
-    if (!ch(')')) fail("missing ')'");
+    if (!in_.eat(")")) in_.fail("missing ')'");
     return n;
   }
-  std::string s_;
-  std::size_t i_ = 0;
+  text_cursor in_;
 };
 
 void collect_alarms(const rule_node& n, std::vector<std::string>& out) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "cursor.hpp"
 #include "template.hpp"
 
 namespace fitwatch::tools {
@@ -21,34 +22,14 @@ using node = math_expression::node;
 
 class parser {
  public:
-  explicit parser(const std::string& s) : s_(s) {}
+  explicit parser(const std::string& s) : in_("metric math", s) {}
   node parse() {
     node n = parse_or();
-    skip();
-    if (i_ != s_.size()) fail("unexpected '" + s_.substr(i_, 12) + "'");
+    in_.expect_end();
     return n;
   }
 
  private:
-  [[noreturn]] void fail(const std::string& why) {
-    throw template_error("metric math: " + why + " in: " + s_);
-  }
-  void skip() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
-  bool op(const std::string& o) {
-    skip();
-    if (s_.compare(i_, o.size(), o) != 0) return false;
-    // Keep ">=" from being read as ">", and words whole.
-    if ((o == ">" || o == "<" || o == "=" || o == "!") && i_ + 1 < s_.size() && s_[i_ + 1] == '=')
-      return false;
-    if (std::isalpha(static_cast<unsigned char>(o[0])) && i_ + o.size() < s_.size() &&
-        std::isalnum(static_cast<unsigned char>(s_[i_ + o.size()]))) {
-      return false;
-    }
-    i_ += o.size();
-    return true;
-  }
   static node bin(const std::string& name, node a, node b) {
     node n;
     n.k = node::binary;
@@ -59,27 +40,27 @@ class parser {
   }
   node parse_or() {
     node l = parse_and();
-    while (op("OR") || op("||")) l = bin("OR", std::move(l), parse_and());
+    while (in_.eat("OR") || in_.eat("||")) l = bin("OR", std::move(l), parse_and());
     return l;
   }
   node parse_and() {
     node l = parse_cmp();
-    while (op("AND") || op("&&")) l = bin("AND", std::move(l), parse_cmp());
+    while (in_.eat("AND") || in_.eat("&&")) l = bin("AND", std::move(l), parse_cmp());
     return l;
   }
   node parse_cmp() {
     node l = parse_add();
     for (const char* o : {">=", "<=", "==", "!=", ">", "<"}) {
-      if (op(o)) return bin(o, std::move(l), parse_add());
+      if (in_.eat(o)) return bin(o, std::move(l), parse_add());
     }
     return l;
   }
   node parse_add() {
     node l = parse_mul();
     for (;;) {
-      if (op("+")) {
+      if (in_.eat("+")) {
         l = bin("+", std::move(l), parse_mul());
-      } else if (op("-")) {
+      } else if (in_.eat("-")) {
         l = bin("-", std::move(l), parse_mul());
       } else {
         return l;
@@ -89,9 +70,9 @@ class parser {
   node parse_mul() {
     node l = parse_unary();
     for (;;) {
-      if (op("*")) {
+      if (in_.eat("*")) {
         l = bin("*", std::move(l), parse_unary());
-      } else if (op("/")) {
+      } else if (in_.eat("/")) {
         l = bin("/", std::move(l), parse_unary());
       } else {
         return l;
@@ -99,7 +80,7 @@ class parser {
     }
   }
   node parse_unary() {
-    if (op("-")) {
+    if (in_.eat("-")) {
       node n;
       n.k = node::unary_minus;
       n.kids.push_back(parse_unary());
@@ -108,66 +89,55 @@ class parser {
     return parse_primary();
   }
   node parse_primary() {
-    skip();
-    if (i_ >= s_.size()) fail("unexpected end");
+    if (in_.at_end()) in_.fail("unexpected end");
     node n;
-    if (op("(")) {
+    if (in_.eat("(")) {
       n = parse_or();
-      if (!op(")")) fail("missing ')'");
+      if (!in_.eat(")")) in_.fail("missing ')'");
       return n;
     }
-    if (op("[")) {
+    if (in_.eat("[")) {
       n.k = node::array;
       do {
         n.kids.push_back(parse_or());
-      } while (op(","));
-      if (!op("]")) fail("missing ']'");
+      } while (in_.eat(","));
+      if (!in_.eat("]")) in_.fail("missing ']'");
       return n;
     }
-    const char c = s_[i_];
+    const char c = in_.peek();
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
-      std::size_t used = 0;
-      n.value = std::stod(s_.substr(i_), &used);
-      i_ += used;
+      n.value = in_.number();
       return n;
     }
-    if (!std::isalpha(static_cast<unsigned char>(c))) fail(std::string("unexpected '") + c + "'");
-    std::size_t end = i_;
-    while (end < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_'))
-      ++end;
-    n.name = s_.substr(i_, end - i_);
-    i_ = end;
-    if (op("(")) {
+    if (!std::isalpha(static_cast<unsigned char>(c)))
+      in_.fail(std::string("unexpected '") + c + "'");
+    n.name = in_.word();
+    if (in_.eat("(")) {
       static const std::vector<std::string> functions = {"ABS", "DIFF", "RATE", "FILL", "IF",
                                                          "MAX", "MIN",  "SUM",  "AVG"};
       if (std::find(functions.begin(), functions.end(), n.name) == functions.end()) {
-        fail("function " + n.name + " is not supported by fitwatch replay");
+        in_.fail("function " + n.name + " is not supported by fitwatch replay");
       }
       n.k = node::call;
-      if (!op(")")) {
+      if (!in_.eat(")")) {
         do {
-          if (n.name == "FILL" && n.kids.size() == 1) {
-            skip();
-            if (s_.compare(i_, 6, "REPEAT") == 0) {
-              i_ += 6;
-              node r;
-              r.k = node::id;
-              r.name = "REPEAT";
-              n.kids.push_back(r);
-              continue;
-            }
+          if (n.name == "FILL" && n.kids.size() == 1 && in_.eat("REPEAT")) {
+            node r;
+            r.k = node::id;
+            r.name = "REPEAT";
+            n.kids.push_back(r);
+            continue;
           }
           n.kids.push_back(parse_or());
-        } while (op(","));
-        if (!op(")")) fail("missing ')'");
+        } while (in_.eat(","));
+        if (!in_.eat(")")) in_.fail("missing ')'");
       }
       return n;
     }
     n.k = node::id;
     return n;
   }
-  const std::string& s_;
-  std::size_t i_ = 0;
+  text_cursor in_;
 };
 
 // A value: a series, or a scalar (MAX(m1) over the range, a number).
