@@ -137,7 +137,8 @@ const signals& detector::update(const evaluation& e) {
           << s.best_evaluation + 1 << ") for " << gl_run_ << " evaluations";
     } else if (options_.jump_sigmas > 0 && s.noise > 0 && s.since_best >= 1 &&
                e.validation_loss - s.best_validation > options_.jump_sigmas * s.noise &&
-               100.0 * (e.validation_loss / s.best_validation - 1.0) > options_.gl_threshold) {
+               e.validation_loss - s.best_validation >
+                   options_.gl_threshold / 100 * std::fabs(s.best_validation)) {
       why << "validation loss jumped to " << e.validation_loss << ", "
           << (e.validation_loss - s.best_validation) / s.noise
           << " noise units above its best (evaluation " << s.best_evaluation + 1 << ")";

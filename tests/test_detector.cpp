@@ -164,6 +164,15 @@ TEST_CASE("jump rule: one loss far outside the noise, and above gl_threshold, fi
     CHECK(s.back().overfitting);
     CHECK(s.back().reason.rfind("validation loss jumped to 0.75, ", 0) == 0);
   }
+  SUBCASE("a loss below zero (a negative log-likelihood) jumps too") {
+    detector d;
+    std::vector<double> val;
+    for (const double x : flat) val.push_back(x - 2);  // around -1.5
+    val.push_back(-1.25);                              // 12 noise units, 17 % of |best|
+    const auto s = run(d, val);
+    CHECK_FALSE(s[s.size() - 2].overfitting);
+    CHECK(s.back().overfitting);
+  }
   SUBCASE("3 noise units is noise") {
     detector d;
     auto val = flat;

@@ -61,8 +61,8 @@ struct detector_options {
   /// the last evaluations of a run, before the smoothed rule can confirm it.
   /// Needs 6 earlier changes to estimate the noise. 0 disables it.
   double jump_sigmas = 5.0;
-  /// Rule "trend": the last `trend_window` raw validation losses all came
-  /// after the best, their least-squares slope is more than `trend_t`
+  /// Rule "trend": the last `trend_window` raw validation losses, from the
+  /// best evaluation on, have a least-squares slope more than `trend_t`
   /// standard errors above zero, and the smoothed loss is more than
   /// `trend_min_gl` percent above its best. Catches a slow, steady rise that
   /// stays under `gl_threshold`. 0 disables it; the window is at most 16.
