@@ -87,7 +87,7 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
   const auto breach = [&](const point* p) {
     return breaches(a.comparison, *p->value, a.threshold);
   };
-  const auto threshold_text = [&](std::vector<const point*> pts, alarm_state next,
+  const auto threshold_text = [&](const std::vector<const point*>& pts, alarm_state next,
                                   std::size_t filled, const char* fill_word) {
     std::size_t k = 0;
     for (const auto* p : pts) k += (breach(p) == (next == alarm_state::alarm)) ? 1 : 0;
@@ -407,7 +407,7 @@ void metric_store::add(const extracted_event& event, std::size_t line) {
 line_report metric_store::add_line(
     std::string_view line, std::size_t number,
     const std::function<bool(std::string_view, std::string_view)>& wanted) {
-  const auto r = validate_line(line, {}, &scratch_, wanted);
+  auto r = validate_line(line, {}, &scratch_, wanted);
   if (r.kind == line_kind::emf) add(scratch_, number);
   return r;
 }
