@@ -49,6 +49,10 @@ struct logger::impl {
   bool exited = false;
   std::atomic<std::uint64_t> dropped_evaluations{0};
 
+  // The slot flush() fills next; the writer hands spent frames to it, so both
+  // must name the same slot. Called with queue_mutex held, queue not full.
+  frame& next_free() { return ring[(head + count) % ring.size()]; }
+
   void write_frame(const frame& f) {
     ser.write(f, [this](std::string_view line) { out->write(line); });
   }
@@ -91,7 +95,7 @@ struct logger::impl {
       // faults and 1 % of its time: docs/benchmarks.md, overhead.) A deep
       // queue skips the check, which would touch a cold slot per line.
       if (count * 2 < ring.size()) {
-        auto& next = ring[(head + count) % ring.size()];
+        auto& next = next_free();
         if (next.empty()) std::swap(current, next);
       }
       std::swap(current, ring[head]);
@@ -275,7 +279,7 @@ void logger::flush_at(std::int64_t timestamp_ms) noexcept {
     if (dropped != nullptr) s.dropped_evaluations.fetch_add(1, std::memory_order_relaxed);
     if (discard || s.count == s.ring.size()) {  // dropped, or stopping while blocked
       s.rec.discard();
-    } else if (s.rec.take(s.ring[(s.head + s.count) % s.ring.size()], timestamp_ms)) {
+    } else if (s.rec.take(s.next_free(), timestamp_ms)) {
       ++s.count;
     }
     wake = s.count * 2 >= s.ring.size();
