@@ -131,16 +131,15 @@ const signals& detector::update(const evaluation& e) {
   if (!latched_ && s.evaluation >= options_.warmup) {
     std::ostringstream why;
     why.precision(3);
+    const double rise = e.validation_loss - s.best_validation;  // raw, above the (smoothed) best
     if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm &&
         s.since_best >= options_.gl_min_since_best) {
       why << "validation loss " << s.generalization_loss << "% above its best (evaluation "
           << s.best_evaluation + 1 << ") for " << gl_run_ << " evaluations";
     } else if (options_.jump_sigmas > 0 && s.noise > 0 && s.since_best >= 1 &&
-               e.validation_loss - s.best_validation > options_.jump_sigmas * s.noise &&
-               e.validation_loss - s.best_validation >
-                   options_.gl_threshold / 100 * std::fabs(s.best_validation)) {
-      why << "validation loss jumped to " << e.validation_loss << ", "
-          << (e.validation_loss - s.best_validation) / s.noise
+               rise > options_.jump_sigmas * s.noise &&
+               rise > options_.gl_threshold / 100 * std::fabs(s.best_validation)) {
+      why << "validation loss jumped to " << e.validation_loss << ", " << rise / s.noise
           << " noise units above its best (evaluation " << s.best_evaluation + 1 << ")";
     } else if (options_.trend_window > 0 && s.since_best + 1 >= options_.trend_window &&
                s.generalization_loss > options_.trend_min_gl && trend_t() > options_.trend_t) {
