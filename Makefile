@@ -22,7 +22,7 @@ help:
 	@echo "  make test       install what is missing, build, run every test"
 	@echo "  make build      configure and build into $(BUILD)/"
 	@echo "  make bench      run the benchmarks and print their figures (docs/benchmarks.md)"
-	@echo "  make bench-corpus  regenerate the corpus of real training runs (about 10 min)"
+	@echo "  make bench-corpus  regenerate the corpora of real training runs (a few hours on 2 cores)"
 	@echo "  make install    install the library, headers, CMake package and the fitwatch command"
 	@echo "                  (PREFIX=/usr/local by default)"
 	@echo "  make test-asan  the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -104,8 +104,10 @@ bench: bench-deps build
 	python3 bench/corpus/score.py $(BUILD)/fitwatch
 
 bench-corpus: build
-	rm -rf bench/corpus/runs
+	$(call install_missing,python3-torch)
+	rm -rf bench/corpus/runs bench/corpus/torch_runs
 	python3 bench/corpus/generate.py $(BUILD)/examples/train_fashion_mnist 160 $(JOBS)
+	/usr/bin/python3 bench/corpus/generate_torch.py
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

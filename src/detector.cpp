@@ -19,7 +19,9 @@ detector::detector(detector_options options) : options_(options) {
       {"gap_ratio_threshold", options_.gap_ratio_threshold},
       {"jump_sigmas", options_.jump_sigmas},
       {"trend_t", options_.trend_t},
-      {"trend_min_gl", options_.trend_min_gl}};
+      {"trend_min_gl", options_.trend_min_gl},
+      {"gl_noise_units", options_.gl_noise_units},
+      {"train_falling_t", options_.train_falling_t}};
   for (const auto& [name, value] : thresholds) {
     if (value < 0 || std::isnan(value)) {
       throw error(std::string("detector ") + name + " must not be negative, got " +
@@ -33,6 +35,10 @@ detector::detector(detector_options options) : options_(options) {
       options_.trend_window > history_size) {
     throw error("detector trend_window must be 0 (off) or 3 to " + std::to_string(history_size) +
                 ", got " + std::to_string(options_.trend_window));
+  }
+  if (options_.train_window < 3 || options_.train_window > history_size) {
+    throw error("detector train_window must be 3 to " + std::to_string(history_size) + ", got " +
+                std::to_string(options_.train_window));
   }
 }
 
@@ -57,32 +63,51 @@ double detector::noise() const {
   return median * 1.4826 / std::sqrt(2.0);
 }
 
-// t statistic of the least-squares slope of the last trend_window raw
-// validation losses (the newest is history_at(0)); +inf for a rising line
-// that fits exactly.
-double detector::trend_t() const {
-  const std::size_t n = options_.trend_window;
+namespace {
+
+// t statistic of the least-squares slope of n values, value(0) the newest
+// (so x runs backwards); +inf for a rising line that fits exactly, -inf for
+// a falling one.
+template <class At>
+double slope_t(std::size_t n, At value) {
   const double mean_x = (static_cast<double>(n) - 1) / 2;
   double mean_y = 0;
-  for (std::size_t i = 0; i < n; ++i) mean_y += history_at(i);
+  for (std::size_t i = 0; i < n; ++i) mean_y += value(i);
   mean_y /= static_cast<double>(n);
   double sxx = 0;
   double sxy = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double x = static_cast<double>(n - 1 - i) - mean_x;  // oldest at x = 0
     sxx += x * x;
-    sxy += x * (history_at(i) - mean_y);
+    sxy += x * (value(i) - mean_y);
   }
   const double slope = sxy / sxx;
   double residual = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double x = static_cast<double>(n - 1 - i) - mean_x;
-    const double r = history_at(i) - mean_y - slope * x;
+    const double r = value(i) - mean_y - slope * x;
     residual += r * r;
   }
   const double se = std::sqrt(residual / static_cast<double>(n - 2) / sxx);
-  if (se == 0) return slope > 0 ? std::numeric_limits<double>::infinity() : 0;
+  if (se == 0) {
+    if (slope == 0) return 0;
+    return slope > 0 ? std::numeric_limits<double>::infinity()
+                     : -std::numeric_limits<double>::infinity();
+  }
   return slope / se;
+}
+
+}  // namespace
+
+// The training loss's trend from the best evaluation on: at least
+// train_window values (fewer only at the start of a run), at most 16.
+double detector::train_trend(std::size_t since_best) const {
+  const std::size_t known = std::min(history_count_, history_size);
+  const std::size_t n = std::min(known, std::max(options_.train_window, since_best + 1));
+  if (n < 3) return 0;
+  return slope_t(n, [this](std::size_t back) {
+    return train_history_[(history_count_ - 1 - back) % history_size];
+  });
 }
 
 const signals& detector::update(const evaluation& e) {
@@ -102,6 +127,7 @@ const signals& detector::update(const evaluation& e) {
 
   s.noise = noise();  // of the earlier evaluations: a jump must not hide itself
   history_[history_count_ % history_size] = e.validation_loss;
+  train_history_[history_count_ % history_size] = e.train_loss;
   ++history_count_;
 
   s.gap = e.validation_loss - e.train_loss;
@@ -123,8 +149,18 @@ const signals& detector::update(const evaluation& e) {
   }
   s.rise_streak = s.evaluation > 0 && v > previous_ + options_.min_delta ? s.rise_streak + 1 : 0;
   previous_ = v;
-  s.generalization_loss = s.best_validation > 0 ? 100.0 * (v / s.best_validation - 1.0) : 0.0;
-  gl_run_ = s.generalization_loss > options_.gl_threshold ? gl_run_ + 1 : 0;
+  // Percent of |best|, so that the rules mean the same for losses below zero.
+  const double scale = std::fabs(s.best_validation);
+  s.generalization_loss = scale > 0 ? 100.0 * (v - s.best_validation) / scale : 0.0;
+  const double smoothed_noise =
+      s.noise * std::sqrt(options_.smoothing / (2 - options_.smoothing));
+  gl_run_ = s.generalization_loss > options_.gl_threshold &&
+                    v - s.best_validation > options_.gl_noise_units * smoothed_noise
+                ? gl_run_ + 1
+                : 0;
+  s.train_trend = train_trend(s.since_best);
+  const bool train_falling =
+      options_.train_falling_t == 0 || s.train_trend < -options_.train_falling_t;
 
   // The verdict: latched until a new best; rules are silent during warm-up.
   if (s.improved) latched_ = false;
@@ -132,20 +168,33 @@ const signals& detector::update(const evaluation& e) {
     std::ostringstream why;
     why.precision(3);
     const double rise = e.validation_loss - s.best_validation;  // raw, above the (smoothed) best
-    if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm &&
-        s.since_best >= options_.gl_min_since_best) {
+    if (!train_falling) {
+      // the validation-loss rules below speak only while the model still
+      // learns the training set (see train_falling_t)
+    } else if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm &&
+               s.since_best >= options_.gl_min_since_best) {
       why << "validation loss " << s.generalization_loss << "% above its best (evaluation "
           << s.best_evaluation + 1 << ") for " << gl_run_ << " evaluations";
     } else if (options_.jump_sigmas > 0 && s.noise > 0 && s.since_best >= 1 &&
                rise > options_.jump_sigmas * s.noise &&
-               rise > options_.gl_threshold / 100 * std::fabs(s.best_validation)) {
+               rise > options_.gl_threshold / 100 * scale) {
       why << "validation loss jumped to " << e.validation_loss << ", " << rise / s.noise
           << " noise units above its best (evaluation " << s.best_evaluation + 1 << ")";
     } else if (options_.trend_window > 0 && s.since_best + 1 >= options_.trend_window &&
-               s.generalization_loss > options_.trend_min_gl && trend_t() > options_.trend_t) {
+               s.generalization_loss > options_.trend_min_gl &&
+               slope_t(options_.trend_window, [this](std::size_t back) {
+                 return history_at(back);
+               }) > options_.trend_t) {
       why << "validation loss rising steadily for " << options_.trend_window << " evaluations, "
           << s.generalization_loss << "% above its best (evaluation " << s.best_evaluation + 1
           << ")";
+    }
+    const bool validation_rule = !why.str().empty();
+    if (validation_rule && options_.train_falling_t > 0) {
+      why << ", while the training loss still falls";
+    }
+    if (validation_rule) {
+      // the first rule that fired is the reason
     } else if (options_.rise_patience > 0 && s.rise_streak >= options_.rise_patience) {
       why << "validation loss rose " << s.rise_streak << " evaluations in a row";
     } else if (options_.patience > 0 && s.since_best >= options_.patience) {

@@ -14,11 +14,16 @@ using fitwatch::detector_options;
 
 namespace {
 
-// Feeds validation losses (training loss fixed at 0.1) and returns the
-// signals after each.
-std::vector<fitwatch::signals> run(detector& d, const std::vector<double>& val) {
+// Feeds validation losses, with a training loss that falls steadily from
+// 0.1 (0.001 per evaluation) as it does while a model learns, or stays flat,
+// and returns the signals after each.
+std::vector<fitwatch::signals> run(detector& d, const std::vector<double>& val,
+                                   bool train_falls = true) {
   std::vector<fitwatch::signals> out;
-  for (const double v : val) out.push_back(d.update({0.1, v}));
+  for (std::size_t i = 0; i < val.size(); ++i) {
+    const double train = train_falls ? 0.1 - 0.001 * static_cast<double>(i) : 0.1;
+    out.push_back(d.update({train, val[i]}));
+  }
   return out;
 }
 
@@ -133,15 +138,93 @@ TEST_CASE("default verdict: a plateau and a noisy but improving curve stay healt
 TEST_CASE("default verdict: smoothed loss over 5% above its best twice, 3 evaluations after it") {
   // EMA (0.7) of the validation loss: 1.0 .86 .678 .5534 .516 (best, #4)
   // .5398 (+4.6 %) .5819 (+12.8 %) .6296 (+22 %, second, 3 after the best).
-  detector d;
+  // (The noise floor is off here: this early the noise estimate still holds
+  // the fall of the first evaluations; see the GL noise-floor test.)
+  detector_options o;
+  o.gl_noise_units = 0;
+  detector d{o};
   const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7});
   CHECK(s[4].smoothed_validation == doctest::Approx(0.51602));
   CHECK(s[4].improved);
   CHECK_FALSE(s[6].overfitting);  // above 5 % once, 2 after the best
   CHECK(s[7].overfitting);
   CHECK(s[7].generalization_loss == doctest::Approx(22.01).epsilon(0.001));
-  CHECK(s[7].reason == "validation loss 22% above its best (evaluation 5) for 2 evaluations");
+  CHECK(s[7].reason ==
+        "validation loss 22% above its best (evaluation 5) for 2 evaluations, while the training "
+        "loss still falls");
   CHECK(d.should_stop());
+}
+
+TEST_CASE("the validation-loss rules speak only while the training loss still falls") {
+  const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8};
+  SUBCASE("a flat training loss (a plateau of both) is not overfitting") {
+    detector d;
+    for (const auto& s : run(d, val, false)) {
+      CHECK_FALSE(s.overfitting);
+      CHECK(s.train_trend == 0);  // a flat line has no slope
+    }
+  }
+  SUBCASE("a training loss that falls, then stops, stops the rules") {
+    detector d;
+    const std::vector<double> v = {1.0, 0.8, 0.6, 0.5, 0.45, 0.42, 0.4, 0.4, 0.4,
+                                   0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75};
+    std::vector<double> train = {1.0, 0.9, 0.8, 0.7, 0.6};
+    while (train.size() < v.size()) train.push_back(train.size() % 2 ? 0.61 : 0.59);
+    bool fired = false;
+    for (std::size_t i = 0; i < v.size(); ++i) fired |= d.update({train[i], v[i]}).overfitting;
+    CHECK_FALSE(fired);  // from the best on, the last 8 training losses have no clear slope
+    detector falling;    // the same validation losses while the training loss falls
+    CHECK(run(falling, v).back().overfitting);
+  }
+  SUBCASE("train_falling_t = 0 turns the condition off") {
+    detector_options o;
+    o.train_falling_t = 0;
+    o.gl_noise_units = 0;
+    detector d{o};
+    const auto s = run(d, val, false);
+    CHECK(s[7].overfitting);
+    CHECK(s[7].reason ==
+          "validation loss 22% above its best (evaluation 5) for 2 evaluations");
+  }
+  SUBCASE("train_window must fit a slope and the history") {
+    detector_options o;
+    for (const std::size_t w : {0, 2, 17}) {
+      o.train_window = w;
+      CHECK_THROWS_WITH_AS(detector{o}, doctest::Contains("train_window"), fitwatch::error);
+    }
+    o = {};
+    o.train_falling_t = -1;
+    CHECK_THROWS_WITH_AS(detector{o}, doctest::Contains("train_falling_t"), fitwatch::error);
+  }
+}
+
+TEST_CASE("GL rule: a rise inside the noise is not enough, whatever its percent") {
+  // A flat curve with +-20 % noise and a falling training loss: the smoothed
+  // loss goes more than 5 % above its best, but not 1.5 noise units above it.
+  std::vector<double> val = {1.0, 0.8, 0.6};
+  const double noise[] = {0.2, -0.2, 0.1, -0.1, 0.2, -0.2, 0.0, 0.1, -0.2, 0.2, 0.15, 0.1};
+  for (const double n : noise) val.push_back(0.5 * (1 + n));
+  detector_options o;
+  o.jump_sigmas = 0;
+  o.trend_window = 0;
+  detector d{o};
+  for (const auto& s : run(d, val)) CHECK_FALSE(s.overfitting);
+  o.gl_noise_units = 0;  // percent only: the same curve fires
+  detector percent_only{o};
+  bool fired = false;
+  for (const auto& s : run(percent_only, val)) fired |= s.overfitting;
+  CHECK(fired);
+}
+
+TEST_CASE("generalization loss is a percent of |best| for losses below zero") {
+  detector_options o;
+  o.smoothing = 1;
+  detector d{o};
+  d.update({-1.0, -2.0});
+  CHECK(d.update({-1.1, -1.8}).generalization_loss == doctest::Approx(10.0));
+  detector zero{o};
+  zero.update({0.1, 0.0});
+  CHECK(zero.update({0.1, 0.5}).generalization_loss == 0);  // undefined at a best of 0
 }
 
 TEST_CASE("noise: robust standard deviation of the change per evaluation, from earlier losses") {
@@ -302,10 +385,12 @@ TEST_CASE("the monitor writes raw losses and signals in one valid line") {
   options.flush_on_sigterm = false;
   options.job_name = "job";
   fitwatch::logger log{options};
-  fitwatch::monitor mon{log};
+  fitwatch::detector_options percent_only;
+  percent_only.gl_noise_units = 0;
+  fitwatch::monitor mon{log, percent_only};
   const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65};
   for (std::size_t i = 0; i < val.size(); ++i) {
-    mon.observe(static_cast<std::int64_t>(i + 1), {0.3, val[i], 0.9, 0.8});
+    mon.observe(static_cast<std::int64_t>(i + 1), {0.3 - 0.01 * static_cast<double>(i), val[i], 0.9, 0.8});
   }
   mon.observe(9, {std::nan(""), 0.7});
   const auto lines = sink->snapshot();

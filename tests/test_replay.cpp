@@ -334,9 +334,23 @@ TEST_CASE("the shipped template: parameters, Rules, ForEach and the collision ch
   fitwatch::tools::template_options o;
   o.parameters = {{"TrainingJobName", "job-1"}, {"TeamEmails", "a@x.com,b@y.org,c@z.net"}};
   const auto model = fitwatch::tools::evaluate_template(t, o);
-  CHECK(model.alarms.size() == 5);
+  // By default the email follows the verdict and divergence only.
+  REQUIRE(model.alarms.size() == 2);
+  CHECK(model.alarms[0].name == "job-1-fitwatch-divergence");  // sorted by logical ID
+  CHECK(model.alarms[1].name == "job-1-fitwatch-overfitting");
   REQUIRE(model.composites.size() == 1);
   CHECK(model.composites[0].name == "job-1-fitwatch-alert");
+  {
+    // Each extra rule is one parameter away, and joins the composite rule.
+    auto with = o;
+    with.parameters["RiseStreakThreshold"] = "3";
+    with.parameters["NoImprovementThreshold"] = "10";
+    with.parameters["GapRatioThreshold"] = "0.1";
+    const auto all = fitwatch::tools::evaluate_template(t, with);
+    CHECK(all.alarms.size() == 5);
+    with.parameters["GapRatioThreshold"] = "0";
+    CHECK(fitwatch::tools::evaluate_template(t, with).alarms.size() == 4);
+  }
   REQUIRE(model.topics.size() == 1);
   CHECK(model.topics[0].emails == std::vector<std::string>{"a@x.com", "b@y.org", "c@z.net"});
   CHECK(model.topics[0].display_name == "fitwatch");

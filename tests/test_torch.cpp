@@ -51,9 +51,11 @@ TEST_CASE("torch_monitor restores the best epoch's weights when it stops") {
   fitwatch::logger log{quiet(sink)};
   torch::manual_seed(0);
   torch::nn::Linear model(4, 1);
-  fitwatch::torch_monitor mon{log, *model};
+  fitwatch::detector_options percent_only;  // as in test_detector.cpp, "default verdict"
+  percent_only.gl_noise_units = 0;
+  fitwatch::torch_monitor mon{log, *model, percent_only};
   // The smoothed validation loss is best at epoch 5; the verdict comes at 8
-  // (see test_detector.cpp, "default verdict").
+  // while the training loss falls (see test_detector.cpp, "default verdict").
   const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7};
   torch::Tensor weights_at_best;
   int epoch = 0;
@@ -64,7 +66,7 @@ TEST_CASE("torch_monitor restores the best epoch's weights when it stops") {
       model->weight.add_(0.1);  // "training" changes the weights each epoch
     }
     if (epoch == 5) weights_at_best = model->weight.detach().clone();
-    mon.observe(epoch, torch::tensor(0.2), torch::tensor(v), 0.9, 0.8);
+    mon.observe(epoch, torch::tensor(0.3 - 0.01 * epoch), torch::tensor(v), 0.9, 0.8);
     if (mon.should_stop()) break;
   }
   CHECK(epoch == 8);

@@ -32,8 +32,8 @@ options:
   --no-default-dimensions   no TrainingJobName dimension
 detector (defaults in docs/detector.md):
   --min-delta X  --warmup N  --smoothing A  --gl-threshold PCT  --gl-confirm N
-  --gl-min-since-best N  --jump-sigmas K  --trend-window N  --trend-t T
-  --trend-min-gl PCT
+  --gl-min-since-best N  --gl-noise-units K  --jump-sigmas K  --trend-window N
+  --trend-t T  --trend-min-gl PCT  --train-falling-t T (0: off)  --train-window N
   --rise-patience N  --patience N  --gap-ratio X  --divergence-threshold X
   --no-check-finite
 )";
@@ -201,6 +201,12 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
         d.trend_t = std::stod(next());
       } else if (a == "--trend-min-gl") {
         d.trend_min_gl = std::stod(next());
+      } else if (a == "--gl-noise-units") {
+        d.gl_noise_units = std::stod(next());
+      } else if (a == "--train-falling-t") {
+        d.train_falling_t = std::stod(next());
+      } else if (a == "--train-window") {
+        d.train_window = count();
       } else if (a == "--rise-patience") {
         d.rise_patience = count();
       } else if (a == "--patience") {

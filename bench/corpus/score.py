@@ -1,67 +1,85 @@
 #!/usr/bin/env python3
-"""Scores overfitting detectors on the corpus of real training runs
-(bench/corpus/runs, made by generate.py): fitwatch's detector (run through
-`fitwatch emit`, the same code as the library) and the rules of record.
+"""Scores what the team receives: every curve of the corpora (corpora.py)
+goes through the whole chain with default parameters,
+
+    fitwatch emit (one evaluation every S seconds)
+      -> fitwatch replay --template templates/overfitting-alerts.yaml
+      -> the first ALARM of the composite alarm, the one that emails,
+
+at S = 30 s, 2 min and 10 min, and is scored like the detector's own verdict
+(the first OverfittingDetected = 1 line of emit) and the rules of record.
+Every figure is printed for the tuning half (defaults were chosen on it) and
+for the held-out half (they were not).
 
 Ground truth comes from the held-out test loss, never from the validation
-loss: a run overfits if its lightly smoothed test loss ends more than MARGIN
-above its minimum; it is healthy if it ends within MARGIN/4; runs in between
-are left out.
+loss (corpora.label). An alarm at evaluation a restores the weights of the
+best validation loss so far, r(a): a hit when test[r(a)] is within MARGIN of
+test[b*], b* being the run's best validation epoch; premature when worse;
+delay = a - b*. False alarms: healthy runs (and synthetic plateaus) with any
+alarm.
 
-An alarm at evaluation a restores the weights of the best validation loss
-so far, r(a). It is a hit when test[r(a)] is within MARGIN of test[b*], b*
-being the run's best validation epoch (what hindsight on the validation
-loss would restore), premature when it is worse; delay = a - b*.
-
-usage: score.py FITWATCH_CLI
+usage: score.py FITWATCH_CLI [--quick]   (make bench)
 """
-import csv
-import glob
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import corpora
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MARGIN = 0.05          # 5 % of the test loss: see docs/benchmarks.md
-SMOOTH = 0.5           # EMA weight of the newest test loss ("lightly smoothed")
+TEMPLATE = os.path.join(HERE, "..", "..", "templates", "overfitting-alerts.yaml")
+JOB = "bench"
+T0 = 1767225600000  # 2026-01-01T00:00:00Z; every curve starts there
+SPACINGS = [("30 s", 30), ("2 min", 120), ("10 min", 600)]
 
 
-def load_runs():
-    runs = []
-    for path in sorted(glob.glob(os.path.join(HERE, "runs", "*.csv"))):
-        with open(path) as f:
-            rows = list(csv.DictReader(f))
-        runs.append({
-            "id": os.path.basename(path)[:-4],
-            "train": [float(r["train_loss"]) for r in rows],
-            "val": [float(r["val_loss"]) for r in rows],
-            "test": [float(r["test_loss"]) for r in rows],
-            "path": path,
-        })
-    return runs
+# ---- the chain: emit -> replay ---------------------------------------------
+
+def emit(cli, run, spacing, args=()):
+    rows = []
+    for i, (t, v) in enumerate(zip(run["train"], run["val"])):
+        rows.append(json.dumps({"epoch": i + 1, "train_loss": t, "val_loss": v,
+                                "timestamp": T0 + i * spacing * 1000},
+                               allow_nan=True).replace("-Infinity", "null").replace("Infinity", "null").replace("NaN", "null"))
+    out = subprocess.run([cli, "emit", "--job-name", JOB, *args], input="\n".join(rows) + "\n",
+                         capture_output=True, text=True)
+    if out.returncode not in (0, 1):
+        raise RuntimeError("emit failed on %s: %s" % (run["id"], out.stderr))
+    return out.stdout
 
 
-def ema(xs, a):
-    out, s = [], None
-    for x in xs:
-        s = x if s is None else a * x + (1 - a) * s
-        out.append(s)
-    return out
-
-
-def label(run):
-    t = ema(run["test"], SMOOTH)
-    rise = t[-1] / min(t) - 1
-    if rise > MARGIN:
-        return "overfit"
-    if rise <= MARGIN / 4:
-        return "healthy"
+def verdict_index(emf):
+    for i, line in enumerate(emf.splitlines()):
+        e = json.loads(line)
+        if e.get("OverfittingDetected") == 1 or e.get("TrainingDiverged") == 1:
+            return i
     return None
 
 
-# ---- detectors: each returns the 0-based index of the first alarm, or None ----
+def email_index(cli, emf, spacing, params=()):
+    """The evaluation whose line the first email follows, or None."""
+    args = [cli, "replay", "--template", TEMPLATE, "--format", "json",
+            "--param", "TrainingJobName=" + JOB, "--param", "TeamEmails=team@example.com"]
+    for p in params:
+        args += ["--param", p]
+    out = subprocess.run(args, input=emf, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("replay failed: %s" % out.stderr)
+    for line in out.stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        t = json.loads(line)
+        if t["alarm"] == JOB + "-fitwatch-alert" and t["new_state"] == "ALARM" and t.get("emails"):
+            # the newest evaluation written at or before the email
+            return min((t["time_ms"] - T0) // (spacing * 1000), len(emf.splitlines()) - 1)
+    return None
+
+
+# ---- rules of record: each returns the first alarm's index, or None ---------
 
 def classic_rise3(run):
     v, streak = run["val"], 0
@@ -99,7 +117,7 @@ def prechelt_gl(alpha):
         best = None
         for i, x in enumerate(run["val"]):
             best = x if best is None else min(best, x)
-            if 100 * (x / best - 1) > alpha:
+            if best > 0 and 100 * (x / best - 1) > alpha:
                 return i
         return None
     return rule
@@ -116,104 +134,126 @@ def prechelt_up(s, k=5):
     return rule
 
 
-def fitwatch(cli, args=()):
-    def rule(run):
-        with open(run["path"]) as f:
-            text = f.read()
-        out = subprocess.run([cli, "emit", "--job-name", "corpus", *args], input=text,
-                             capture_output=True, text=True, check=True).stdout
-        for i, line in enumerate(out.splitlines()):
-            if json.loads(line).get("OverfittingDetected") == 1:
-                return i
-        return None
-    return rule
+# ---- scoring ----------------------------------------------------------------
 
-
-def score(rule, runs):
-    hits, premature, missed, false_alarms, delays, saved, regret = 0, 0, 0, 0, [], [], []
+def score(alarms, runs):
+    """alarms: run id -> first alarm index or None."""
+    hits = premature = fa = 0
+    delays, saved = [], []
     overfit = [r for r in runs if r["label"] == "overfit"]
     healthy = [r for r in runs if r["label"] == "healthy"]
     for r in overfit:
-        a = rule(r)
+        a = alarms[r["id"]]
         if a is None:
-            missed += 1
             continue
         v, t = r["val"], r["test"]
-        b_star = min(range(len(v)), key=v.__getitem__)
-        restore = min(range(a + 1), key=v.__getitem__)
-        if t[restore] <= t[b_star] * (1 + MARGIN):
+        finite = [i for i in range(len(v)) if math.isfinite(v[i])]
+        b_star = min(finite, key=v.__getitem__)
+        restore = min([i for i in finite if i <= a] or [0], key=v.__getitem__)
+        if t[restore] <= t[b_star] + corpora.MARGIN * abs(t[b_star]):
             hits += 1
             delays.append(a - b_star)
         else:
             premature += 1
         saved.append((len(v) - 1 - a) / len(v))
-        regret.append(t[restore] / min(t) - 1)
-    for r in healthy:
-        if rule(r) is not None:
-            false_alarms += 1
-    p90 = sorted(delays)[int(0.9 * (len(delays) - 1))] if delays else float("nan")
-    return {
-        "hits": hits, "overfit": len(overfit), "false_alarm_runs": false_alarms,
-        "healthy": len(healthy),
-        "recall": hits / len(overfit) if overfit else float("nan"),
-        "premature": premature / len(overfit) if overfit else float("nan"),
-        "false_alarms": false_alarms / len(healthy) if healthy else float("nan"),
-        "median_delay": statistics.median(delays) if delays else float("nan"),
-        "p90_delay": p90,
-        "saved": statistics.mean(saved) if saved else 0.0,
-        "regret": statistics.median(regret) if regret else float("nan"),
-    }
+    fa = sum(alarms[r["id"]] is not None for r in healthy)
+    q = lambda xs, p: sorted(xs)[int(p * (len(xs) - 1))] if xs else float("nan")
+    return {"hits": hits, "overfit": len(overfit), "premature": premature,
+            "fa": fa, "healthy": len(healthy),
+            "median": statistics.median(delays) if delays else float("nan"),
+            "p90": q(delays, 0.9), "saved": statistics.mean(saved) if saved else 0.0}
+
+
+def ratio(a, b):
+    return "%.3f (%d/%d)" % (a / b, a, b) if b else "-"
+
+
+def row(name, runs, alarms):
+    real = [r for r in runs if r["corpus"] != "plateaus"]
+    flat = [r for r in runs if r["corpus"] == "plateaus"]
+    s, p = score(alarms, real), score(alarms, flat)
+    return "| %s | %s | %s | %s | %s | %s | %s | %.0f%% |" % (
+        name, ratio(s["hits"], s["overfit"]), ratio(s["premature"], s["overfit"]),
+        ratio(s["fa"], s["healthy"]), ratio(p["fa"], p["healthy"]),
+        "%g" % s["median"], "%g" % s["p90"], 100 * s["saved"])
+
+
+HEADER = ("| what fires | recall | premature | false alarms (healthy runs) | false alarms (plateaus) "
+          "| median delay | p90 delay | training saved |\n|---|---|---|---|---|---|---|---|")
 
 
 def main():
-    cli = sys.argv[1]
-    runs = load_runs()
-    for r in runs:
-        r["label"] = label(r)
-    n_over = sum(r["label"] == "overfit" for r in runs)
-    n_healthy = sum(r["label"] == "healthy" for r in runs)
-    print("corpus: %d runs; %d overfit, %d healthy, %d left out (margin %.0f%% of the smoothed test loss)"
-          % (len(runs), n_over, n_healthy, len(runs) - n_over - n_healthy, 100 * MARGIN))
-    previous = ["--jump-sigmas", "0", "--trend-window", "0"]
-    detectors = [
-        ("**fitwatch defaults** (EMA 0.7; GL > 5 % twice, 3+ after the best; "
-         "jump > 5 noise units; 6-evaluation trend, t > 3)", fitwatch(cli)),
-        ("fitwatch, smoothed GL rule alone (the defaults before the jump and trend rules)",
-         fitwatch(cli, previous)),
-        ("fitwatch before tuning (raw loss; GL > 5 % twice)",
-         fitwatch(cli, ["--smoothing", "1", "--gl-min-since-best", "0", *previous])),
-        ("classic: val rose 3 in a row", classic_rise3),
-        ("Keras EarlyStopping patience 5", patience(5)),
-        ("Lightning EarlyStopping patience 3", patience(3)),
-        ("SageMaker Debugger Overfit (0.1, patience 1)", debugger_overfit),
-        ("Prechelt GL5", prechelt_gl(5)),
-        ("Prechelt UP3 (strip 5)", prechelt_up(3)),
-    ]
-    extra = [a for a in sys.argv[2:]]
-    if extra:
-        detectors.append(("fitwatch " + " ".join(extra), fitwatch(cli, extra)))
-    table(detectors, runs)
-    # How much the defaults depend on the exact thresholds: each default
-    # moved one step either way, all else kept.
-    print("\nsensitivity of the defaults (one option moved, the rest kept):")
-    table([("fitwatch " + " ".join(args), fitwatch(cli, args)) for args in (
-        ["--jump-sigmas", "4.5"], ["--jump-sigmas", "5.5"],
-        ["--trend-window", "5"], ["--trend-window", "7"],
-        ["--trend-t", "2.5"], ["--trend-t", "3.5"],
-        ["--gl-threshold", "4"], ["--gl-threshold", "6"],
-        ["--smoothing", "0.6"], ["--smoothing", "0.8"])], runs)
+    cli = os.path.abspath(sys.argv[1])
+    quick = "--quick" in sys.argv
+    runs = corpora.load_all()
+    for half in ("tuning", "held-out"):
+        part = [r for r in runs if r["half"] == half]
+        by = lambda c, l: sum(r["corpus"] == c and r["label"] == l for r in part)
+        print("%s half: %s" % (half, "; ".join(
+            "%s %d overfit, %d healthy, %d left out" % (
+                c, by(c, "overfit"), by(c, "healthy"), sum(r["corpus"] == c and r["label"] is None for r in part))
+            for c in ("fashion-grid", "torch-zoo", "plateaus"))))
 
+    pool = ThreadPoolExecutor(os.cpu_count() or 2)
 
-def table(detectors, runs):
-    print("\n| detector | recall | premature | false alarms | median delay | p90 delay | training saved | test-loss regret |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, rule in detectors:
-        s = score(rule, runs)
-        # Three decimals and the counts: 69/73 = 0.945 must not read as 0.95.
-        print("| %s | %.3f (%d/%d) | %.2f | %.3f (%d/%d) | %s | %s | %.0f%% | %.1f%% |" % (
-            name, s["recall"], s["hits"], s["overfit"], s["premature"],
-            s["false_alarms"], s["false_alarm_runs"], s["healthy"],
-            "%g" % s["median_delay"], "%g" % s["p90_delay"], 100 * s["saved"], 100 * s["regret"]))
+    def through_chain(spacing, params=(), emit_args=()):
+        def one(r):
+            emf = emit(cli, r, spacing, emit_args)
+            return r["id"], verdict_index(emf), email_index(cli, emf, spacing, params)
+        verdict, email = {}, {}
+        for rid, v, e in pool.map(one, runs):
+            verdict[rid], email[rid] = v, e
+        return verdict, email
+
+    tables = {}
+    verdict = None
+    for label, spacing in (SPACINGS[:1] if quick else SPACINGS):
+        v, e = through_chain(spacing)
+        verdict = verdict or v
+        tables["the email, default template, epochs %s apart" % label] = e
+    extra = [("RiseStreakThreshold=3", "email with RiseStreakThreshold=3 (seed's 3 in a row)"),
+             ("NoImprovementThreshold=10", "email with NoImprovementThreshold=10"),
+             ("GapRatioThreshold=0.1", "email with GapRatioThreshold=0.1 (Debugger's Overfit)")]
+    for param, name in ([] if quick else extra):
+        tables[name + ", 2 min"] = through_chain(120, [param])[1]
+    # The verdict with one default moved one step (the rest kept), and the
+    # previous release's defaults: how firm the choice is.
+    moved = [["--train-falling-t", "0", "--gl-noise-units", "0"],
+             ["--train-falling-t", "0"], ["--gl-noise-units", "0"],
+             ["--gl-noise-units", "1"], ["--gl-noise-units", "2"],
+             ["--train-falling-t", "3"], ["--train-falling-t", "5"],
+             ["--train-window", "6"], ["--train-window", "10"],
+             ["--jump-sigmas", "4"], ["--jump-sigmas", "6"],
+             ["--gl-threshold", "4"], ["--gl-threshold", "6"],
+             ["--smoothing", "0.6"], ["--smoothing", "0.8"]]
+    sensitivity = {}
+    for args in ([] if quick else moved):
+        verdict_moved = dict(pool.map(lambda r: (r["id"], verdict_index(emit(cli, r, 120, args))), runs))
+        name = "verdict, emit " + " ".join(args)
+        if args == moved[0]:
+            name += " (the previous defaults)"
+        sensitivity[name] = verdict_moved
+    record = [("classic: val rose 3 in a row", classic_rise3),
+              ("Keras EarlyStopping patience 5", patience(5)),
+              ("Lightning EarlyStopping patience 3", patience(3)),
+              ("SageMaker Debugger Overfit (0.1, patience 1)", debugger_overfit),
+              ("Prechelt GL5", prechelt_gl(5)), ("Prechelt UP3 (strip 5)", prechelt_up(3))]
+    for half in ("held-out", "tuning"):
+        part = [r for r in runs if r["half"] == half]
+        print("\n%s half (%s):\n" % (half, "defaults NOT chosen on it" if half == "held-out"
+                                      else "defaults chosen on it"))
+        print(HEADER)
+        print(row("**fitwatch's verdict** (emit, the library's detector)", part, verdict))
+        for name, alarms in tables.items():
+            print(row(name, part, alarms))
+        for name, rule in record:
+            print(row(name, part, {r["id"]: rule(r) for r in runs}))
+        if sensitivity:
+            print("\nthe verdict with one default moved (%s half):\n" % half)
+            print(HEADER)
+            for name, alarms in sensitivity.items():
+                print(row(name, part, alarms))
+
 
 if __name__ == "__main__":
     main()

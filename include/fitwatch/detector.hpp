@@ -10,10 +10,14 @@
 //                    than min_delta (the classic rule: three rises in a row)
 //   since best     = evaluations since the best validation loss, with Keras /
 //                    Lightning semantics: improvement iff current + |min_delta| < best
-//   generalization loss = 100 * (validation / best - 1)   (Prechelt's GL, in %)
+//   generalization loss = 100 * (validation - best) / |best|   (Prechelt's GL, in %,
+//                    for losses of any sign; 0 while the best is exactly 0)
 //   noise          = robust standard deviation of the epoch-to-epoch change of
 //                    the validation loss (median absolute difference over the
 //                    last 15 evaluations x 1.4826 / sqrt 2)
+//   training trend = t statistic of the least-squares slope of the last
+//                    training losses (negative while the model still learns
+//                    the training set)
 //   diverged       = a loss is NaN/Inf, or above divergence_threshold
 //   overfitting    = the verdict of the enabled rules, latched until a new best
 //
@@ -49,12 +53,16 @@ struct detector_options {
   double smoothing = 0.7;
 
   /// Rule "generalization loss": the (smoothed) validation loss more than
-  /// this many percent above its best, for `gl_confirm` evaluations in a
-  /// row, and at least `gl_min_since_best` evaluations after the best.
-  /// 0 disables it. Defaults chosen on 160 real runs (docs/benchmarks.md).
+  /// this many percent of |best|, and more than `gl_noise_units` noise units,
+  /// above its best, for `gl_confirm` evaluations in a row, and at least
+  /// `gl_min_since_best` evaluations after the best. 0 disables it.
+  /// Defaults chosen on the tuning half of the corpora (docs/benchmarks.md).
   double gl_threshold = 5.0;
   std::size_t gl_confirm = 2;
   std::size_t gl_min_since_best = 3;
+  /// The GL rule's noise floor, in noise units of the smoothed loss
+  /// (noise x sqrt(smoothing / (2 - smoothing))). 0 = percent only.
+  double gl_noise_units = 1.5;
   /// Rule "jump": one raw validation loss more than this many noise units
   /// and more than `gl_threshold` percent above the best (smoothed)
   /// validation loss, any evaluation after the best. Catches a sharp upturn in
@@ -69,6 +77,14 @@ struct detector_options {
   std::size_t trend_window = 6;
   double trend_t = 3.0;
   double trend_min_gl = 2.0;
+  /// "The training loss still falls": the three rules above (GL, jump,
+  /// trend) fire only while the least-squares slope of the last training
+  /// losses (from the best evaluation on, at least `train_window` and at
+  /// most 16 of them) is more than `train_falling_t` standard errors below
+  /// zero. Overfitting is the validation loss rising while the training
+  /// loss falls; a plateau of both is not. 0 disables the condition.
+  double train_falling_t = 4.0;
+  std::size_t train_window = 8;
   /// Rule "rise streak": the validation loss rose this many evaluations in a
   /// row. 0 disables it.
   std::size_t rise_patience = 0;
@@ -107,6 +123,7 @@ struct signals {
   std::size_t best_evaluation = 0;
   double generalization_loss = 0;  ///< percent above the best
   double noise = 0;                ///< robust std. dev. of the change per evaluation, 0 until known
+  double train_trend = 0;          ///< t of the training loss's slope (< 0: falling), 0 until known
   bool improved = false;           ///< this evaluation set a new best
   bool diverged = false;
   bool overfitting = false;
@@ -136,10 +153,11 @@ class detector {
   // The last raw validation losses, oldest first once full (a ring).
   static constexpr std::size_t history_size = 16;
   std::array<double, history_size> history_{};
+  std::array<double, history_size> train_history_{};  // the training losses, same ring
   std::size_t history_count_ = 0;
   double history_at(std::size_t back) const noexcept;  // 0 = newest
   double noise() const;
-  double trend_t() const;
+  double train_trend(std::size_t since_best) const;
   bool latched_ = false;
   bool stop_ = false;
 };

@@ -86,9 +86,28 @@ class MainTemplate(unittest.TestCase):
                 self.assertIn("TrainingJobName: " + job, text)  # what auto-stop reads
 
     def test_composite_rule_names_every_child_alarm(self):
-        rule = self.t["Resources"]["OverfittingCompositeAlarm"]["Properties"]["AlarmRule"]["Fn::Sub"]
+        rule = json.dumps(self.t["Resources"]["OverfittingCompositeAlarm"]["Properties"]["AlarmRule"])
         for name in self.alarms():
-            self.assertIn('ALARM("${%s}")' % name, rule)
+            self.assertIn('ALARM(\\"${%s}\\")' % name, rule)
+
+    def test_extra_rules_are_off_by_default_and_conditional(self):
+        # The email follows the verdict and divergence; every other alarm is
+        # one parameter away (default 0 = off), with its condition.
+        params = self.t["Parameters"]
+        for name, res in self.alarms().items():
+            if name in ("OverfittingVerdictAlarm", "DivergenceAlarm"):
+                self.assertNotIn("Condition", res, name)
+                continue
+            cond = res["Condition"]
+            param = self.t["Conditions"][cond]["Fn::Not"][0]["Fn::Equals"][0]["Ref"]
+            self.assertEqual(str(params[param]["Default"]), "0", name)
+            self.assertIn("benchmarks.md", params[param]["Description"], name)
+
+    def test_every_alarm_is_one_datapoint_so_any_epoch_spacing_works(self):
+        for name, res in self.alarms().items():
+            props = res["Properties"]
+            self.assertEqual(props["EvaluationPeriods"], 1, name)
+            self.assertEqual(props["DatapointsToAlarm"], 1, name)
 
     def test_children_have_no_actions_and_ignore_missing_data(self):
         for name, res in self.alarms().items():
