@@ -6,10 +6,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine.hpp"
+#include "alarms/cloudwatch_text.hpp"
+#include "alarms/engine.hpp"
+#include "alarms/error.hpp"
+#include "alarms/statistic.hpp"
+#include "cfn/template.hpp"
 #include "support.hpp"
-#include "template.hpp"
 
+using fitwatch::tools::alarm_error;
 using fitwatch::tools::alarm_state;
 using fitwatch::tools::engine;
 using fitwatch::tools::template_error;
@@ -197,8 +201,8 @@ TEST_CASE("statistics per period, arrays as several datapoints, percentiles") {
   CHECK(fitwatch::tools::statistic("p99.9", {1, 2, 3}) == 3.0);
   CHECK(fitwatch::tools::statistic("Average", {1, 2}) == 1.5);
   CHECK_FALSE(fitwatch::tools::statistic("Maximum", {}).has_value());
-  CHECK_THROWS_AS(fitwatch::tools::statistic("Median", {1.0}), template_error);
-  CHECK_THROWS_AS(fitwatch::tools::statistic("p101", {1.0}), template_error);
+  CHECK_THROWS_AS(fitwatch::tools::statistic("Median", {1.0}), alarm_error);
+  CHECK_THROWS_AS(fitwatch::tools::statistic("p101", {1.0}), alarm_error);
 }
 
 TEST_CASE("high-resolution alarms tick every 10 seconds, standard ones every minute") {
@@ -278,9 +282,9 @@ TEST_CASE("composite alarm rules: ALARM, OK, INSUFFICIENT_DATA, AND, OR, NOT, na
   CHECK_THROWS_WITH_AS(
       engine{model_of(with_rule(R"(ALARM("nope"))"))},
       doctest::Contains("AlarmRule names nope, which is not an alarm of this template"),
-      template_error);
+      alarm_error);
   CHECK_THROWS_WITH_AS(engine{model_of(with_rule(R"(ALARM("a") XOR OK("b"))"))},
-                       doctest::Contains("AlarmRule: unexpected"), template_error);
+                       doctest::Contains("AlarmRule: unexpected"), alarm_error);
 }
 
 TEST_CASE("template errors name the resource and the construct") {
@@ -299,11 +303,11 @@ TEST_CASE("template errors name the resource and the construct") {
         R"j([{"Id":"e","Expression":"ANOMALY_DETECTION_BAND(m1)","ReturnData":true,"Period":60}])j");
     CHECK_THROWS_WITH_AS(engine{model_of(t)},
                          doctest::Contains("function ANOMALY_DETECTION_BAND is not supported"),
-                         template_error);
+                         alarm_error);
     p["Metrics"] =
         json::parse(R"([{"Id":"e","Expression":"m1 * 2","ReturnData":true,"Period":60}])");
     CHECK_THROWS_WITH_AS(engine{model_of(t)},
-                         doctest::Contains("reads m1, which is not a query id"), template_error);
+                         doctest::Contains("reads m1, which is not a query id"), alarm_error);
   }
   SUBCASE("a bad parameter value") {
     t["Parameters"] =
@@ -392,7 +396,7 @@ TEST_CASE("parse errors in metric math and AlarmRule name the language and the s
     CHECK_THROWS_WITH_AS(
         engine{model_of(math_template(expression, "GreaterThanThreshold", 0))},
         doctest::Contains(("metric math: " + expected + " in: " + expression).c_str()),
-        template_error);
+        alarm_error);
   };
   math_error("v * .", "bad number '.'");
   math_error("v t", "unexpected 't'");
@@ -401,7 +405,7 @@ TEST_CASE("parse errors in metric math and AlarmRule name the language and the s
   // REPEAT is a whole word: REPEATED is an id (and not a query's).
   CHECK_THROWS_WITH_AS(
       engine{model_of(math_template("FILL(v, REPEATED)", "GreaterThanThreshold", 0))},
-      doctest::Contains("reads REPEATED, which is not a query id"), template_error);
+      doctest::Contains("reads REPEATED, which is not a query id"), alarm_error);
   using P = std::pair<std::optional<double>, std::optional<double>>;
   // ">=" is not read as ">" followed by "=".
   CHECK(run_math(math_template("IF(v >= t, 1, 0)", "GreaterThanOrEqualToThreshold", 1),
@@ -414,7 +418,7 @@ TEST_CASE("parse errors in metric math and AlarmRule name the language and the s
                            {"Properties", {{"AlarmName", "c"}, {"AlarmRule", rule}}}};
     CHECK_THROWS_WITH_AS(engine{model_of(u)},
                          doctest::Contains(("AlarmRule: " + expected + " in: " + rule).c_str()),
-                         template_error);
+                         alarm_error);
   };
   rule_error(R"(ALARM("a))", "unclosed quote");
   rule_error(R"(ALARM("a") ANDNOT OK("a"))", "unexpected 'ANDNOT OK(\"a\")'");
