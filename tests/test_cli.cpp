@@ -7,6 +7,7 @@
 #include "fitwatch/monitor.hpp"
 #include "run_command.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 #ifndef FITWATCH_CLI
 #error "FITWATCH_CLI must name the fitwatch binary"
@@ -230,7 +231,8 @@ TEST_CASE("replay: bad log lines are reported with their number and skipped, nev
 }
 
 TEST_CASE("replay: template problems are clear errors") {
-  const std::string bad = "fitwatch_bad_template_" + std::to_string(::getpid()) + ".yaml";
+  const fitwatch::test::temp_dir dir;
+  const std::string bad = dir.file("bad_template.yaml");
   std::ofstream(bad) << "Resources:\n  A:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
                         "      AlarmName: !Base64 x\n      MetricName: M\n      Namespace: N\n"
                         "      Period: 60\n      ComparisonOperator: GreaterThanThreshold\n";
@@ -243,7 +245,6 @@ TEST_CASE("replay: template problems are clear errors") {
   r = run_command(cli + " replay --template " + bad, "");
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("not valid YAML") != std::string::npos);
-  std::remove(bad.c_str());
   r = run_command(cli + " replay --template " + tmpl + " --param TrainingJobName=j", "");
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("parameter TeamEmails: no value") != std::string::npos);
@@ -254,6 +255,40 @@ TEST_CASE("replay: template problems are clear errors") {
         std::string::npos);
   CHECK(run_command(cli + " replay", "").exit_code == 2);
   CHECK(run_command(cli + " replay --template " + tmpl + " --tail 5x" + params, "").exit_code == 2);
+}
+
+namespace {
+// A metric-math alarm on FitWatch/M (J=x) with `expression` as e.
+std::string math_alarm_yaml(const std::string& expression) {
+  return "Resources:\n  A:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
+         "      AlarmName: a\n      EvaluationPeriods: 1\n      Threshold: 0\n"
+         "      ComparisonOperator: GreaterThanThreshold\n      Metrics:\n"
+         "        - Id: m\n          ReturnData: false\n          MetricStat:\n"
+         "            Metric: {Namespace: FitWatch, MetricName: M,"
+         " Dimensions: [{Name: J, Value: x}]}\n"
+         "            Period: 60\n            Stat: Maximum\n"
+         "        - Id: e\n          Period: 60\n          Expression: \"" + expression +
+         "\"\n";
+}
+}  // namespace
+
+TEST_CASE("replay and watch: metric math with the wrong arity is a message and exit 2, not an abort") {
+  const fitwatch::test::temp_dir dir;
+  const std::string path = dir.file("math.yaml");
+  const std::string line =
+      R"({"_aws":{"Timestamp":1750000000000,"CloudWatchMetrics":[{"Namespace":"FitWatch",)"
+      R"("Dimensions":[["J"]],"Metrics":[{"Name":"M"}]}]},"J":"x","M":1})"
+      "\n";
+  // Metric math with the wrong number of arguments used to be found only
+  // while evaluating, outside any try: replay aborted (rc 134). It is found
+  // when the template is read.
+  std::ofstream(path) << math_alarm_yaml("FILL(m)");
+  for (const char* command : {" replay", " watch"}) {
+    const auto r = run_command(cli + command + " --template " + path, line);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("metric math: FILL takes 2 arguments, not 1 in: FILL(m)") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("watch: every line passes through unchanged; transitions go to stderr") {

@@ -402,6 +402,16 @@ TEST_CASE("parse errors in metric math and AlarmRule name the language and the s
   math_error("v t", "unexpected 't'");
   math_error("(v - t", "missing ')'");
   math_error("v -", "unexpected end");
+  // Arity and argument types are checked when the alarm is read, not while
+  // evaluating it.
+  math_error("FILL(v)", "FILL takes 2 arguments, not 1");
+  math_error("DIFF(v, t)", "DIFF takes 1 argument, not 2");
+  math_error("IF(v > t)", "IF takes 2 or 3 arguments, not 1");
+  math_error("ABS()", "ABS takes 1 argument, not 0");
+  math_error("v + DIFF(3)", "DIFF needs a time series, not a number");
+  math_error("RATE(MAX(v))", "RATE needs a time series, not a number");
+  math_error("[v, t]", "an [array] is only an argument of MAX, MIN, SUM or AVG");
+  math_error("ABS([v, t])", "an [array] is only an argument of MAX, MIN, SUM or AVG");
   // REPEAT is a whole word: REPEATED is an id (and not a query's).
   CHECK_THROWS_WITH_AS(
       engine{model_of(math_template("FILL(v, REPEATED)", "GreaterThanThreshold", 0))},

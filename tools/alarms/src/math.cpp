@@ -26,6 +26,7 @@ class parser {
   node parse() {
     node n = parse_or();
     in_.expect_end();
+    check(n, nullptr);
     return n;
   }
 
@@ -137,6 +138,56 @@ class parser {
     n.k = node::id;
     return n;
   }
+  // True if `x` is a number, not a time series, whatever the data: ids are
+  // series; MAX/MIN/SUM/AVG of one series are a number over the range.
+  static bool scalar(const node& x) {
+    switch (x.k) {
+      case node::number:
+        return true;
+      case node::unary_minus:
+        return scalar(x.kids[0]);
+      case node::binary:
+        return scalar(x.kids[0]) && scalar(x.kids[1]);
+      case node::call:
+        if (x.name == "ABS") return scalar(x.kids[0]);
+        if (x.name == "MAX" || x.name == "MIN" || x.name == "SUM" || x.name == "AVG")
+          return x.kids[0].k != node::array;
+        return false;
+      case node::id:
+      case node::array:
+        return false;
+    }
+    return false;
+  }
+
+  // The arity and argument types of every call, and arrays only where they
+  // are allowed: checked when the alarm is read, not while evaluating it.
+  void check(const node& x, const node* parent) {
+    for (const auto& k : x.kids) check(k, &x);  // arguments first: scalar() reads them
+    if (x.k == node::array && !(parent != nullptr && parent->k == node::call &&
+                                (parent->name == "MAX" || parent->name == "MIN" ||
+                                 parent->name == "SUM" || parent->name == "AVG"))) {
+      in_.fail("an [array] is only an argument of MAX, MIN, SUM or AVG");
+    }
+    if (x.k == node::call) {
+      const auto& f = x.name;
+      std::size_t lo = 1, hi = 1;
+      if (f == "FILL") lo = hi = 2;
+      if (f == "IF") lo = 2, hi = 3;
+      if (x.kids.size() < lo || x.kids.size() > hi) {
+        in_.fail(f + " takes " + std::to_string(lo) +
+                 (hi == lo ? "" : " or " + std::to_string(hi)) + " argument" +
+                 (hi == 1 ? "" : "s") + ", not " + std::to_string(x.kids.size()));
+      }
+      if ((f == "DIFF" || f == "RATE" || f == "FILL" ||
+           ((f == "MAX" || f == "MIN" || f == "SUM" || f == "AVG") &&
+            x.kids[0].k != node::array)) &&
+          scalar(x.kids[0])) {
+        in_.fail(f + " needs a time series, not a number");
+      }
+    }
+  }
+
   text_cursor in_;
 };
 
