@@ -1,7 +1,8 @@
 // fitwatch replay's engine: CloudWatch's evaluation rules on EMF input.
-// The missing-data table is the worked example of the CloudWatch user guide
-// ("How alarm state is evaluated when data is missing"), as given in
-// shared/reference/aws-facts.md: M = N = 3, 5 periods retrieved, oldest first.
+// The missing-data tables are the worked examples of the CloudWatch user
+// guide, "How alarm state is evaluated when data is missing":
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+// 5 periods retrieved, oldest first; every cell of both tables is a check.
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -106,32 +107,51 @@ const auto INSUFFICIENT = alarm_state::insufficient_data;
 
 }  // namespace
 
-TEST_CASE("the missing-data table, every row and column") {
-  struct row {
-    const char* pattern;
-    alarm_state missing, breaching, not_breaching;
-    std::optional<alarm_state> ignore;  // nullopt: keep the current state
-  };
-  const std::vector<row> rows = {
-      {"0 - X - X", OK, OK, OK, OK},
-      {"0 - - - -", OK, OK, OK, OK},
-      {"- - - - -", INSUFFICIENT, ALARM, OK, std::nullopt},
-      {"0 X X - X", ALARM, ALARM, ALARM, ALARM},
-      {"- - - - X", INSUFFICIENT, ALARM, OK, std::nullopt},
-      {"X - - - -", ALARM, ALARM, OK, std::nullopt},
-  };
+// One row of a table of the guide: the datapoints, then the state for each
+// TreatMissingData (nullopt: "Retain current state").
+struct missing_data_row {
+  const char* pattern;
+  alarm_state missing;
+  std::optional<alarm_state> ignore;
+  alarm_state breaching, not_breaching;
+};
+
+void check_table(int n, int m, const std::vector<missing_data_row>& rows) {
   for (const auto& r : rows) {
-    INFO(r.pattern);
-    CHECK(evaluate("missing", r.pattern, INSUFFICIENT) == r.missing);
-    CHECK(evaluate("breaching", r.pattern, INSUFFICIENT) == r.breaching);
-    CHECK(evaluate("notBreaching", r.pattern, INSUFFICIENT) == r.not_breaching);
-    // ignore: with a prior ALARM and a prior OK, to tell "keep" from a result.
+    INFO("M=" << m << " N=" << n << " datapoints " << std::string(r.pattern));
+    CHECK(evaluate("missing", r.pattern, INSUFFICIENT, n, m) == r.missing);
+    CHECK(evaluate("breaching", r.pattern, INSUFFICIENT, n, m) == r.breaching);
+    CHECK(evaluate("notBreaching", r.pattern, INSUFFICIENT, n, m) == r.not_breaching);
+    // ignore: with a prior ALARM and a prior OK, to tell "retain" from a result.
     for (const auto prior : {ALARM, OK}) {
-      CHECK(evaluate("ignore", r.pattern, prior) == r.ignore.value_or(prior));
+      CHECK(evaluate("ignore", r.pattern, prior, n, m) == r.ignore.value_or(prior));
     }
     // The other columns do not depend on the prior state.
-    CHECK(evaluate("breaching", r.pattern, OK) == r.breaching);
+    CHECK(evaluate("missing", r.pattern, OK, n, m) == r.missing);
+    CHECK(evaluate("breaching", r.pattern, OK, n, m) == r.breaching);
+    CHECK(evaluate("notBreaching", r.pattern, ALARM, n, m) == r.not_breaching);
   }
+}
+
+const std::optional<alarm_state> RETAIN = std::nullopt;
+
+TEST_CASE("the guide's missing-data table for 3 out of 3, every cell") {
+  //          datapoints     MISSING       IGNORE  BREACHING  NOT BREACHING
+  check_table(3, 3, {{"0 - X - X", OK, OK, OK, OK},
+                     {"0 - - - -", OK, OK, OK, OK},
+                     {"- - - - -", INSUFFICIENT, RETAIN, ALARM, OK},
+                     {"0 X X - X", ALARM, ALARM, ALARM, ALARM},
+                     {"- - - - X", INSUFFICIENT, RETAIN, ALARM, OK},
+                     {"X - - - -", ALARM, RETAIN, ALARM, OK}});
+}
+
+TEST_CASE("the guide's missing-data table for 2 out of 3, every cell") {
+  //          datapoints     MISSING       IGNORE  BREACHING  NOT BREACHING
+  check_table(3, 2, {{"0 - X - X", ALARM, ALARM, ALARM, ALARM},
+                     {"0 0 X 0 X", ALARM, ALARM, ALARM, ALARM},
+                     {"0 - X - -", OK, OK, ALARM, OK},
+                     {"- - - - 0", OK, OK, ALARM, OK},
+                     {"- - - - X", INSUFFICIENT, RETAIN, ALARM, OK}});
 }
 
 TEST_CASE("M of N with M < N") {
@@ -143,10 +163,13 @@ TEST_CASE("M of N with M < N") {
   CHECK(evaluate("notBreaching", "- - - X X", INSUFFICIENT, 3, 2) == ALARM);
   CHECK(evaluate("notBreaching", "- - - - X", INSUFFICIENT, 3, 2) == OK);
   CHECK(evaluate("breaching", "- - - 0 -", INSUFFICIENT, 3, 2) == ALARM);  // 0 + 2 filled X
-  CHECK(evaluate("ignore", "- - - 0 0", ALARM, 3, 2) == OK);               // 0 0 + 1 unknown < 2
-  CHECK(evaluate("ignore", "- - - X 0", OK, 3, 2) == OK);  // could go either way: keep
-  CHECK(evaluate("ignore", "- - - X 0", ALARM, 3, 2) == ALARM);
+  CHECK(evaluate("ignore", "- - - 0 0", ALARM, 3, 2) == OK);
+  // One breaching and one non-breaching datapoint, one missing: OK, as the
+  // guide's row "0 - X - -" under IGNORE.
+  CHECK(evaluate("ignore", "- - - X 0", OK, 3, 2) == OK);
+  CHECK(evaluate("ignore", "- - - X 0", ALARM, 3, 2) == OK);
   CHECK(evaluate("missing", "- - - X -", INSUFFICIENT, 3, 2) == INSUFFICIENT);
+  CHECK(evaluate("ignore", "- - - X -", ALARM, 3, 2) == ALARM);  // only breaching, too few: retain
 }
 
 TEST_CASE("a metric is namespace + name + the full dimension set") {

@@ -101,14 +101,20 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
     if (!fill_counts && real.empty()) d.reason = "Threshold Crossed: no datapoints were received.";
     return d;
   }
+  // missing and ignore: the missing datapoints are not counted as breaching.
+  // Too few breaching datapoints and at least one real non-breaching one
+  // give OK (the guide's 2-of-3 table: "0 - X - -" and "- - - - 0" are OK
+  // under both); too few breaching datapoints and no non-breaching one
+  // decide nothing: INSUFFICIENT_DATA under missing, the current state under
+  // ignore ("- - - - X" in both tables).
   if (tmd == "ignore") {
     if (real.empty()) return d;  // keep the current state
     if (k >= m) {
       d.next = alarm_state::alarm;
-    } else if (k + fills < m) {
+    } else if (real.size() > k) {
       d.next = alarm_state::ok;
     } else {
-      return d;  // the missing datapoints could go either way: keep
+      return d;  // only breaching datapoints, too few: keep
     }
     if (wanted()) d.reason = threshold_text(real, *d.next, 0, nullptr);
     return d;
@@ -141,7 +147,7 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
   const std::size_t need = std::min(m, size);
   if (kb >= need) {
     d.next = alarm_state::alarm;
-  } else if (kb + unknown < need) {
+  } else if (window.size() > kb) {  // a real non-breaching datapoint
     d.next = alarm_state::ok;
   } else {
     d.next = alarm_state::insufficient_data;
