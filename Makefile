@@ -10,7 +10,7 @@ WERROR ?= OFF
 # Debian packages the build, the tests and the demo need. libopenblas0-pthread
 # makes Debian's libtorch use OpenBLAS instead of the reference BLAS (about
 # ten times faster training on CPU).
-PACKAGES := g++ cmake make nlohmann-json3-dev libspdlog-dev doctest-dev \
+PACKAGES := g++ cmake make nlohmann-json3-dev doctest-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
 	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev
 BENCH_PACKAGES := libbenchmark-dev
