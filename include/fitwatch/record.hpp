@@ -13,7 +13,9 @@
 //   auto epoch = r.property("epoch");
 //   r.set(epoch, std::int64_t{3});
 //   r.put(loss, 0.42);
-//   r.serialize(1700000000000, [](std::string_view line) { std::fputs(line.data(), stdout); });
+//   r.serialize(1700000000000, [](std::string_view line) {
+//     std::fwrite(line.data(), 1, line.size(), stdout);  // a string_view is not 0-terminated
+//   });
 // \endcode
 //
 // Limits are kept by splitting, never by losing data: more than 100 metrics
