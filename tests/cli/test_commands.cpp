@@ -1,4 +1,5 @@
-// The fitwatch command: emit, validate, schema.
+// The fitwatch command: emit, validate, schema, replay and watch, run as a
+// user runs them (exit codes, stdout, stderr).
 #include <unistd.h>
 
 #include <cstdio>
