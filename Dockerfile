@@ -9,7 +9,7 @@ FROM debian:12
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake make jq ca-certificates \
-      nlohmann-json3-dev libspdlog-dev libtorch-dev libopenblas0-pthread zlib1g-dev \
+      nlohmann-json3-dev libtorch-dev libopenblas0-pthread zlib1g-dev \
       libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev \
       dataset-fashion-mnist \
  && rm -rf /var/lib/apt/lists/*

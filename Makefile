@@ -4,11 +4,13 @@ SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# WERROR=ON turns compiler warnings into errors (CI: .ci/run).
+WERROR ?= OFF
 
 # Debian packages the build, the tests and the demo need. libopenblas0-pthread
 # makes Debian's libtorch use OpenBLAS instead of the reference BLAS (about
 # ten times faster training on CPU).
-PACKAGES := g++ cmake make nlohmann-json3-dev libspdlog-dev doctest-dev \
+PACKAGES := g++ cmake make nlohmann-json3-dev doctest-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
 	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev
 BENCH_PACKAGES := libbenchmark-dev
@@ -52,7 +54,7 @@ bench-deps: deps
 	@command -v node >/dev/null && command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
 
 build: deps
-	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) > $(BUILD).configure.log || { cat $(BUILD).configure.log; exit 1; }
+	@cmake -S . -B $(BUILD) -DFITWATCH_WERROR=$(WERROR) $(CMAKE_FLAGS) > $(BUILD).configure.log || { cat $(BUILD).configure.log; exit 1; }
 	@cmake --build $(BUILD) -j $(JOBS) | grep -v -E "^gmake|Entering directory|Leaving directory" || true
 	@test -x $(BUILD)/fitwatch
 
@@ -112,7 +114,7 @@ bench-corpus: build
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	$(call install_missing,clang libclang-rt-14-dev)
-	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFITWATCH_FUZZ=ON \
+	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFITWATCH_FUZZ=ON -DFITWATCH_WERROR=$(WERROR) \
 	  -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_TESTS=OFF > build-fuzz.configure.log
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_emf_line fuzz_template | grep -E "error|Built target fuzz" || true
 	@set -o pipefail; for t in emf_line template; do \

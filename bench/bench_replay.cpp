@@ -10,7 +10,7 @@
 #include <string>
 
 #include "fitwatch/monitor.hpp"
-#include "replay.hpp"
+#include "commands.hpp"
 
 int main(int argc, char** argv) {
   const std::size_t lines = argc > 1 ? std::stoul(argv[1]) : 1000000;
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   const int rc =
       fitwatch::tools::replay_command({"--template", tmpl, "--param", "TrainingJobName=bench-job",
                                        "--param", "TeamEmails=a@example.com", "--tail", "0", log},
-                                      false, in, out, err);
+                                      in, out, err);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::remove(log.c_str());
   if (rc != 0) {

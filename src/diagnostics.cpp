@@ -1,11 +1,8 @@
-// Diagnostics go to stderr through spdlog so that stdout carries only metric
-// lines. spdlog is included here only, to keep its compile cost in one unit.
+// Diagnostics go to stderr so that stdout carries only metric lines.
 #include "diagnostics.hpp"
 
-#include <spdlog/logger.h>
-#include <spdlog/sinks/stdout_sinks.h>
-
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <string>
 
@@ -32,12 +29,13 @@ reporter& the_reporter() {
   return *r;
 }
 
+// One line on stderr, written with one call (stderr is unbuffered), so
+// that it never interleaves with another thread's output. Called under the
+// reporter's lock.
 void default_handler(std::string_view message) {
-  // A logger of our own, outside spdlog's registry, so that a program's own
-  // "fitwatch" logger (or spdlog::drop_all) cannot clash with it.
-  static auto* const log =
-      new spdlog::logger("fitwatch", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  log->warn("{}", message);
+  std::string line(message);
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
+#include "frame.hpp"
 #include "sigterm.hpp"
 #include "threads.hpp"
 
@@ -249,7 +250,7 @@ void logger::flush_at(std::int64_t timestamp_ms) noexcept {
   if (s.rec.empty()) return;
   if (!s.options.background_writer) {
     try {
-      if (s.rec.take(s.sync_frame, timestamp_ms)) s.write_frame(s.sync_frame);
+      if (detail::record_access::take(s.rec, s.sync_frame, timestamp_ms)) s.write_frame(s.sync_frame);
     } catch (...) {
       detail::report("fitwatch: an evaluation could not be serialized (out of memory)");
     }
@@ -279,7 +280,7 @@ void logger::flush_at(std::int64_t timestamp_ms) noexcept {
     if (dropped != nullptr) s.dropped_evaluations.fetch_add(1, std::memory_order_relaxed);
     if (discard || s.count == s.ring.size()) {  // dropped, or stopping while blocked
       s.rec.discard();
-    } else if (s.rec.take(s.next_free(), timestamp_ms)) {
+    } else if (detail::record_access::take(s.rec, s.next_free(), timestamp_ms)) {
       ++s.count;
     }
     wake = s.count * 2 >= s.ring.size();

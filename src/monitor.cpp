@@ -1,8 +1,77 @@
 #include "fitwatch/monitor.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace fitwatch {
+namespace {
+
+// The value each metric of signal_metrics carries, found by its name, so
+// that reordering or extending the table cannot put a value under the wrong
+// name. nullopt: not written on this line (no accuracy reported; the
+// signals of a non-finite loss).
+using value_fn = std::optional<double> (*)(const evaluation&, const signals&);
+struct metric_value {
+  std::string_view name;
+  value_fn value;
+};
+using opt = std::optional<double>;
+constexpr metric_value metric_values[] = {
+    {"TrainLoss", [](const evaluation& e, const signals&) -> opt { return e.train_loss; }},
+    {"ValidationLoss", [](const evaluation& e, const signals&) -> opt { return e.validation_loss; }},
+    {"TrainAccuracy", [](const evaluation& e, const signals&) -> opt { return e.train_accuracy; }},
+    {"ValidationAccuracy",
+     [](const evaluation& e, const signals&) -> opt { return e.validation_accuracy; }},
+    {"GeneralizationGap",
+     [](const evaluation&, const signals& s) -> opt { return s.finite ? opt(s.gap) : opt(); }},
+    {"GeneralizationGapRatio",
+     [](const evaluation&, const signals& s) -> opt { return s.finite ? opt(s.gap_ratio) : opt(); }},
+    {"GeneralizationLoss",
+     [](const evaluation&, const signals& s) -> opt {
+       return s.finite ? opt(s.generalization_loss) : opt();
+     }},
+    {"ValidationLossRiseStreak",
+     [](const evaluation&, const signals& s) -> opt {
+       return s.finite ? opt(static_cast<double>(s.rise_streak)) : opt();
+     }},
+    {"EvaluationsSinceBest",
+     [](const evaluation&, const signals& s) -> opt {
+       return s.finite ? opt(static_cast<double>(s.since_best)) : opt();
+     }},
+    {"BestValidationLoss",
+     [](const evaluation&, const signals& s) -> opt {
+       return s.finite ? opt(s.best_validation) : opt();
+     }},
+    {"OverfittingDetected",
+     [](const evaluation&, const signals& s) -> opt { return s.overfitting ? 1.0 : 0.0; }},
+    {"TrainingDiverged",
+     [](const evaluation&, const signals& s) -> opt { return s.diverged ? 1.0 : 0.0; }},
+};
+
+constexpr value_fn value_of(std::string_view name) {
+  for (const auto& m : metric_values) {
+    if (m.name == name) return m.value;
+  }
+  return nullptr;
+}
+
+// signal_metrics[i] carries table_values[i]; checked when compiling.
+constexpr std::array<value_fn, signal_metrics.size()> values_in_table_order() {
+  std::array<value_fn, signal_metrics.size()> out{};
+  for (std::size_t i = 0; i < signal_metrics.size(); ++i) out[i] = value_of(signal_metrics[i].name);
+  return out;
+}
+constexpr auto table_values = values_in_table_order();
+
+constexpr bool every_metric_has_a_value() {
+  for (const auto v : table_values) {
+    if (v == nullptr) return false;
+  }
+  return true;
+}
+static_assert(every_metric_has_a_value(), "a metric of signal_metrics has no entry in metric_values");
+
+}  // namespace
 
 std::string schema_json(std::string_view namespace_name) {
   nlohmann::ordered_json metrics = nlohmann::ordered_json::array();
@@ -34,22 +103,11 @@ monitor::monitor(logger& log, detector_options options) : log_(log), detector_(o
 void monitor::record(std::int64_t epoch, const evaluation& e) {
   const auto& s = detector_.update(e);
   if (s.improved || s.evaluation == 0) best_epoch_value_ = epoch;
-  // Raw values first; the logger drops a NaN/Inf loss (and counts it), the
-  // signals below still tell the story.
-  log_.put(ids_[0], e.train_loss);
-  log_.put(ids_[1], e.validation_loss);
-  if (e.train_accuracy) log_.put(ids_[2], *e.train_accuracy);
-  if (e.validation_accuracy) log_.put(ids_[3], *e.validation_accuracy);
-  if (s.finite) {
-    log_.put(ids_[4], s.gap);
-    log_.put(ids_[5], s.gap_ratio);
-    log_.put(ids_[6], s.generalization_loss);
-    log_.put(ids_[7], static_cast<double>(s.rise_streak));
-    log_.put(ids_[8], static_cast<double>(s.since_best));
-    log_.put(ids_[9], s.best_validation);
+  // In the order of the table: raw values first. The logger drops a NaN/Inf
+  // loss (and counts it); the signals still tell the story.
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    if (const auto v = table_values[i](e, s)) log_.put(ids_[i], *v);
   }
-  log_.put(ids_[10], s.overfitting ? 1.0 : 0.0);
-  log_.put(ids_[11], s.diverged ? 1.0 : 0.0);
   log_.set(epoch_, epoch);
   log_.set(best_epoch_, best_epoch_value_);
   log_.set(reason_, std::string_view(s.reason));

@@ -6,7 +6,9 @@
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/limits.hpp"
+#include "frame.hpp"
 #include "json_writer.hpp"
+#include "validate.hpp"
 
 namespace fitwatch {
 namespace {
@@ -329,9 +331,20 @@ bool record::take(frame& f, std::int64_t timestamp_ms) noexcept {
   return f.pending_ > 0;
 }
 
+struct record::serialize_buffers {
+  frame f;
+  serializer s;
+};
+
+record::record(record&&) noexcept = default;
+record& record::operator=(record&&) noexcept = default;
+record::~record() = default;
+
 void record::serialize(std::int64_t timestamp_ms,
                        const std::function<void(std::string_view)>& out) {
-  if (take(scratch_frame_, timestamp_ms)) scratch_serializer_.write(scratch_frame_, out);
+  if (pending_ == 0) return;
+  if (!buffers_) buffers_ = std::make_unique<serialize_buffers>();
+  if (take(buffers_->f, timestamp_ms)) buffers_->s.write(buffers_->f, out);
 }
 
 void serializer::write_event(const frame& f, std::size_t round) {

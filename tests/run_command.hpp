@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include "temp_dir.hpp"
+
 namespace fitwatch::test {
 
 struct command_result {
@@ -25,9 +27,9 @@ inline std::string slurp(const std::string& path) {
 }
 
 inline command_result run_command(const std::string& command, const std::string& input = {}) {
-  static int counter = 0;
-  const std::string base =
-      "fitwatch_cmd_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  // stdin, stdout and stderr go through files of a temporary directory.
+  const temp_dir dir;
+  const std::string base = dir.file("cmd");
   {
     std::ofstream in(base + ".in", std::ios::binary);
     in << input;
@@ -38,7 +40,6 @@ inline command_result run_command(const std::string& command, const std::string&
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = slurp(base + ".out");
   r.err = slurp(base + ".err");
-  for (const char* ext : {".in", ".out", ".err"}) std::remove((base + ext).c_str());
   return r;
 }
 

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "emf_validate.hpp"
+#include "emf/validate.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/sink.hpp"
 

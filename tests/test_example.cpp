@@ -80,13 +80,13 @@ TEST_CASE("the regularized preset: the verdict stays 0") {
 }
 
 TEST_CASE("fitwatch emit gives the same signals for the same losses") {
-  const std::string curves = "example_curves_" + std::to_string(::getpid()) + ".csv";
+  const fitwatch::test::temp_dir dir;
+  const std::string curves = dir.file("example_curves.csv");
   const auto r =
       run_command(example + " --preset overfit --epochs 16 --no-stop --curves " + curves);
   REQUIRE(r.exit_code == 0);
   const auto emitted =
       run_command(cli + " emit --job-name fashion-mnist", fitwatch::test::slurp(curves));
-  std::remove(curves.c_str());
   REQUIRE(emitted.exit_code == 0);
   const auto a = events_of(r.out), b = events_of(emitted.out);
   REQUIRE(a.size() == 16);
@@ -115,8 +115,9 @@ const std::string shipped_template =
 TEST_CASE(
     "end to end: overfit preset -> replay with the shipped template -> ALARM and one email per "
     "address") {
-  const std::string log = "e2e_overfit_" + std::to_string(::getpid()) + ".log";
-  const std::string outbox = "e2e_outbox_" + std::to_string(::getpid());
+  const fitwatch::test::temp_dir dir;
+  const std::string log = dir.file("e2e_overfit.log");
+  const std::string outbox = dir.file("e2e_outbox");
   const auto r = run_command(example + " --preset overfit --epoch-seconds 30");
   REQUIRE(r.exit_code == 0);
   std::ofstream(log) << r.out;
@@ -161,12 +162,11 @@ TEST_CASE(
     CHECK(text.find("alarm:fashion-mnist-fitwatch-overfitting transitioned to ALARM") !=
           std::string::npos);
   }
-  std::remove(log.c_str());
-  run_command("rm -rf " + outbox);
 }
 
 TEST_CASE("end to end: regularized preset -> replay -> no ALARM") {
-  const std::string log = "e2e_regularized_" + std::to_string(::getpid()) + ".log";
+  const fitwatch::test::temp_dir dir;
+  const std::string log = dir.file("e2e_regularized.log");
   const auto r = run_command(example + " --preset regularized --epoch-seconds 30");
   REQUIRE(r.exit_code == 0);
   std::ofstream(log) << r.out;
@@ -181,5 +181,4 @@ TEST_CASE("end to end: regularized preset -> replay -> no ALARM") {
     CHECK(t["new_state"] != "ALARM");
     CHECK(t["emails"].empty());
   }
-  std::remove(log.c_str());
 }

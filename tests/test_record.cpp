@@ -1,6 +1,8 @@
 // The record model and serializer: EMF structure, limits, errors, bad values.
-// Rules: ../shared/reference/aws-facts.md and the EMF specification
+// Rules: the EMF specification
 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+// and the CloudWatch API's limits for metric data
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html
 #include <cmath>
 #include <limits>
 

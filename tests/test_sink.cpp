@@ -10,6 +10,7 @@
 
 #include "fitwatch/sink.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 using namespace std::chrono_literals;
 
@@ -104,8 +105,8 @@ TEST_CASE("the SIGPIPE guard leaves the thread's signal mask and pending set as 
 }
 
 TEST_CASE("file_sink appends, and a bad path fails at set-up") {
-  const std::string path = "fitwatch_test_file_sink.log";
-  std::remove(path.c_str());
+  const fitwatch::test::temp_dir dir;
+  const std::string path = dir.file("file_sink.log");
   {
     fitwatch::file_sink s{path};
     s.write("one\n");
@@ -118,7 +119,6 @@ TEST_CASE("file_sink appends, and a bad path fails at set-up") {
   std::stringstream ss;
   ss << in.rdbuf();
   CHECK(ss.str() == "one\ntwo\n");
-  std::remove(path.c_str());
   CHECK_THROWS_WITH_AS(
       fitwatch::file_sink{"/nonexistent-dir/x.log"},
       doctest::Contains("fitwatch: cannot open file sink \"/nonexistent-dir/x.log\""),

@@ -6,6 +6,7 @@
 
 #include "fitwatch/torch.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -30,7 +31,8 @@ TEST_CASE("best_weights keeps and restores parameters") {
   torch::manual_seed(0);
   torch::nn::Linear model(3, 2);
   const auto before = model->weight.detach().clone();
-  for (const std::string path : {std::string(), std::string("fitwatch_best_weights.pt")}) {
+  const fitwatch::test::temp_dir dir;
+  for (const std::string path : {std::string(), dir.file("best_weights.pt")}) {
     fitwatch::best_weights best{path};
     CHECK(best.empty());
     CHECK_FALSE(best.restore(*model));
@@ -42,7 +44,6 @@ TEST_CASE("best_weights keeps and restores parameters") {
     CHECK_FALSE(torch::equal(model->weight, before));
     CHECK(best.restore(*model));
     CHECK(torch::equal(model->weight, before));
-    if (!path.empty()) std::remove(path.c_str());
   }
 }
 

@@ -105,6 +105,16 @@ struct detector_options {
 /// One evaluation's inputs. Accuracies are optional (fractions or percent,
 /// as the program reports them; the detector does not read them).
 struct evaluation {
+  evaluation() = default;
+  /// `{train, val}` or `{train, val, train_acc, val_acc}`: the accuracies are
+  /// optional, and the braced call stays clean under -Wextra.
+  evaluation(double train, double validation, std::optional<double> train_acc = std::nullopt,
+             std::optional<double> validation_acc = std::nullopt)
+      : train_loss(train),
+        validation_loss(validation),
+        train_accuracy(train_acc),
+        validation_accuracy(validation_acc) {}
+
   double train_loss = 0;
   double validation_loss = 0;
   std::optional<double> train_accuracy;

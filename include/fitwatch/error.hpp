@@ -10,8 +10,8 @@
 // After set-up nothing throws. Problems on the per-evaluation path (a NaN
 // loss, a full queue, a closed stdout) are counted where they happen and
 // handed to the error handler, which reports at most once a second; the
-// default handler writes to stderr through spdlog, so stdout carries only
-// metric lines.
+// default handler writes one line to stderr, so stdout carries only metric
+// lines.
 #pragma once
 
 #include <functional>
@@ -32,7 +32,7 @@ class error : public std::invalid_argument {
 using error_handler = std::function<void(std::string_view message)>;
 
 /// Replaces the process-wide error handler; an empty function restores the
-/// default (spdlog, stderr). Calls are rate-limited to one a second; the
+/// default (one line on stderr). Calls are rate-limited to one a second; the
 /// message of the next call says how many were suppressed in between.
 /// Thread-safe.
 void set_error_handler(error_handler handler);

@@ -13,18 +13,20 @@
 // a reader: when the queue is full, overflow_policy decides (drop the
 // oldest evaluation by default), and drops are counted and reported.
 //
+// clang-format off
 // \code
 //   fitwatch::logger_options options;
 //   options.namespace_name = "MyTraining";
 //   fitwatch::logger log{options};
-//   const auto val = log.metric("ValidationLoss", fitwatch::unit::none,
-//   fitwatch::resolution::high); const auto epoch = log.property("epoch"); for (int e = 0; e <
-//   epochs; ++e) {
+//   const auto val = log.metric("ValidationLoss", fitwatch::unit::none, fitwatch::resolution::high);
+//   const auto epoch = log.property("epoch");
+//   for (int e = 0; e < epochs; ++e) {
 //     log.set(epoch, std::int64_t{e});
 //     log.put(val, evaluate());
 //     log.flush();  // one EMF line
 //   }
 // \endcode
+// clang-format on
 //
 // Default dimension: TrainingJobName, taken from the SageMaker environment
 // (TRAINING_JOB_NAME, else job_name in SM_TRAINING_ENV, else

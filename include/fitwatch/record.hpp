@@ -13,7 +13,9 @@
 //   auto epoch = r.property("epoch");
 //   r.set(epoch, std::int64_t{3});
 //   r.put(loss, 0.42);
-//   r.serialize(1700000000000, [](std::string_view line) { std::fputs(line.data(), stdout); });
+//   r.serialize(1700000000000, [](std::string_view line) {
+//     std::fwrite(line.data(), 1, line.size(), stdout);  // a string_view is not 0-terminated
+//   });
 // \endcode
 //
 // Limits are kept by splitting, never by losing data: more than 100 metrics
@@ -71,59 +73,10 @@ struct layout;
 using property_value = std::variant<std::monostate, double, std::int64_t, bool, std::string>;
 }  // namespace detail
 
-/// One evaluation's values, taken out of a record (record::take) so that
-/// another thread can serialize them. Reusing a frame reuses its buffers.
-class frame {
- public:
-  frame();
-  ~frame();
-  frame(frame&&) noexcept;
-  frame& operator=(frame&&) noexcept;
-  bool empty() const noexcept { return pending_ == 0; }
-
- private:
-  friend class record;
-  friend class serializer;
-  std::shared_ptr<const detail::layout> layout_;
-  std::int64_t timestamp_ms_ = 0;
-  // Values of metric i are values_[offsets_[i] .. offsets_[i+1]): one flat
-  // buffer, copied rather than swapped, so that the record's buffers stay in
-  // the training thread's cache and the frame's in the writer's.
-  std::vector<double> values_;
-  std::vector<std::uint32_t> offsets_;
-  std::vector<detail::property_value> properties_;
-  std::size_t pending_ = 0;
-};
-
-/// Turns frames into EMF lines. Keeps its buffers and the directive of the
-/// last layout, so that a steady loop serializes without allocating.
-/// Thread safety: one serializer per thread.
-class serializer {
- public:
-  /// Calls `out` once per EMF event of the frame (each line ends with '\n').
-  void write(const frame& f, const std::function<void(std::string_view)>& out);
-
- private:
-  void write_event(const frame& f, std::size_t round);
-  std::shared_ptr<const detail::layout> cached_layout_;
-  std::vector<std::uint32_t> cached_chunk_;
-  std::string prefix_;  // {"_aws":{"CloudWatchMetrics":[...],"Timestamp":
-  std::vector<std::uint32_t> present_;
-  std::vector<std::uint32_t> chunk_;
-  std::string line_;
-};
-
-/// \throw error if `ns` is not a valid CloudWatch namespace (1..255 ASCII
-/// printable characters, not starting with ':' or "AWS/").
-void validate_namespace(std::string_view ns);
-/// \throw error if `name` is not a valid metric name (1..255 characters, UTF-8).
-void validate_metric_name(std::string_view name);
-/// \throw error if `name` is not a valid dimension name (1..255 ASCII
-/// characters, not starting with ':').
-void validate_dimension_name(std::string_view name);
-/// \throw error if `value` is not a valid dimension value (1..1024
-/// characters, UTF-8) for the dimension `name`.
-void validate_dimension_value(std::string_view name, std::string_view value);
+class frame;  // one evaluation's values in transit to the writer (src/frame.hpp)
+namespace detail {
+struct record_access;
+}  // namespace detail
 
 class record {
  public:
@@ -171,20 +124,26 @@ class record {
   /// Drops the pending values.
   void discard() noexcept;
 
-  /// Moves the pending values, and a copy of the properties, into `f`,
-  /// stamped with the time; returns false (and leaves `f` alone) if nothing
-  /// is pending. Once `f` has been used, allocates nothing.
-  bool take(frame& f, std::int64_t timestamp_ms) noexcept;
-
-  /// take() and serializer::write() in one: writes the pending values as EMF
-  /// events, one call of `out` per event (each line ends with '\n'). Nothing
-  /// is written when no metric has a value.
+  /// Writes the pending values as EMF events, one call of `out` per event
+  /// (each line ends with '\n'), and clears them. Nothing is written when no
+  /// metric has a value.
   void serialize(std::int64_t timestamp_ms, const std::function<void(std::string_view)>& out);
 
   /// Values dropped because they were not finite (or had a foreign id).
   std::uint64_t dropped_values() const noexcept { return dropped_values_; }
 
+  record(record&&) noexcept;
+  record& operator=(record&&) noexcept;
+  ~record();
+
  private:
+  friend struct detail::record_access;  // the logger's way to take()
+  struct serialize_buffers;
+  /// Moves the pending values, and a copy of the properties, into `f`,
+  /// stamped with the time; returns false (and leaves `f` alone) if nothing
+  /// is pending. Once `f` has been used, allocates nothing.
+  bool take(frame& f, std::int64_t timestamp_ms) noexcept;
+
   enum class member_kind : std::uint8_t { dimension, metric, property };
   struct metric_decl {
     std::string name;
@@ -209,8 +168,7 @@ class record {
   std::size_t pending_ = 0;
   std::uint64_t dropped_values_ = 0;
 
-  frame scratch_frame_;
-  serializer scratch_serializer_;
+  std::unique_ptr<serialize_buffers> buffers_;  // for serialize(), made on first use
 };
 
 }  // namespace fitwatch

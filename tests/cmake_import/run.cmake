@@ -14,10 +14,22 @@ set(flags "")
 if(SANITIZE)  # a sanitized library needs a sanitized consumer
   set(flags -DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE} -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE})
 endif()
+# The README's example, cut out of README.md between its markers.
+file(READ ${SOURCE_DIR}/README.md readme_text)
+string(REGEX MATCH "<!-- readme-example:begin -->[^`]*```cpp\n(.*)```[^`]*<!-- readme-example:end -->"
+  readme_match "${readme_text}")
+if(NOT CMAKE_MATCH_1)
+  message(FATAL_ERROR "README.md has no example between the readme-example markers")
+endif()
+file(WRITE ${WORK_DIR}/readme_example.cpp "${CMAKE_MATCH_1}")
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/cmake_import -B ${WORK_DIR}/build
-    -DCMAKE_PREFIX_PATH=${prefix} ${flags})
+    -DCMAKE_PREFIX_PATH=${prefix} -DREADME_EXAMPLE=${WORK_DIR}/readme_example.cpp ${flags})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
 if(NOT last_output MATCHES "\"ConsumerMetric\":1")
   message(FATAL_ERROR "the consumer printed no metric: ${last_output}")
+endif()
+run(${WORK_DIR}/build/readme_example)
+if(NOT last_output MATCHES "\"ValidationLoss\":0.61")
+  message(FATAL_ERROR "the README example built against the install printed: ${last_output}")
 endif()

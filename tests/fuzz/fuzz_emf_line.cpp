@@ -1,15 +1,15 @@
-// libFuzzer target: the EMF line reader (validate + metric extraction), as
+// libFuzzer target: the EMF line reader (validation + metric extraction), as
 // fitwatch validate/replay/watch run it on every log line.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "engine.hpp"
+#include "emf/validate.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string line(reinterpret_cast<const char*>(data), size);
-  // Validation, extraction of every series, and storage.
-  fitwatch::tools::metric_store store;
-  store.add_line(line, 1);
+  // Validation and extraction of every series, as the metric store reads it.
+  fitwatch::tools::extracted_event event;
+  fitwatch::tools::validate_line(line, {}, &event);
   return 0;
 }

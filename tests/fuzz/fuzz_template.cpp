@@ -1,11 +1,12 @@
 // libFuzzer target: the template reader (YAML/JSON parse, evaluation, and
-// the alarm engine's checks). template_error is the expected way to fail.
+// the alarm engine's checks). alarm_error (template_error derives from it) is
+// the expected way to fail.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "engine.hpp"
-#include "template.hpp"
+#include "alarms/engine.hpp"
+#include "cfn/template.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -16,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto model = fitwatch::tools::evaluate_template(t, o);
     fitwatch::tools::engine e{model};
     e.advance_to(60000);
-  } catch (const fitwatch::tools::template_error&) {
+  } catch (const fitwatch::tools::alarm_error&) {
   }
   return 0;
 }

@@ -1,0 +1,317 @@
+// The fitwatch command: emit, validate, schema, replay and watch, run as a
+// user runs them (exit codes, stdout, stderr).
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "fitwatch/monitor.hpp"
+#include "run_command.hpp"
+#include "support.hpp"
+#include "temp_dir.hpp"
+
+#ifndef FITWATCH_CLI
+#error "FITWATCH_CLI must name the fitwatch binary"
+#endif
+
+using fitwatch::test::lines_of;
+using fitwatch::test::parse_emf;
+using fitwatch::test::run_command;
+using nlohmann::json;
+
+namespace {
+const std::string cli = FITWATCH_CLI;
+}
+
+TEST_CASE("emit: CSV with a header, CSV without, and JSON give the same signals") {
+  const std::string csv =
+      "epoch,train_loss,val_loss,train_acc,val_acc\n"
+      "1,0.9,1.0,0.5,0.4\n2,0.7,0.8,0.6,0.5\n3,0.5,0.6,0.7,0.6\n"
+      "4,0.4,0.5,0.8,0.7\n5,0.3,0.5,0.85,0.7\n6,0.2,0.55,0.9,0.7\n7,0.1,0.6,0.95,0.7\n"
+      "8,0.1,0.65,0.95,0.7\n";
+  const auto a = run_command(cli + " emit --job-name j --gl-noise-units 0", csv);
+  REQUIRE(a.exit_code == 0);
+  const auto b = run_command(cli + " emit --job-name j --gl-noise-units 0", csv.substr(csv.find('\n') + 1));
+  REQUIRE(b.exit_code == 0);
+  std::string js;
+  for (const auto& l : lines_of(csv.substr(csv.find('\n') + 1))) {
+    double e, t, v, ta, va;
+    REQUIRE(std::sscanf(l.c_str(), "%lf,%lf,%lf,%lf,%lf", &e, &t, &v, &ta, &va) == 5);
+    js += json{{"epoch", e}, {"train_loss", t}, {"val_loss", v}, {"train_acc", ta}, {"val_acc", va}}
+              .dump() +
+          "\n";
+  }
+  const auto c = run_command(cli + " emit --job-name j --gl-noise-units 0", js);
+  REQUIRE(c.exit_code == 0);
+  const auto la = lines_of(a.out), lb = lines_of(b.out), lc = lines_of(c.out);
+  REQUIRE(la.size() == 8);
+  REQUIRE(lb.size() == 8);
+  REQUIRE(lc.size() == 8);
+  for (std::size_t i = 0; i < la.size(); ++i) {
+    auto ea = parse_emf(la[i]), eb = parse_emf(lb[i]), ec = parse_emf(lc[i]);
+    for (auto* e : {&ea, &eb, &ec}) (*e)["_aws"].erase("Timestamp");
+    CHECK(ea == eb);
+    CHECK(ea == ec);
+  }
+  // (--gl-noise-units 0: 8 evaluations are too few to tell the noise from
+  // the fall of the first ones.)
+  const auto last = parse_emf(la.back());
+  CHECK(last["OverfittingDetected"] == 1);
+  CHECK(last["Epoch"] == 8);
+  CHECK(last["TrainAccuracy"] == 0.95);
+  CHECK(last["TrainingJobName"] == "j");
+}
+
+TEST_CASE("emit: a malformed line is reported with its number and skipped") {
+  const auto r = run_command(cli + " emit",
+                             "1,0.5,0.6\nnot,a,line\n2,0.4\n{\"epoch\": 3}\n{oops\n3,0.4,0.5\n");
+  CHECK(r.exit_code == 1);
+  CHECK(lines_of(r.out).size() == 2);
+  CHECK(r.err.find("line 2: 'not' is not a number (skipped)") != std::string::npos);
+  CHECK(r.err.find("line 3: expected epoch,train_loss,val_loss") != std::string::npos);
+  CHECK(r.err.find("line 4: missing \"train_loss\"") != std::string::npos);
+  CHECK(r.err.find("line 5:") != std::string::npos);
+  for (const auto& l : lines_of(r.out)) parse_emf(l);
+}
+
+TEST_CASE("emit: flags reach the logger and the detector") {
+  const auto r = run_command(cli +
+                                 " emit --namespace Team/ML --job-name j --dimension Model=mlp "
+                                 "--gl-threshold 0 --rise-patience 2 --warmup 0",
+                             "1,0.5,0.5\n2,0.4,0.6\n3,0.3,0.7\n");
+  REQUIRE(r.exit_code == 0);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 3);
+  const auto e = parse_emf(lines[2]);
+  CHECK(e["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Team/ML");
+  CHECK(e["_aws"]["CloudWatchMetrics"][0]["Dimensions"] ==
+        json::parse(R"([["TrainingJobName","Model"]])"));
+  CHECK(e["Model"] == "mlp");
+  CHECK(e["OverfittingDetected"] == 1);
+  CHECK(e["OverfittingReason"] == "validation loss rose 2 evaluations in a row");
+  const auto bad = run_command(cli + " emit --namespace AWS/Mine", "");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("invalid namespace \"AWS/Mine\"") != std::string::npos);
+  CHECK(run_command(cli + " emit --smoothing 2", "").exit_code == 2);
+  CHECK(run_command(cli + " emit --bogus", "").exit_code == 2);
+}
+
+TEST_CASE("emit: the jump and trend rules are on by default and each flag turns one off") {
+  // Noise around a flat 0.5, then a jump of 12 noise units at epoch 11.
+  std::string curve;
+  const double val[] = {0.52, 0.5, 0.52, 0.5, 0.48, 0.5, 0.52, 0.5, 0.48, 0.5, 0.75};
+  for (int i = 0; i < 11; ++i) {
+    curve += std::to_string(i + 1) + "," + std::to_string(0.3 - 0.01 * i) + "," +
+             std::to_string(val[i]) + "\n";
+  }
+  const auto verdict = [&](const std::string& flags) {
+    const auto r = run_command(cli + " emit --job-name j " + flags, curve);
+    REQUIRE(r.exit_code == 0);
+    return parse_emf(lines_of(r.out).back());
+  };
+  const auto on = verdict("");
+  CHECK(on["OverfittingDetected"] == 1);
+  CHECK(on["OverfittingReason"].get<std::string>().rfind("validation loss jumped", 0) == 0);
+  CHECK(verdict("--jump-sigmas 0")["OverfittingDetected"] == 0);
+  CHECK(verdict("--jump-sigmas 13")["OverfittingDetected"] == 0);
+  CHECK(run_command(cli + " emit --trend-window 2", "").exit_code == 2);
+  CHECK(run_command(cli + " emit --trend-t -1", "").exit_code == 2);
+}
+
+TEST_CASE("validate: flags every invalid line of a bad log and none of a good one") {
+  const std::string good =
+      R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["J"]],"Metrics":[{"Name":"M","Unit":"Count"}]}]},"J":"x","M":[1,2]})"
+      "\nplain text line\n{\"json\": \"without _aws\"}\n";
+  const auto ok = run_command(cli + " validate", good);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out == "3 lines, 1 EMF events, 1 metrics (2 datapoints) extracted, 0 invalid\n");
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[[]],"Metrics":[{"Name":"M"}]}]},"M":NaN})",
+       "not valid JSON"},
+      {R"({"_aws":{"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[[]],"Metrics":[{"Name":"M"}]}]},"M":1})",
+       "Timestamp is missing"},
+      {R"({"_aws":{"Timestamp":"now","CloudWatchMetrics":[{"Namespace":"N","Dimensions":[[]],"Metrics":[{"Name":"M"}]}]},"M":1})",
+       "not a non-negative integer"},
+      {R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[[]],"Metrics":[{"Name":"M","Unit":"Secs"}]}]},"M":1})",
+       "unknown Unit"},
+      {R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[[]],"Metrics":[{"Name":"M","StorageResolution":30}]}]},"M":1})",
+       "not 1 or 60"},
+      {R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["J"]],"Metrics":[{"Name":"M"}]}]},"J":5,"M":1})",
+       "not a string"},
+      {R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["J"]],"Metrics":[{"Name":"M"}]}]},"M":1})",
+       "has no member"},
+      {R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[[]],"Metrics":[{"Name":"M"}]}]},"M":"1"})",
+       "not a number or an array"},
+      {R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Dimensions":[[]],"Metrics":[{"Name":"M"}]}]},"M":1})",
+       "Namespace is missing"},
+      {R"({"_aws":{"Timestamp":1}})", "CloudWatchMetrics is missing"},
+  };
+  std::string log;
+  for (const auto& [line, why] : bad) log += line + "\n";
+  const auto r = run_command(cli + " validate", log);
+  CHECK(r.exit_code == 1);
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    INFO(bad[i].first);
+    CHECK(r.err.find("<stdin>:" + std::to_string(i + 1) + ": invalid EMF: ") != std::string::npos);
+    CHECK(r.err.find(bad[i].second) != std::string::npos);
+  }
+  CHECK(r.out.find(std::to_string(bad.size()) + " invalid") != std::string::npos);
+}
+
+TEST_CASE("validate: limits") {
+  json e = json::parse(
+      R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[[]],"Metrics":[]}]}})");
+  SUBCASE("101 values in one metric") {
+    e["_aws"]["CloudWatchMetrics"][0]["Metrics"].push_back({{"Name", "M"}});
+    e["M"] = std::vector<int>(101, 1);
+  }
+  SUBCASE("101 metric definitions") {
+    for (int i = 0; i < 101; ++i) {
+      e["_aws"]["CloudWatchMetrics"][0]["Metrics"].push_back({{"Name", "M" + std::to_string(i)}});
+      e["M" + std::to_string(i)] = 1;
+    }
+  }
+  SUBCASE("31 dimensions") {
+    e["_aws"]["CloudWatchMetrics"][0]["Metrics"].push_back({{"Name", "M"}});
+    e["M"] = 1;
+    for (int i = 0; i < 31; ++i) {
+      e["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0].push_back("D" + std::to_string(i));
+      e["D" + std::to_string(i)] = "v";
+    }
+  }
+  SUBCASE("over 1 MB") {
+    e["_aws"]["CloudWatchMetrics"][0]["Metrics"].push_back({{"Name", "M"}});
+    e["M"] = 1;
+    e["big"] = std::string(1024 * 1024, 'x');
+  }
+  const auto r = fitwatch::tools::validate_line(e.dump());
+  CHECK(r.kind == fitwatch::tools::line_kind::invalid);
+}
+
+TEST_CASE("schema prints the library's metrics") {
+  const auto r = run_command(cli + " schema Custom/NS");
+  REQUIRE(r.exit_code == 0);
+  const auto s = json::parse(r.out);
+  CHECK(s["Namespace"] == "Custom/NS");
+  CHECK(json::parse(fitwatch::schema_json("Custom/NS")) == s);
+  CHECK(s["Metrics"].size() == fitwatch::signal_metrics.size());
+}
+
+namespace {
+const std::string tmpl = std::string(FITWATCH_SOURCE_DIR) + "/templates/overfitting-alerts.yaml";
+const std::string params = " --param TrainingJobName=j --param TeamEmails=a@example.com";
+
+std::string emf_line(std::int64_t ts, double verdict) {
+  return json{
+      {"_aws",
+       {{"Timestamp", ts},
+        {"CloudWatchMetrics",
+         json::array({{{"Namespace", "FitWatch"},
+                       {"Dimensions", json::parse(R"([["TrainingJobName"]])")},
+                       {"Metrics", json::parse(R"([{"Name":"OverfittingDetected"}])")}}})}}},
+      {"TrainingJobName", "j"},
+      {"OverfittingDetected", verdict}}
+      .dump();
+}
+}  // namespace
+
+TEST_CASE("replay: bad log lines are reported with their number and skipped, never a crash") {
+  const std::int64_t t0 = 1750000000000;
+  std::string log = emf_line(t0, 0) + "\n";
+  log += emf_line(t0 + 30000, 1).substr(0, 60) + "\n";                             // 2: truncated
+  log += "{\"_aws\": \"\xff\xfe\", \"x\": 1}\n";                                   // 3: not UTF-8
+  log += "{\"_aws\":{},\"pad\":\"" + std::string(2 * 1024 * 1024, 'p') + "\"}\n";  // 4: 2 MB
+  log += "plain text from the training program\n";                                 // 5: plain
+  log += emf_line(t0 + 60000, 1) + "\n";                                           // 6
+  const auto r = run_command(cli + " replay --tail 0 --template " + tmpl + params, log);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("<stdin>:2: invalid EMF, skipped: not valid JSON") != std::string::npos);
+  CHECK(r.err.find("<stdin>:3: invalid EMF, skipped") != std::string::npos);
+  CHECK(r.err.find("<stdin>:4: invalid EMF, skipped") != std::string::npos);
+  CHECK(r.err.find("<stdin>:5:") == std::string::npos);
+  CHECK(r.out.find("j-fitwatch-overfitting  OK -> ALARM") != std::string::npos);
+  CHECK(r.out.find("(6 lines, 2 EMF events, 3 invalid)") != std::string::npos);
+}
+
+TEST_CASE("replay: template problems are clear errors") {
+  const fitwatch::test::temp_dir dir;
+  const std::string bad = dir.file("bad_template.yaml");
+  std::ofstream(bad) << "Resources:\n  A:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
+                        "      AlarmName: !Base64 x\n      MetricName: M\n      Namespace: N\n"
+                        "      Period: 60\n      ComparisonOperator: GreaterThanThreshold\n";
+  auto r = run_command(cli + " replay --template " + bad, "");
+  CHECK(r.exit_code == 2);
+  CHECK(
+      r.err.find("resource A property AlarmName: Fn::Base64 is not supported by fitwatch replay") !=
+      std::string::npos);
+  std::ofstream(bad) << "Resources: [unclosed\n";
+  r = run_command(cli + " replay --template " + bad, "");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("not valid YAML") != std::string::npos);
+  r = run_command(cli + " replay --template " + tmpl + " --param TrainingJobName=j", "");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("parameter TeamEmails: no value") != std::string::npos);
+  r = run_command(
+      cli + " replay --template " + tmpl + " --param TrainingJobName=j --param TeamEmails=nope",
+      "");
+  CHECK(r.err.find("parameter TeamEmails: 'nope' does not match AllowedPattern") !=
+        std::string::npos);
+  CHECK(run_command(cli + " replay", "").exit_code == 2);
+  CHECK(run_command(cli + " replay --template " + tmpl + " --tail 5x" + params, "").exit_code == 2);
+}
+
+namespace {
+// A metric-math alarm on FitWatch/M (J=x) with `expression` as e.
+std::string math_alarm_yaml(const std::string& expression) {
+  return "Resources:\n  A:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
+         "      AlarmName: a\n      EvaluationPeriods: 1\n      Threshold: 0\n"
+         "      ComparisonOperator: GreaterThanThreshold\n      Metrics:\n"
+         "        - Id: m\n          ReturnData: false\n          MetricStat:\n"
+         "            Metric: {Namespace: FitWatch, MetricName: M,"
+         " Dimensions: [{Name: J, Value: x}]}\n"
+         "            Period: 60\n            Stat: Maximum\n"
+         "        - Id: e\n          Period: 60\n          Expression: \"" + expression +
+         "\"\n";
+}
+}  // namespace
+
+TEST_CASE("replay and watch: metric math with the wrong arity is a message and exit 2, not an abort") {
+  const fitwatch::test::temp_dir dir;
+  const std::string path = dir.file("math.yaml");
+  const std::string line =
+      R"({"_aws":{"Timestamp":1750000000000,"CloudWatchMetrics":[{"Namespace":"FitWatch",)"
+      R"("Dimensions":[["J"]],"Metrics":[{"Name":"M"}]}]},"J":"x","M":1})"
+      "\n";
+  // Metric math with the wrong number of arguments used to be found only
+  // while evaluating, outside any try: replay aborted (rc 134). It is found
+  // when the template is read.
+  std::ofstream(path) << math_alarm_yaml("FILL(m)");
+  for (const char* command : {" replay", " watch"}) {
+    const auto r = run_command(cli + command + " --template " + path, line);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("metric math: FILL takes 2 arguments, not 1 in: FILL(m)") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("watch: every line passes through unchanged; transitions go to stderr") {
+  const std::int64_t t0 = 1750000000000;
+  std::string log;
+  for (int i = 0; i < 6; ++i)
+    log += "epoch " + std::to_string(i) + "\n" + emf_line(t0 + i * 30000, i >= 4 ? 1 : 0) + "\n";
+  log += "no newline at the end";
+  const auto r = run_command(cli + " watch --tail 0 --template " + tmpl + params, log);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == log + "\n");
+  CHECK(r.err.find("j-fitwatch-alert  OK -> ALARM") != std::string::npos);
+  CHECK(r.err.find("email to a@example.com") != std::string::npos);
+  const auto j =
+      run_command(cli + " watch --format json --tail 0 --template " + tmpl + params, log);
+  bool alarm = false;
+  for (const auto& l : lines_of(j.err)) {
+    const auto t = json::parse(l);
+    alarm |= t["alarm"] == "j-fitwatch-alert" && t["new_state"] == "ALARM";
+  }
+  CHECK(alarm);
+}

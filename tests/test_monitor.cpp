@@ -1,0 +1,51 @@
+// The monitor writes each value under its own name: the metric table and
+// the values are paired by name, not by position.
+#include <cmath>
+
+#include "fitwatch/monitor.hpp"
+#include "support.hpp"
+
+TEST_CASE("every signal metric carries its own value") {
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  fitwatch::logger_options options;
+  options.output = sink;
+  options.background_writer = false;
+  options.flush_on_sigterm = false;
+  options.job_name = "job";
+  fitwatch::logger log{options};
+  fitwatch::monitor mon{log};
+  mon.observe(1, {0.25, 0.5, 0.875, 0.75});
+  const auto lines = sink->snapshot();
+  REQUIRE(lines.size() == 1);
+  const auto e = fitwatch::test::parse_emf(lines[0]);
+  CHECK(e["TrainLoss"] == 0.25);
+  CHECK(e["ValidationLoss"] == 0.5);
+  CHECK(e["TrainAccuracy"] == 0.875);
+  CHECK(e["ValidationAccuracy"] == 0.75);
+  CHECK(e["GeneralizationGap"] == 0.25);
+  CHECK(e["GeneralizationGapRatio"].get<double>() == doctest::Approx(1.0));
+  CHECK(e["GeneralizationLoss"] == 0.0);
+  CHECK(e["ValidationLossRiseStreak"] == 0);
+  CHECK(e["EvaluationsSinceBest"] == 0);
+  CHECK(e["BestValidationLoss"] == 0.5);
+  CHECK(e["OverfittingDetected"] == 0);
+  CHECK(e["TrainingDiverged"] == 0);
+  // Every metric of the table is on the line, and nothing else.
+  CHECK(e["_aws"]["CloudWatchMetrics"][0]["Metrics"].size() == fitwatch::signal_metrics.size());
+  for (const auto& m : fitwatch::signal_metrics) CHECK(e.contains(std::string(m.name)));
+}
+
+TEST_CASE("without accuracies, the accuracy metrics are left out") {
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  fitwatch::logger_options options;
+  options.output = sink;
+  options.background_writer = false;
+  options.flush_on_sigterm = false;
+  fitwatch::logger log{options};
+  fitwatch::monitor mon{log};
+  mon.observe(1, {0.25, 0.5});
+  const auto e = fitwatch::test::parse_emf(sink->snapshot().at(0));
+  CHECK_FALSE(e.contains("TrainAccuracy"));
+  CHECK_FALSE(e.contains("ValidationAccuracy"));
+  CHECK(e["TrainLoss"] == 0.25);
+}

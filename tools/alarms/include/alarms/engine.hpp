@@ -1,0 +1,79 @@
+// The alarm engine behind `fitwatch replay` and `fitwatch watch`: metrics
+// extracted from EMF lines exactly as CloudWatch does, aggregated per alarm
+// period and statistic, and the template's alarms evaluated on a simulated
+// clock that ticks like CloudWatch's evaluator (every minute; every 10 s for
+// 10/20/30-second periods), with CloudWatch's missing-data rules. See
+// docs/replay.md for the semantics and their sources.
+//
+// \code
+//   fitwatch::tools::engine e{model};            // checks every alarm now
+//   e.store().add_line(line, number);            // for each log line
+//   for (const auto& t : e.advance_to(now_ms)) ...  // state changes, in order
+// \endcode
+//
+// Thread safety: none; one engine per replay.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "alarms/metric_store.hpp"
+#include "alarms/missing_data.hpp"
+#include "alarms/model.hpp"
+#include "alarms/transition.hpp"
+
+namespace fitwatch::tools {
+
+class engine {
+ public:
+  /// Checks every alarm of `model` (which must outlive the engine).
+  /// \throw alarm_error for an alarm the engine cannot evaluate.
+  explicit engine(const template_model& model);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  metric_store& store() { return store_; }
+  /// True if some alarm reads metric `name` of namespace `ns`: only those
+  /// are kept when reading a log.
+  bool wants(std::string_view ns, std::string_view name) const;
+  /// Evaluates every tick up to and including `time_ms`; returns the
+  /// transitions in order.
+  std::vector<transition> advance_to(std::int64_t time_ms);
+  /// The first tick at which every alarm has evaluated the period holding
+  /// `time_ms` (the end of a replay with --tail 0).
+  std::int64_t settled_after(std::int64_t time_ms) const;
+  /// The longest evaluation range of any alarm, in ms (the default tail).
+  std::int64_t longest_range_ms() const;
+  /// The next tick after the last one evaluated.
+  std::optional<std::int64_t> clock() const { return clock_; }
+  alarm_state state_of(const std::string& alarm_name) const;
+
+ private:
+  struct metric_state;
+  struct composite_state;
+  void tick(std::int64_t t, std::vector<transition>& out);
+  void evaluate_metric(metric_state& ms, std::int64_t t, std::vector<transition>& out);
+  // The evaluation range of a single-metric or a metric-math alarm, into ms.range.
+  void single_range(metric_state& ms, std::int64_t first_start, std::size_t count);
+  void math_range(metric_state& ms, std::int64_t first_start, std::size_t count);
+  // A Metrics Insights alarm: each contributor decided, then the alarm.
+  decision insights_decision(metric_state& ms, std::int64_t first_start, std::size_t count,
+                             std::string& contributors);
+  void evaluate_composites(std::int64_t t, std::vector<transition>& out);
+
+  const template_model& model_;
+  metric_store store_;
+  std::vector<std::unique_ptr<metric_state>> metrics_;
+  std::vector<std::unique_ptr<composite_state>> composites_;
+  std::optional<std::int64_t> clock_;  ///< last tick evaluated
+  std::int64_t step_ms_ = 60000;
+  std::vector<std::pair<std::string, std::string>> wanted_;  // (namespace, metric), few
+};
+
+}  // namespace fitwatch::tools

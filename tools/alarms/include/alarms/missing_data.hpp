@@ -1,0 +1,37 @@
+// One evaluation of a metric alarm: the datapoints of its evaluation range
+// (N + 2 periods, oldest first), M out of N, TreatMissingData, and the
+// reason CloudWatch writes when the state changes.
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alarms/model.hpp"
+
+namespace fitwatch::tools {
+
+/// One period's datapoint: nullopt value = missing.
+struct point {
+  std::int64_t start = 0;
+  std::optional<double> value;
+  std::optional<std::int64_t> epoch;
+};
+
+/// The outcome of one evaluation; `next` empty = keep the current state.
+struct decision {
+  std::optional<alarm_state> next;
+  std::string reason;  ///< written only when the state changes
+  std::optional<std::int64_t> epoch;
+};
+
+/// True if `value` breaches `threshold` under the ComparisonOperator.
+bool breaches(const std::string& comparison, double value, double threshold);
+
+/// Evaluates `range` (the evaluation range, oldest first) for alarm `a`
+/// currently in state `current`.
+decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_state current);
+
+}  // namespace fitwatch::tools

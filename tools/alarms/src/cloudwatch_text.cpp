@@ -1,0 +1,76 @@
+#include "alarms/cloudwatch_text.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "alarms/model.hpp"
+
+namespace fitwatch::tools {
+
+std::string plural(std::size_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::string to_string(alarm_state s) {
+  switch (s) {
+    case alarm_state::ok:
+      return "OK";
+    case alarm_state::alarm:
+      return "ALARM";
+    case alarm_state::insufficient_data:
+      return "INSUFFICIENT_DATA";
+  }
+  return "?";
+}
+
+std::string java_double(double v) {
+  if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";
+  char buf[64];
+  const double a = std::fabs(v);
+  if (a >= 1e-3 && a < 1e7) {
+    auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+    std::string s(buf, r.ptr);
+    if (s.find('.') == std::string::npos) s += ".0";
+    return s;
+  }
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string s(buf, r.ptr);  // 1.5e-05
+  const auto e = s.find('e');
+  std::string mant = s.substr(0, e);
+  if (mant.find('.') == std::string::npos) mant += ".0";
+  const int exp = std::stoi(s.substr(e + 1));
+  return mant + "E" + std::to_string(exp);
+}
+
+namespace {
+std::tm utc(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return tm;
+}
+}  // namespace
+
+std::string email_time(std::int64_t ms) {
+  static const char* days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                               "Thursday", "Friday", "Saturday"};
+  static const char* months[] = {"January",   "February", "March",    "April",
+                                 "May",       "June",     "July",     "August",
+                                 "September", "October",  "November", "December"};
+  const auto tm = utc(ms);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%s %d %s, %d %02d:%02d:%02d UTC", days[tm.tm_wday], tm.tm_mday,
+                months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+std::string datapoint_time(std::int64_t ms) {
+  const auto tm = utc(ms);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%d/%m/%y %H:%M:%S", &tm);
+  return buf;
+}
+
+}  // namespace fitwatch::tools

@@ -1,0 +1,382 @@
+#include "alarms/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "alarms/alarm_rule.hpp"
+#include "alarms/cloudwatch_text.hpp"
+#include "alarms/error.hpp"
+#include "alarms/insights.hpp"
+#include "alarms/math.hpp"
+#include "alarms/periods.hpp"
+#include "alarms/statistic.hpp"
+
+namespace fitwatch::tools {
+
+// A metric-math alarm: its MetricStat queries, its expressions, and the id
+// whose values the alarm evaluates.
+struct math_plan {
+  std::map<std::string, const metric_query*> stats;
+  std::map<std::string, math_expression> expressions;
+  std::string returned;
+  std::map<std::string, const std::vector<sample>*> series;
+};
+
+struct engine::metric_state {
+  const metric_alarm* alarm = nullptr;
+  std::unique_ptr<math_plan> math;
+  std::optional<insights_query> insights;
+  alarm_state state = alarm_state::insufficient_data;
+  // The series the alarm reads, once it exists, and scratch buffers: the
+  // hot path of a replay is one evaluation per alarm per tick.
+  const std::vector<sample>* series = nullptr;
+  std::size_t seen_series = static_cast<std::size_t>(-1);
+  std::vector<period_samples> periods;
+  std::vector<point> range;
+  std::map<std::string, alarm_state> contributors;  // Metrics Insights: per group value
+  std::int64_t period_ms() const { return static_cast<std::int64_t>(alarm->period) * 1000; }
+};
+
+struct engine::composite_state {
+  const composite_alarm* alarm = nullptr;
+  alarm_rule rule;
+  alarm_state state = alarm_state::insufficient_data;
+};
+
+engine::engine(const template_model& model) : model_(model) {
+  for (const auto& a : model.alarms) {
+    auto s = std::make_unique<metric_state>();
+    s->alarm = &a;
+    const std::string where = "resource " + a.logical_id;
+    static const std::set<std::string> ops = {"GreaterThanOrEqualToThreshold",
+                                              "GreaterThanThreshold", "LessThanThreshold",
+                                              "LessThanOrEqualToThreshold"};
+    if (!ops.count(a.comparison)) {
+      throw alarm_error(where + ": ComparisonOperator " + a.comparison + " is not supported");
+    }
+    static const std::set<std::string> tmds = {"missing", "ignore", "breaching", "notBreaching"};
+    if (!tmds.count(a.treat_missing_data)) {
+      throw alarm_error(where + ": TreatMissingData " + a.treat_missing_data + " is not valid");
+    }
+    if (a.datapoints_to_alarm < 1 || a.datapoints_to_alarm > a.evaluation_periods) {
+      throw alarm_error(where + ": DatapointsToAlarm must be 1..EvaluationPeriods");
+    }
+    if (!a.metrics.empty()) {
+      const metric_query* ret = nullptr;
+      std::size_t returning = 0;
+      for (const auto& q : a.metrics) {
+        if (q.return_data) {
+          ret = &q;
+          ++returning;
+        }
+      }
+      if (returning != 1)
+        throw alarm_error(where + ": Metrics must have exactly one ReturnData: true");
+      if (a.metrics.size() > 20) throw alarm_error(where + ": more than 20 Metrics queries");
+      if (!(s->insights = parse_insights(ret->expression, where))) {
+        auto plan = std::make_unique<math_plan>();
+        plan->returned = ret->id;
+        for (const auto& q : a.metrics) {
+          if (q.expression.empty()) {
+            statistic(q.statistic, {1.0});
+            if (q.period != a.period)
+              throw alarm_error(where + ": every query must have the alarm's period");
+            plan->stats[q.id] = &q;
+            wanted_.emplace_back(q.ns, q.metric_name);
+          } else {
+            if (q.expression.find("SELECT") != std::string::npos) {
+              throw alarm_error(
+                  where + ": a Metrics Insights query inside metric math is not supported");
+            }
+            plan->expressions.emplace(q.id, math_expression(q.expression));
+          }
+        }
+        for (const auto& [id, e] : plan->expressions) {
+          for (const auto& ref : e.ids()) {
+            if (!plan->stats.count(ref) && !plan->expressions.count(ref)) {
+              throw alarm_error(where + ": expression " + id + " reads " + ref +
+                                   ", which is not a query id");
+            }
+          }
+        }
+        s->math = std::move(plan);
+      }
+    } else {
+      statistic(a.statistic, {1.0});  // rejects unknown statistics now
+    }
+    if (a.period < 60) step_ms_ = 10000;
+    if (s->insights) {
+      wanted_.emplace_back(s->insights->ns, s->insights->metric);
+    } else if (!s->math) {
+      wanted_.emplace_back(a.ns, a.metric_name);
+    }
+    metrics_.push_back(std::move(s));
+  }
+  for (const auto& c : model.composites) {
+    auto s = std::make_unique<composite_state>(composite_state{&c, alarm_rule(c.rule)});
+    for (const auto& r : s->rule.alarms()) {
+      bool found = false;
+      for (const auto& a : model.alarms) found |= a.name == r || a.arn == r;
+      for (const auto& o : model.composites) found |= o.name == r || o.arn == r;
+      if (!found) {
+        throw alarm_error("resource " + c.logical_id + ": AlarmRule names " + r +
+                             ", which is not an alarm of this template");
+      }
+    }
+    composites_.push_back(std::move(s));
+  }
+}
+
+engine::~engine() = default;
+
+bool engine::wants(std::string_view ns, std::string_view name) const {
+  for (const auto& [n, m] : wanted_) {
+    if (m == name && n == ns) return true;
+  }
+  return false;
+}
+
+std::int64_t engine::settled_after(std::int64_t time_ms) const {
+  std::int64_t end = (time_ms / step_ms_ + 1) * step_ms_;
+  for (const auto& m : metrics_)
+    end = std::max(end, (time_ms / m->period_ms() + 1) * m->period_ms());
+  return end;
+}
+
+std::int64_t engine::longest_range_ms() const {
+  std::int64_t longest = 0;
+  for (const auto& m : metrics_) {
+    longest = std::max(longest, (m->alarm->evaluation_periods + 2) * m->period_ms());
+  }
+  return longest;
+}
+
+alarm_state engine::state_of(const std::string& name) const {
+  for (const auto& m : metrics_) {
+    if (m->alarm->name == name || m->alarm->arn == name) return m->state;
+  }
+  for (const auto& c : composites_) {
+    if (c->alarm->name == name || c->alarm->arn == name) return c->state;
+  }
+  return alarm_state::insufficient_data;
+}
+
+std::vector<transition> engine::advance_to(std::int64_t time_ms) {
+  std::vector<transition> out;
+  std::int64_t t;
+  if (clock_) {
+    t = *clock_ + step_ms_;
+  } else {
+    const auto first = store_.first_timestamp().value_or(time_ms);
+    t = (first / step_ms_ + 1) * step_ms_;  // the first boundary after the first datapoint
+  }
+  for (; t <= time_ms; t += step_ms_) {
+    tick(t, out);
+    clock_ = t;
+  }
+  return out;
+}
+
+void engine::tick(std::int64_t t, std::vector<transition>& out) {
+  for (auto& ms : metrics_) evaluate_metric(*ms, t, out);
+  evaluate_composites(t, out);
+}
+
+void engine::evaluate_metric(metric_state& ms, std::int64_t t, std::vector<transition>& out) {
+  const auto& a = *ms.alarm;
+  const std::int64_t p = ms.period_ms();
+  if (p >= 60000 && t % 60000 != 0) return;  // standard alarms: every minute
+  // Periods that ended at or before t; the evaluation range is N + 2 of them.
+  const std::size_t count = static_cast<std::size_t>(a.evaluation_periods) + 2;
+  const std::int64_t first_start = (t / p) * p - static_cast<std::int64_t>(count) * p;
+  decision d;
+  std::string contributors;
+  if (ms.insights) {
+    d = insights_decision(ms, first_start, count, contributors);
+  } else {
+    if (ms.math) {
+      math_range(ms, first_start, count);
+    } else {
+      single_range(ms, first_start, count);
+    }
+    d = decide(a, ms.range, ms.state);
+  }
+  if (!d.next || *d.next == ms.state) return;
+  transition tr;
+  tr.time_ms = t;
+  tr.alarm_name = a.name;
+  tr.alarm_arn = a.arn;
+  tr.old_state = ms.state;
+  tr.new_state = *d.next;
+  tr.reason = std::move(d.reason);
+  tr.epoch = d.epoch;
+  tr.metric = &a;
+  tr.alarm = &a;
+  tr.contributor = std::move(contributors);
+  if (a.actions_enabled) {
+    tr.actions = *d.next == alarm_state::alarm ? a.alarm_actions
+                 : *d.next == alarm_state::ok  ? a.ok_actions
+                                               : a.insufficient_data_actions;
+  }
+  ms.state = *d.next;
+  out.push_back(std::move(tr));
+}
+
+void engine::single_range(metric_state& ms, std::int64_t first_start, std::size_t count) {
+  const auto& a = *ms.alarm;
+  if (ms.series == nullptr && ms.seen_series != store_.series_count()) {
+    ms.series = store_.find(a.ns, a.metric_name, a.dimensions);
+    ms.seen_series = store_.series_count();
+  }
+  reset_periods(ms.periods, count, first_start, ms.period_ms());
+  add_to_periods(ms.series, ms.periods, ms.period_ms());
+  ms.range.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    ms.range[i] = {ms.periods[i].start, statistic(a.statistic, ms.periods[i].values),
+                   ms.periods[i].epoch};
+  }
+}
+
+void engine::math_range(metric_state& ms, std::int64_t first_start, std::size_t count) {
+  // Every query over the range plus history (DIFF, RATE and FILL(REPEAT)
+  // look back), then the returned id's last N + 2 periods.
+  const auto& a = *ms.alarm;
+  auto& plan = *ms.math;
+  const std::int64_t p = ms.period_ms();
+  constexpr std::size_t history = 20;
+  const std::size_t length = history + count;
+  const std::int64_t first = first_start - static_cast<std::int64_t>(history) * p;
+  std::map<std::string, period_series> values;
+  std::vector<std::optional<std::int64_t>> epochs(length);
+  for (const auto& [id, q] : plan.stats) {
+    auto& series = plan.series[id];
+    if (series == nullptr) series = store_.find(q->ns, q->metric_name, q->dimensions);
+    reset_periods(ms.periods, length, first, p);
+    add_to_periods(series, ms.periods, p);
+    period_series v(length);
+    for (std::size_t i = 0; i < length; ++i) {
+      v[i] = statistic(q->statistic, ms.periods[i].values);
+      if (ms.periods[i].epoch) epochs[i] = ms.periods[i].epoch;
+    }
+    values[id] = std::move(v);
+  }
+  std::function<const period_series&(const std::string&)> lookup =
+      [&](const std::string& id) -> const period_series& {
+    if (const auto it = values.find(id); it != values.end()) return it->second;
+    const auto e = plan.expressions.find(id);
+    if (e == plan.expressions.end())
+      throw alarm_error("resource " + a.logical_id + ": no query " + id);
+    period_series v = e->second.evaluate(lookup, first, p, length);
+    return values[id] = std::move(v);
+  };
+  const period_series result = lookup(plan.returned);
+  ms.range.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    auto& pt = ms.range[i];
+    pt.start = first_start + static_cast<std::int64_t>(i) * p;
+    pt.value = result[history + i];
+    if (pt.value && std::isnan(*pt.value)) pt.value.reset();
+    pt.epoch = epochs[history + i];
+  }
+}
+
+decision engine::insights_decision(metric_state& ms, std::int64_t first_start, std::size_t count,
+                                   std::string& who) {
+  // One time series per GROUP BY value (a contributor); the alarm is in
+  // ALARM while any contributor is.
+  const auto& a = *ms.alarm;
+  const auto& q = *ms.insights;
+  const std::int64_t p = ms.period_ms();
+  std::map<std::string, std::vector<period_samples>> groups;
+  for (const auto& [dims, series] : store_.with_dimensions(q.ns, q.metric, q.schema_dims)) {
+    const auto g = dims.find(q.group_by);
+    if (g == dims.end()) continue;
+    auto& periods = groups[g->second];
+    if (periods.empty()) reset_periods(periods, count, first_start, p);
+    add_to_periods(series, periods, p);
+  }
+  const auto& stat = insights_statistic(q.fn);
+  for (const auto& [group, periods] : groups) {
+    std::vector<point> range(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      range[i] = {periods[i].start, statistic(stat, periods[i].values), periods[i].epoch};
+    }
+    auto& cs = ms.contributors.emplace(group, alarm_state::insufficient_data).first->second;
+    const decision d = decide(a, range, cs);
+    if (d.next) cs = *d.next;
+  }
+  alarm_state overall = alarm_state::insufficient_data;
+  for (const auto& [group, s] : ms.contributors) {
+    if (s == alarm_state::alarm) {
+      overall = alarm_state::alarm;
+      who += (who.empty() ? "" : ", ") + q.group_by + "=" + group;
+    } else if (s == alarm_state::ok && overall != alarm_state::alarm) {
+      overall = alarm_state::ok;
+    }
+  }
+  decision d;
+  if (overall != ms.state) {
+    d.next = overall;
+    d.reason = overall == alarm_state::alarm
+                   ? "Threshold Crossed: contributors in ALARM: " + who + "."
+                   : "Threshold Crossed: no contributor is in ALARM.";
+  }
+  return d;
+}
+
+void engine::evaluate_composites(std::int64_t t, std::vector<transition>& out) {
+  // Until nothing changes: composite alarms may nest.
+  const auto state = [this](const std::string& name) { return state_of(name); };
+  for (bool again = true; again;) {
+    again = false;
+    for (auto& cs : composites_) {
+      const alarm_state next = cs->rule.evaluate(state) ? alarm_state::alarm : alarm_state::ok;
+      if (next == cs->state) continue;
+      const auto& c = *cs->alarm;
+      transition tr;
+      tr.time_ms = t;
+      tr.alarm_name = c.name;
+      tr.alarm_arn = c.arn;
+      tr.composite = true;
+      tr.old_state = cs->state;
+      tr.new_state = next;
+      tr.composite_alarm_ = &c;
+      tr.alarm = &c;
+      for (const auto& r : cs->rule.alarms()) {
+        const bool child_changed = std::any_of(out.begin(), out.end(), [&](const transition& x) {
+          return x.time_ms == t && (x.alarm_name == r || x.alarm_arn == r);
+        });
+        std::string arn = r;
+        for (const auto& m : model_.alarms) {
+          if (m.name == r) arn = m.arn;
+        }
+        for (const auto& m : model_.composites) {
+          if (m.name == r) arn = m.arn;
+        }
+        // Triggering children: those that changed at this tick into the
+        // state that moved the composite (ALARM children for ALARM).
+        if (child_changed && (next != alarm_state::alarm || state_of(r) == alarm_state::alarm)) {
+          tr.triggering_children.push_back(arn + " transitioned to " + to_string(state_of(r)) +
+                                           " at " + email_time(t));
+          for (const auto& x : out) {
+            if (x.time_ms == t && (x.alarm_name == r) && x.epoch) tr.epoch = x.epoch;
+          }
+        }
+      }
+      tr.reason = tr.triggering_children.empty()
+                      ? "The alarm rule evaluated to " + to_string(next) + "."
+                      : tr.triggering_children.front();
+      if (c.actions_enabled) {
+        tr.actions = next == alarm_state::alarm ? c.alarm_actions : c.ok_actions;
+      }
+      cs->state = next;
+      out.push_back(std::move(tr));
+      again = true;
+    }
+  }
+}
+
+}  // namespace fitwatch::tools

@@ -1,0 +1,279 @@
+#include "commands.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <istream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <sstream>
+
+#include "fitwatch/monitor.hpp"
+
+namespace fitwatch::tools {
+namespace {
+
+constexpr const char* emit_usage = R"(usage: fitwatch emit [options] < evaluations
+
+Reads one evaluation per line from stdin, runs fitwatch's overfitting
+detector and writes the same EMF lines the C++ library writes.
+Input lines: CSV  epoch,train_loss,val_loss[,train_acc,val_acc]  (an optional
+header line names the columns), or JSON objects with those keys (and an
+optional "timestamp" in ms). Bad lines are reported on stderr with their
+line number and skipped; the exit code is 1 if any line was bad.
+
+options:
+  --namespace NS            metric namespace (FitWatch)
+  --job-name NAME           TrainingJobName outside SageMaker (local)
+  --dimension NAME=VALUE    add a dimension to the set (repeatable)
+  --no-default-dimensions   no TrainingJobName dimension
+detector (defaults in docs/detector.md):
+  --min-delta X  --warmup N  --smoothing A  --gl-threshold PCT  --gl-confirm N
+  --gl-min-since-best N  --gl-noise-units K  --jump-sigmas K  --trend-window N
+  --trend-t T  --trend-min-gl PCT  --train-falling-t T (0: off)  --train-window N
+  --rise-patience N  --patience N  --gap-ratio X  --divergence-threshold X
+  --no-check-finite
+)";
+
+double parse_number(const std::string& text) {
+  std::string t = text;
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\r')) t.pop_back();
+  while (!t.empty() && t.front() == ' ') t.erase(0, 1);
+  if (t == "nan" || t == "NaN" || t == "null") return std::numeric_limits<double>::quiet_NaN();
+  if (t == "inf" || t == "Infinity") return std::numeric_limits<double>::infinity();
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(t, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != t.size()) throw std::invalid_argument("'" + text + "' is not a number");
+  return v;
+}
+
+struct input_row {
+  std::int64_t epoch = 0;
+  evaluation e;
+  std::optional<std::int64_t> timestamp;
+};
+
+struct csv_columns {
+  int epoch = 0, train = 1, val = 2, train_acc = 3, val_acc = 4;
+};
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream ss(line);
+  std::string field;
+  while (std::getline(ss, field, ',')) out.push_back(field);
+  if (!line.empty() && line.back() == ',') out.emplace_back();
+  return out;
+}
+
+input_row parse_json(const std::string& line) {
+  const auto j = nlohmann::json::parse(line);
+  if (!j.is_object()) throw std::invalid_argument("not a JSON object");
+  const auto number = [&](const char* key, bool required) -> std::optional<double> {
+    const auto it = j.find(key);
+    if (it == j.end()) {
+      if (required) throw std::invalid_argument(std::string("missing \"") + key + "\"");
+      return std::nullopt;
+    }
+    if (it->is_null()) return std::numeric_limits<double>::quiet_NaN();
+    if (!it->is_number())
+      throw std::invalid_argument(std::string("\"") + key + "\" is not a number");
+    return it->get<double>();
+  };
+  input_row r;
+  r.epoch = static_cast<std::int64_t>(*number("epoch", true));
+  r.e.train_loss = *number("train_loss", true);
+  r.e.validation_loss = *number("val_loss", true);
+  r.e.train_accuracy = number("train_acc", false);
+  r.e.validation_accuracy = number("val_acc", false);
+  if (const auto ts = number("timestamp", false)) r.timestamp = static_cast<std::int64_t>(*ts);
+  return r;
+}
+
+input_row parse_csv(const std::string& line, const csv_columns& c) {
+  const auto f = split_csv(line);
+  if (f.size() < 3) {
+    throw std::invalid_argument("expected epoch,train_loss,val_loss[,train_acc,val_acc]");
+  }
+  const auto at = [&](int i) -> const std::string& {
+    if (i < 0 || static_cast<std::size_t>(i) >= f.size()) {
+      throw std::invalid_argument("expected at least 3 comma-separated fields");
+    }
+    return f[static_cast<std::size_t>(i)];
+  };
+  input_row r;
+  const double epoch = parse_number(at(c.epoch));
+  if (!std::isfinite(epoch)) throw std::invalid_argument("epoch is not a number");
+  r.epoch = static_cast<std::int64_t>(epoch);
+  r.e.train_loss = parse_number(at(c.train));
+  r.e.validation_loss = parse_number(at(c.val));
+  const auto optional = [&](int i) -> std::optional<double> {
+    if (i < 0 || static_cast<std::size_t>(i) >= f.size() ||
+        f[static_cast<std::size_t>(i)].empty()) {
+      return std::nullopt;
+    }
+    return parse_number(f[static_cast<std::size_t>(i)]);
+  };
+  r.e.train_accuracy = optional(c.train_acc);
+  r.e.validation_accuracy = optional(c.val_acc);
+  return r;
+}
+
+// A header line names the columns; returns nullopt if the line is data.
+std::optional<csv_columns> parse_header(const std::string& line) {
+  const auto f = split_csv(line);
+  if (f.empty()) return std::nullopt;
+  try {
+    parse_number(f[0]);
+    return std::nullopt;  // a number: data, not a header
+  } catch (const std::exception&) {
+  }
+  csv_columns c{-1, -1, -1, -1, -1};
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    std::string name = f[i];
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\r')) name.pop_back();
+    while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+    const int k = static_cast<int>(i);
+    if (name == "epoch") c.epoch = k;
+    if (name == "train_loss") c.train = k;
+    if (name == "val_loss" || name == "validation_loss") c.val = k;
+    if (name == "train_acc" || name == "train_accuracy") c.train_acc = k;
+    if (name == "val_acc" || name == "validation_accuracy") c.val_acc = k;
+  }
+  if (c.epoch < 0 || c.train < 0 || c.val < 0) {
+    throw std::invalid_argument("header must name epoch, train_loss and val_loss");
+  }
+  return c;
+}
+
+}  // namespace
+
+int emit_command(const std::vector<std::string>& args, std::istream& in, std::ostream& err) {
+  logger_options options;
+  options.background_writer = false;  // lines in input order, written before we read on
+  options.flush_on_sigterm = false;
+  detector_options d;
+  std::vector<dimension> extra;
+  try {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      const auto next = [&]() -> std::string {
+        if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
+        return args[++i];
+      };
+      const auto count = [&]() { return static_cast<std::size_t>(std::stoul(next())); };
+      if (a == "--namespace") {
+        options.namespace_name = next();
+      } else if (a == "--job-name") {
+        options.job_name = next();
+      } else if (a == "--dimension") {
+        const auto kv = next();
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos) throw std::invalid_argument("--dimension needs NAME=VALUE");
+        extra.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
+      } else if (a == "--no-default-dimensions") {
+        options.default_dimensions = false;
+      } else if (a == "--min-delta") {
+        d.min_delta = std::stod(next());
+      } else if (a == "--warmup") {
+        d.warmup = count();
+      } else if (a == "--smoothing") {
+        d.smoothing = std::stod(next());
+      } else if (a == "--gl-threshold") {
+        d.gl_threshold = std::stod(next());
+      } else if (a == "--gl-confirm") {
+        d.gl_confirm = count();
+      } else if (a == "--gl-min-since-best") {
+        d.gl_min_since_best = count();
+      } else if (a == "--jump-sigmas") {
+        d.jump_sigmas = std::stod(next());
+      } else if (a == "--trend-window") {
+        d.trend_window = count();
+      } else if (a == "--trend-t") {
+        d.trend_t = std::stod(next());
+      } else if (a == "--trend-min-gl") {
+        d.trend_min_gl = std::stod(next());
+      } else if (a == "--gl-noise-units") {
+        d.gl_noise_units = std::stod(next());
+      } else if (a == "--train-falling-t") {
+        d.train_falling_t = std::stod(next());
+      } else if (a == "--train-window") {
+        d.train_window = count();
+      } else if (a == "--rise-patience") {
+        d.rise_patience = count();
+      } else if (a == "--patience") {
+        d.patience = count();
+      } else if (a == "--gap-ratio") {
+        d.gap_ratio_threshold = std::stod(next());
+      } else if (a == "--divergence-threshold") {
+        d.divergence_threshold = std::stod(next());
+      } else if (a == "--no-check-finite") {
+        d.check_finite = false;
+      } else if (a == "--help" || a == "-h") {
+        err << emit_usage;
+        return 0;
+      } else {
+        throw std::invalid_argument("unknown option " + a);
+      }
+    }
+  } catch (const std::exception& e) {
+    err << "fitwatch emit: " << e.what() << "\n" << emit_usage;
+    return 2;
+  }
+
+  try {
+    logger log{options};
+    if (!extra.empty()) {
+      dimension_set set;
+      if (options.default_dimensions) set.push_back({"TrainingJobName", log.job_name()});
+      set.insert(set.end(), extra.begin(), extra.end());
+      log.set_dimensions({set});
+    }
+    monitor mon{log, d};
+    std::string line;
+    std::size_t number = 0, bad = 0;
+    std::optional<csv_columns> columns;
+    bool first_data = true;
+    while (std::getline(in, line)) {
+      ++number;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      try {
+        input_row r;
+        if (line.find_first_not_of(" \t") != std::string::npos &&
+            line[line.find_first_not_of(" \t")] == '{') {
+          r = parse_json(line);
+        } else {
+          if (first_data && !columns) {
+            columns = parse_header(line);
+            if (columns) continue;
+          }
+          r = parse_csv(line, columns.value_or(csv_columns{}));
+        }
+        first_data = false;
+        if (r.timestamp) {
+          mon.observe_at(r.epoch, r.e, *r.timestamp);
+        } else {
+          mon.observe(r.epoch, r.e);
+        }
+      } catch (const std::exception& e) {
+        ++bad;
+        err << "fitwatch emit: line " << number << ": " << e.what() << " (skipped)\n";
+      }
+    }
+    return bad == 0 ? 0 : 1;
+  } catch (const std::exception& e) {  // set-up: a bad namespace, dimension or threshold
+    err << "fitwatch emit: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace fitwatch::tools

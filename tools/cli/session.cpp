@@ -1,0 +1,283 @@
+#include "session.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+
+#include "alarms/engine.hpp"
+#include "emf/validate.hpp"
+#include "notify/email.hpp"
+#include "notify/smtp.hpp"
+
+namespace fitwatch::tools {
+namespace {
+
+using nlohmann::json;
+
+std::int64_t parse_duration(const std::string& s) {
+  if (s.empty()) throw std::invalid_argument("empty duration");
+  std::size_t used = 0;
+  const double v = std::stod(s, &used);
+  const std::string unit = s.substr(used);
+  double factor = 1000;
+  if (unit == "ms") {
+    factor = 1;
+  } else if (unit == "m") {
+    factor = 60000;
+  } else if (unit == "h") {
+    factor = 3600000;
+  } else if (!unit.empty() && unit != "s") {
+    throw std::invalid_argument("duration '" + s + "': use 0, 90s, 5m or 1h");
+  }
+  if (v < 0) throw std::invalid_argument("duration '" + s + "' is negative");
+  return static_cast<std::int64_t>(v * factor);
+}
+
+std::string iso_time(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string safe(const std::string& s) {
+  std::string out;
+  for (const char c : s)
+    out +=
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '@' ? c : '_';
+  return out;
+}
+
+class session {
+ public:
+  session(const alarms_options& o, template_model model, std::ostream& report, std::ostream& err)
+      : o_(o), model_(std::move(model)), engine_(model_), report_(report), err_(err) {
+    if (!o_.outbox.empty() && ::mkdir(o_.outbox.c_str(), 0755) != 0 && errno != EEXIST) {
+      throw std::runtime_error("cannot create outbox " + o_.outbox + ": " + std::strerror(errno));
+    }
+    if (!o_.smtp.empty()) smtp_ = std::make_unique<smtp_sender>(o_.smtp, o_.from, err_);
+  }
+
+  // One log line: validated as CloudWatch Logs would; EMF events feed the
+  // metrics. In live mode the clock first runs up to the line's timestamp.
+  void line(const std::string& text, const std::string& where, std::size_t number, bool live) {
+    ++lines_;
+    const auto r = validate_line(text, {}, &event_, wanted_);
+    if (r.kind == line_kind::plain) return;
+    if (r.kind == line_kind::invalid) {
+      ++invalid_;
+      err_ << where << ":" << number
+           << ": invalid EMF, skipped: " << (r.errors.empty() ? "" : r.errors.front()) << "\n";
+      return;
+    }
+    if (live && engine_.store().first_timestamp())
+      report(engine_.advance_to(event_.timestamp_ms - 1));
+    engine_.store().add(event_, number);
+    ++events_;
+  }
+
+  void finish() {
+    const auto last = engine_.store().last_timestamp();
+    if (!last) {
+      err_ << "fitwatch: no EMF event in the log; nothing to evaluate\n";
+      return;
+    }
+    // Through the last timestamp (the tick that evaluates its period), then the tail.
+    const std::int64_t end = engine_.settled_after(*last);
+    report(engine_.advance_to(end + o_.tail.value_or(engine_.longest_range_ms())));
+    if (!o_.json) {
+      report_ << transitions_ << " transitions, " << emails_ << " emails"
+              << (o_.outbox.empty() ? "" : " written to " + o_.outbox) << " (" << lines_
+              << " lines, " << events_ << " EMF events, " << invalid_ << " invalid)\n";
+    }
+  }
+
+  std::size_t invalid() const { return invalid_; }
+
+ private:
+  void report(const std::vector<transition>& ts) {
+    for (const auto& t : ts) {
+      ++transitions_;
+      json emails = json::array();
+      for (const auto& action : t.actions) {
+        for (const auto& tp : model_.topics) {
+          if (tp.arn != action) continue;
+          for (const auto& to : tp.emails) {
+            const auto e = render_email(t, model_, tp, to);
+            json entry = {{"to", to}, {"subject", e.subject}};
+            if (!o_.outbox.empty()) {
+              char prefix[16];
+              std::snprintf(prefix, sizeof prefix, "%03zu", ++emails_);
+              const std::string path = o_.outbox + "/" + prefix + "-" + safe(t.alarm_name) + "-" +
+                                       to_string(t.new_state) + "-" + safe(to) + ".eml";
+              std::ofstream f(path, std::ios::binary);
+              f << to_rfc5322(e);
+              if (!f) err_ << "fitwatch: cannot write " << path << "\n";
+              entry["file"] = path;
+            } else {
+              ++emails_;
+            }
+            if (smtp_) smtp_->send(e);
+            emails.push_back(entry);
+          }
+        }
+      }
+      if (o_.json) {
+        json j = {{"time", iso_time(t.time_ms)},
+                  {"time_ms", t.time_ms},
+                  {"alarm", t.alarm_name},
+                  {"type", t.composite ? "composite" : "metric"},
+                  {"old_state", to_string(t.old_state)},
+                  {"new_state", to_string(t.new_state)},
+                  {"reason", t.reason},
+                  {"emails", emails}};
+        j["epoch"] = t.epoch ? json(*t.epoch) : json(nullptr);
+        if (!t.contributor.empty()) j["contributors"] = t.contributor;
+        report_ << j.dump() << "\n";
+      } else {
+        report_ << iso_time(t.time_ms) << "  " << t.alarm_name << "  " << to_string(t.old_state)
+                << " -> " << to_string(t.new_state);
+        if (t.epoch) report_ << "  (epoch " << *t.epoch << ")";
+        report_ << "\n    " << t.reason << "\n";
+        for (const auto& e : emails) {
+          report_ << "    email to " << e["to"].get<std::string>() << ": "
+                  << (e.contains("file") ? e["file"].get<std::string>()
+                                         : e["subject"].get<std::string>())
+                  << "\n";
+        }
+      }
+      report_.flush();
+    }
+  }
+
+  const alarms_options& o_;
+  template_model model_;
+  engine engine_;
+  std::ostream& report_;
+  std::ostream& err_;
+  std::unique_ptr<smtp_sender> smtp_;
+  extracted_event event_;
+  std::function<bool(std::string_view, std::string_view)> wanted_ =
+      [this](std::string_view ns, std::string_view name) { return engine_.wants(ns, name); };
+  std::size_t lines_ = 0, events_ = 0, invalid_ = 0, transitions_ = 0, emails_ = 0;
+};
+
+}  // namespace
+
+const char* const alarms_usage = R"(usage: fitwatch replay --template FILE [options] [LOG...]
+       fitwatch watch  --template FILE [options] < live log
+
+Evaluates the CloudFormation template's CloudWatch alarms on an EMF log with
+CloudWatch's rules (periods, statistics, M of N, TreatMissingData, composite
+alarms, Metrics Insights GROUP BY), on a clock that ticks like CloudWatch's
+evaluator, and renders the email every subscribed address would receive.
+replay reads LOG files (stdin if none); watch reads a live log from stdin,
+passes every line through to stdout and reports transitions on stderr.
+
+options:
+  --template FILE        the template (YAML or JSON)             (required)
+  --param KEY=VALUE      a template parameter (repeatable)
+  --region REGION        (us-east-1)
+  --outbox DIR           write each email as DIR/NNN-<alarm>-<state>-<to>.eml
+  --format text|json     transitions as text (default) or one JSON object each
+  --tail DURATION        keep the clock running after the last line: 0, 90s,
+                         5m, 1h (default: the longest evaluation range)
+  --smtp smtp://H:P      watch only: also send the emails through this server
+  --from ADDRESS         watch only: the envelope sender (fitwatch@localhost)
+)";
+
+alarms_options parse_alarms_options(const std::vector<std::string>& args, bool live) {
+  alarms_options o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    const auto next = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--template") {
+      o.template_file = next();
+    } else if (a == "--param") {
+      const auto kv = next();
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos) throw std::invalid_argument("--param needs KEY=VALUE");
+      o.t.parameters[kv.substr(0, eq)] = kv.substr(eq + 1);
+    } else if (a == "--region") {
+      o.t.region = next();
+    } else if (a == "--outbox") {
+      o.outbox = next();
+    } else if (a == "--format") {
+      const auto f = next();
+      if (f != "text" && f != "json") throw std::invalid_argument("--format is text or json");
+      o.json = f == "json";
+    } else if (a == "--tail") {
+      o.tail = parse_duration(next());
+    } else if (a == "--smtp" && live) {
+      o.smtp = next();
+    } else if (a == "--from" && live) {
+      o.from = next();
+    } else if (!a.empty() && a[0] == '-' && a != "-") {
+      throw std::invalid_argument("unknown option " + a);
+    } else if (live) {
+      throw std::invalid_argument("watch reads stdin; no log files");
+    } else {
+      o.logs.push_back(a);
+    }
+  }
+  if (o.template_file.empty()) throw std::invalid_argument("--template is required");
+  return o;
+}
+
+
+int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& out,
+               std::ostream& err, const std::function<int(const alarms_options&, const line_fn&)>& read) {
+  const char* name = live ? "fitwatch watch" : "fitwatch replay";
+  alarms_options o;
+  try {
+    for (const auto& a : args) {
+      if (a == "--help" || a == "-h") {
+        out << alarms_usage;
+        return 0;
+      }
+    }
+    o = parse_alarms_options(args, live);
+  } catch (const std::exception& e) {
+    err << name << ": " << e.what() << "\n" << alarms_usage;
+    return 2;
+  }
+  std::unique_ptr<session> s;
+  try {
+    std::ifstream f(o.template_file, std::ios::binary);
+    if (!f) throw template_error("cannot open " + o.template_file + ": " + std::strerror(errno));
+    std::stringstream text;
+    text << f.rdbuf();
+    s = std::make_unique<session>(o, evaluate_template(parse_template(text.str()), o.t),
+                                  live ? err : out, err);
+  } catch (const std::exception& e) {
+    err << name << ": " << o.template_file << ": " << e.what() << "\n";
+    return 2;
+  }
+  // Past the template, an error can still come from evaluating it (metric
+  // math on real values) or from the output: a message and an exit code,
+  // never an exception out of the command.
+  try {
+    const int rc = read(o, [&](const std::string& text, const std::string& where,
+                               std::size_t number) { s->line(text, where, number, live); });
+    if (rc != 0) return rc;
+    s->finish();
+    return 0;
+  } catch (const std::exception& e) {
+    err << name << ": " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace fitwatch::tools

@@ -1,0 +1,47 @@
+// What `fitwatch replay` and `fitwatch watch` share: their flags, reading
+// the template, and a session that feeds log lines to the alarm engine and
+// reports each transition with the emails it sends (text or JSON, an
+// outbox of .eml files, SMTP for watch).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cfn/template.hpp"
+
+namespace fitwatch::tools {
+
+struct alarms_options {
+  std::string template_file;
+  template_options t;
+  std::string outbox;
+  bool json = false;
+  std::optional<std::int64_t> tail;
+  std::string smtp, from = "fitwatch@localhost";
+  std::vector<std::string> logs;
+};
+
+/// The usage text of replay and watch.
+extern const char* const alarms_usage;
+
+/// replay's (live = false) or watch's flags.
+/// \throw std::invalid_argument for a bad flag.
+alarms_options parse_alarms_options(const std::vector<std::string>& args, bool live);
+
+/// Gives one log line to the session: (text, file name, line number).
+using line_fn = std::function<void(const std::string&, const std::string&, std::size_t)>;
+
+/// The frame of both commands: --help, flags, the template, then
+/// `read(options, line)` feeds the log (a non-zero return stops there with
+/// that exit code), then the clock runs to the end of the tail. Every
+/// error becomes a message on `err` and exit code 2.
+int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& out,
+               std::ostream& err,
+               const std::function<int(const alarms_options&, const line_fn&)>& read);
+
+}  // namespace fitwatch::tools

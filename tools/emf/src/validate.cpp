@@ -1,0 +1,354 @@
+#include "emf/validate.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+
+#include "fitwatch/limits.hpp"
+#include "fitwatch/unit.hpp"
+
+namespace fitwatch::tools {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+std::size_t code_points(std::string_view s) {
+  std::size_t n = 0;
+  for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+bool starts_like_emf(std::string_view line) {
+  const auto first = line.find_first_not_of(" \t\r");
+  return first != std::string_view::npos && line[first] == '{' &&
+         line.find("\"_aws\"") != std::string_view::npos;
+}
+
+bool is_number(const element& e) {
+  const auto t = e.type();
+  return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
+}
+
+double number(const element& e) {
+  switch (e.type()) {
+    case element_type::INT64:
+      return static_cast<double>(int64_t(e));
+    case element_type::UINT64:
+      return static_cast<double>(uint64_t(e));
+    default:
+      return double(e);
+  }
+}
+
+std::string dump(const element& e) {
+  return simdjson::minify(e);
+}
+
+// The members of the root object, looked up many times per line (every
+// metric and dimension names one): a flat index with a cheap tag checked
+// before the key comparison.
+class root_index {
+ public:
+  void build(const object& root) {
+    entries_.clear();
+    for (const auto field : root) entries_.push_back({tag(field.key), field.key, field.value});
+  }
+  bool find(std::string_view key, element& out) const {
+    const std::uint32_t t = tag(key);
+    for (const auto& e : entries_) {
+      if (e.tag == t && e.key == key) {
+        out = e.value;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  static std::uint32_t tag(std::string_view k) {
+    if (k.empty()) return 0;
+    return static_cast<std::uint32_t>(k.size()) << 16 ^ static_cast<unsigned char>(k.front()) << 8 ^
+           static_cast<unsigned char>(k.back());
+  }
+  struct entry {
+    std::uint32_t tag;
+    std::string_view key;
+    element value;
+  };
+  std::vector<entry> entries_;
+};
+
+struct checker {
+  const root_index& root;
+  line_report& report;
+
+  void fail(std::string message) {
+    report.kind = line_kind::invalid;
+    report.errors.push_back(std::move(message));
+  }
+
+  // Messages are built only when something fails: a valid line allocates
+  // nothing here.
+  void check_directive(const element& d, std::size_t index) {
+    const auto where = [index] { return "CloudWatchMetrics[" + std::to_string(index) + "]"; };
+    object dir;
+    if (d.get_object().get(dir) != simdjson::SUCCESS) return fail(where() + " is not an object");
+    element ns;
+    if (dir.at_key("Namespace").get(ns) != simdjson::SUCCESS || !ns.is_string()) {
+      fail(where() + ".Namespace is missing or not a string");
+    } else {
+      const auto n = code_points(std::string_view(ns));
+      if (n < 1 || n > limits::max_namespace_length) {
+        fail(where() + ".Namespace must have 1..255 characters, has " + std::to_string(n));
+      }
+    }
+    std::size_t sets = 0;
+    element dims;
+    if (dir.at_key("Dimensions").get(dims) != simdjson::SUCCESS || !dims.is_array()) {
+      fail(where() + ".Dimensions is missing or not an array");
+    } else {
+      std::size_t s = 0;
+      for (const element set : dims.get_array()) {
+        ++sets;
+        const std::size_t set_index = s++;
+        const auto set_where = [&] {
+          return where() + ".Dimensions[" + std::to_string(set_index) + "]";
+        };
+        if (!set.is_array()) {
+          fail(set_where() + " is not an array");
+          continue;
+        }
+        const auto size = set.get_array().size();
+        if (size > limits::max_dimensions_per_set) {
+          fail(set_where() + " has " + std::to_string(size) + " dimensions, more than 30");
+        }
+        for (const element name : set.get_array()) {
+          if (!name.is_string()) {
+            fail(set_where() + " has a dimension name that is not a string");
+            continue;
+          }
+          const std::string_view key = name;
+          element value;
+          if (!root.find(key, value)) {
+            fail("dimension \"" + std::string(key) + "\" has no member in the event");
+          } else if (!value.is_string()) {
+            fail("dimension \"" + std::string(key) + "\" has a value that is not a string");
+          } else {
+            const auto n = code_points(std::string_view(value));
+            if (n < 1 || n > limits::max_dimension_value_length) {
+              fail("dimension \"" + std::string(key) +
+                   "\" value must have 1..1024 characters, has " + std::to_string(n));
+            }
+          }
+          if (key.empty() || key.size() > limits::max_name_length || key.front() == ':') {
+            fail("dimension name \"" + std::string(key) +
+                 "\" is empty, too long or starts with ':'");
+          }
+        }
+      }
+    }
+    element metrics;
+    if (dir.at_key("Metrics").get(metrics) != simdjson::SUCCESS || !metrics.is_array()) {
+      return fail(where() + ".Metrics is missing or not an array");
+    }
+    const auto count = metrics.get_array().size();
+    if (count > limits::max_metrics_per_event) {
+      fail(where() + ".Metrics has " + std::to_string(count) +
+           " metric definitions, more than 100");
+    }
+    std::size_t m = 0;
+    for (const element def : metrics.get_array())
+      check_metric(def, index, m++, std::max<std::size_t>(sets, 1));
+  }
+
+  void check_metric(const element& def, std::size_t directive, std::size_t index,
+                    std::size_t sets) {
+    const auto where = [&] {
+      return "CloudWatchMetrics[" + std::to_string(directive) + "].Metrics[" +
+             std::to_string(index) + "]";
+    };
+    object d;
+    if (def.get_object().get(d) != simdjson::SUCCESS) return fail(where() + " is not an object");
+    element name;
+    if (d.at_key("Name").get(name) != simdjson::SUCCESS || !name.is_string()) {
+      return fail(where() + ".Name is missing");
+    }
+    const std::string_view key = name;
+    const auto n = code_points(key);
+    if (n < 1 || n > limits::max_name_length)
+      fail("metric name \"" + std::string(key) + "\" must have 1..255 characters");
+    element u;
+    if (d.at_key("Unit").get(u) == simdjson::SUCCESS) {
+      if (!u.is_string() || !parse_unit(std::string_view(u))) {
+        fail("metric \"" + std::string(key) + "\" has an unknown Unit " + dump(u));
+      }
+    }
+    element r;
+    if (d.at_key("StorageResolution").get(r) == simdjson::SUCCESS) {
+      const bool ok = (r.type() == element_type::INT64 && (int64_t(r) == 1 || int64_t(r) == 60)) ||
+                      (r.type() == element_type::UINT64 && (uint64_t(r) == 1 || uint64_t(r) == 60));
+      if (!ok)
+        fail("metric \"" + std::string(key) + "\" has StorageResolution " + dump(r) +
+             ", not 1 or 60");
+    }
+    element value;
+    if (!root.find(key, value))
+      return fail("metric \"" + std::string(key) + "\" has no value member");
+    std::size_t points = 0;
+    if (is_number(value)) {
+      points = 1;
+    } else if (value.is_array()) {
+      const auto size = value.get_array().size();
+      if (size > limits::max_values_per_metric) {
+        fail("metric \"" + std::string(key) + "\" has " + std::to_string(size) +
+             " values, more than 100");
+      }
+      for (const element v : value.get_array()) {
+        if (!is_number(v))
+          return fail("metric \"" + std::string(key) + "\" has a value that is not a number");
+      }
+      points = size;
+    } else {
+      return fail("metric \"" + std::string(key) +
+                  "\" value is not a number or an array of numbers");
+    }
+    report.metrics += sets;
+    report.datapoints += points * sets;
+  }
+};
+
+// Walks a valid event again and collects its datapoints. Reuses the
+// buffers of `out` (a reader calls it for every line of a log).
+void extract(const root_index& root, const element& directives, std::int64_t ts,
+             extracted_event& out,
+             const std::function<bool(std::string_view, std::string_view)>& wanted) {
+  thread_local std::vector<std::vector<std::pair<std::string, std::string>>> sets;
+  out.timestamp_ms = ts;
+  out.epoch.reset();
+  element epoch;
+  if (root.find("Epoch", epoch) && is_number(epoch))
+    out.epoch = static_cast<std::int64_t>(number(epoch));
+  std::size_t used = 0;
+  for (const element d : directives.get_array()) {
+    const object dir = d.get_object();
+    const std::string_view ns = dir["Namespace"];
+    std::size_t set_count = 0;
+    for (const element set : dir["Dimensions"].get_array()) {
+      if (sets.size() <= set_count) sets.emplace_back();
+      auto& dims = sets[set_count++];
+      dims.clear();
+      for (const element name : set.get_array()) {
+        const std::string_view k = name;
+        element value;
+        root.find(k, value);
+        dims.emplace_back(std::string(k), std::string(std::string_view(value)));
+      }
+      std::sort(dims.begin(), dims.end());
+    }
+    if (set_count == 0) {  // no dimension set: a metric without dimensions
+      if (sets.empty()) sets.emplace_back();
+      sets[0].clear();
+      set_count = 1;
+    }
+    for (const element def : dir["Metrics"].get_array()) {
+      const std::string_view name = def["Name"];
+      if (wanted && !wanted(ns, name)) continue;
+      element value;
+      root.find(name, value);
+      for (std::size_t k = 0; k < set_count; ++k) {
+        if (out.series.size() <= used) out.series.emplace_back();
+        auto& x = out.series[used++];
+        x.ns.assign(ns);
+        x.name.assign(name);
+        x.dimensions = sets[k];
+        x.values.clear();
+        if (value.is_array()) {
+          for (const element v : value.get_array()) x.values.push_back(number(v));
+        } else {
+          x.values.push_back(number(value));
+        }
+      }
+    }
+  }
+  out.series.resize(used);
+}
+
+}  // namespace
+
+line_report validate_line(std::string_view line, const validate_options& options) {
+  return validate_line(line, options, nullptr);
+}
+
+line_report validate_line(std::string_view line, const validate_options& options,
+                          extracted_event* out,
+                          const std::function<bool(std::string_view, std::string_view)>& wanted) {
+  thread_local simdjson::dom::parser parser;
+  // simdjson reads SIMDJSON_PADDING bytes past the end: parse from a padded
+  // buffer we keep, rather than let it allocate a padded copy per line.
+  thread_local std::string padded;
+  if (padded.size() < line.size() + simdjson::SIMDJSON_PADDING) {
+    padded.resize(line.size() + simdjson::SIMDJSON_PADDING);
+  }
+  std::copy(line.begin(), line.end(), padded.begin());
+  line_report report;
+  element doc;
+  if (parser.parse(padded.data(), line.size(), false).get(doc) != simdjson::SUCCESS) {
+    if (starts_like_emf(line)) {
+      report.kind = line_kind::invalid;
+      report.errors.emplace_back("not valid JSON (NaN and Infinity are not JSON)");
+    }
+    return report;
+  }
+  object root;
+  element aws;
+  if (doc.get_object().get(root) != simdjson::SUCCESS) return report;
+  thread_local root_index index;
+  index.build(root);
+  if (!index.find("_aws", aws)) return report;
+  report.kind = line_kind::emf;
+  checker c{index, report};
+  if (line.size() > limits::max_event_bytes) {
+    c.fail("event of " + std::to_string(line.size()) + " bytes, more than 1 MB");
+  }
+  object meta;
+  if (aws.get_object().get(meta) != simdjson::SUCCESS) {
+    c.fail("_aws is not an object");
+    return report;
+  }
+  element ts;
+  std::int64_t timestamp = 0;
+  if (meta.at_key("Timestamp").get(ts) != simdjson::SUCCESS) {
+    c.fail("_aws.Timestamp is missing");
+  } else if (!((ts.type() == element_type::INT64 && int64_t(ts) >= 0) ||
+               (ts.type() == element_type::UINT64 && uint64_t(ts) <= uint64_t(INT64_MAX)))) {
+    c.fail("_aws.Timestamp is not a non-negative integer (ms since the epoch)");
+  } else {
+    timestamp =
+        ts.type() == element_type::INT64 ? int64_t(ts) : static_cast<std::int64_t>(uint64_t(ts));
+    if (options.now_ms) {
+      constexpr long long day = 24LL * 3600 * 1000;
+      if (timestamp < *options.now_ms - 14 * day || timestamp > *options.now_ms + 2 * 3600 * 1000) {
+        c.fail("_aws.Timestamp is more than 14 days in the past or 2 hours in the future");
+      }
+    }
+  }
+  element directives;
+  if (meta.at_key("CloudWatchMetrics").get(directives) != simdjson::SUCCESS ||
+      !directives.is_array()) {
+    c.fail("_aws.CloudWatchMetrics is missing or not an array");
+    return report;
+  }
+  std::size_t i = 0;
+  for (const element d : directives.get_array()) c.check_directive(d, i++);
+  if (report.kind == line_kind::invalid) {
+    report.metrics = 0;
+    report.datapoints = 0;
+    return report;
+  }
+  if (out != nullptr) extract(index, directives, timestamp, *out, wanted);
+  return report;
+}
+
+}  // namespace fitwatch::tools

@@ -1,0 +1,29 @@
+// The notification email CloudWatch sends through SNS when an alarm changes
+// state, rendered from a replayed transition (the layout of real delivered
+// emails; see docs/replay.md), and written as RFC 5322 messages.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "alarms/model.hpp"
+#include "alarms/transition.hpp"
+
+namespace fitwatch::tools {
+
+struct email {
+  std::string from, to, subject, body;
+  std::int64_t time_ms = 0;
+};
+
+/// "US East (N. Virginia)" for "us-east-1"; the code itself if unknown.
+std::string region_name(const std::string& region);
+
+/// The email `recipient` of `topic` receives for `t`.
+email render_email(const transition& t, const template_model& model, const topic& tp,
+                   const std::string& recipient);
+
+/// The message as RFC 5322 text (CRLF line ends, UTF-8 body, encoded subject).
+std::string to_rfc5322(const email& e);
+
+}  // namespace fitwatch::tools

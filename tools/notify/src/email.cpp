@@ -1,0 +1,195 @@
+#include "notify/email.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <sstream>
+
+#include "alarms/cloudwatch_text.hpp"
+
+namespace fitwatch::tools {
+namespace {
+
+std::string join_actions(const std::vector<std::string>& actions) {
+  if (actions.empty()) return "";
+  std::string out = "[";
+  for (std::size_t i = 0; i < actions.size(); ++i) out += (i > 0 ? ", " : "") + actions[i];
+  return out + "]";
+}
+
+std::string describe_dimensions(const std::vector<std::pair<std::string, std::string>>& dims) {
+  std::string out;
+  for (const auto& [k, v] : dims)
+    out += (out.empty() ? "" : " ") + std::string("[") + k + " = " + v + "]";
+  return out;
+}
+
+std::string seconds_text(int period) {
+  return std::to_string(period) + " seconds";
+}
+
+// "- Name:" lines with the values aligned in one column, as CloudWatch does.
+std::string field(const std::string& label, const std::string& value, std::size_t width) {
+  std::string line = "- " + label + ":";
+  line.resize(std::max(line.size() + 1, width), ' ');
+  return line + value + "\n";
+}
+
+}  // namespace
+
+std::string region_name(const std::string& region) {
+  static const std::map<std::string, std::string> names = {
+      {"us-east-1", "US East (N. Virginia)"},
+      {"us-east-2", "US East (Ohio)"},
+      {"us-west-1", "US West (N. California)"},
+      {"us-west-2", "US West (Oregon)"},
+      {"ca-central-1", "Canada (Central)"},
+      {"eu-west-1", "EU (Ireland)"},
+      {"eu-west-2", "EU (London)"},
+      {"eu-west-3", "EU (Paris)"},
+      {"eu-central-1", "EU (Frankfurt)"},
+      {"eu-north-1", "EU (Stockholm)"},
+      {"eu-south-1", "EU (Milan)"},
+      {"ap-south-1", "Asia Pacific (Mumbai)"},
+      {"ap-northeast-1", "Asia Pacific (Tokyo)"},
+      {"ap-northeast-2", "Asia Pacific (Seoul)"},
+      {"ap-northeast-3", "Asia Pacific (Osaka)"},
+      {"ap-southeast-1", "Asia Pacific (Singapore)"},
+      {"ap-southeast-2", "Asia Pacific (Sydney)"},
+      {"sa-east-1", "South America (Sao Paulo)"},
+  };
+  const auto it = names.find(region);
+  return it == names.end() ? region : it->second;
+}
+
+email render_email(const transition& t, const template_model& model, const topic& tp,
+                   const std::string& recipient) {
+  email e;
+  e.time_ms = t.time_ms;
+  e.to = recipient;
+  e.from = (tp.display_name.empty() ? std::string("AWS Notifications") : tp.display_name) +
+           " <no-reply@sns.amazonaws.com>";
+  const std::string region = region_name(model.region);
+  const std::string state = to_string(t.new_state);
+  // SNS subjects stay under 100 characters; CloudWatch shortens the name.
+  std::string name = t.alarm_name;
+  const std::string tail = "\" in " + region;
+  const std::size_t room = 99 - state.size() - 3 - tail.size();
+  if (name.size() > room) name = name.substr(0, room - 3) + "...";
+  e.subject = state + ": \"" + name + tail;
+
+  const std::string when = email_time(t.time_ms);
+  std::ostringstream b;
+  if (t.composite) {
+    b << "You are receiving this email because your Amazon CloudWatch Alarm \"" << t.alarm_name
+      << "\" in the " << region << " region has transitioned to " << state << " state on \"" << when
+      << "\", because \"" << t.reason << "\".\n\n";
+  } else {
+    b << "You are receiving this email because your Amazon CloudWatch Alarm \"" << t.alarm_name
+      << "\" in the " << region << " region has entered the " << state << " state, because \""
+      << t.reason << "\" at \"" << when << "\".\n\n";
+  }
+  b << "View this alarm in the AWS Management Console:\n"
+    << "https://" << model.region
+    << ".console.aws.amazon.com/cloudwatch/deeplink.js?region=" << model.region
+    << "#alarmsV2:alarm/" << t.alarm_name << "\n\n";
+  const std::size_t w = 30;
+  b << "Alarm Details:\n"
+    << field("Name", t.alarm_name, w) << field("Description", t.alarm->description, w)
+    << field("State Change", to_string(t.old_state) + " -> " + state, w)
+    << field("Reason for State Change", t.reason, w) << field("Timestamp", when, w)
+    << field("AWS Account", model.account_id, w) << field("Alarm Arn", t.alarm_arn, w);
+  if (t.composite) {
+    b << field("Alarm Rule", t.composite_alarm_->rule, w) << "\n";
+    b << "Triggering children:\n";
+    for (const auto& c : t.triggering_children) b << "- " << c << "\n";
+    b << "\n";
+  } else {
+    const auto& a = *t.metric;
+    b << "\nThreshold:\n"
+      << "- The alarm is in the ALARM state when the metric is " << a.comparison << " "
+      << java_double(a.threshold) << " for at least " << a.datapoints_to_alarm << " of the last "
+      << a.evaluation_periods << " period(s) of " << seconds_text(a.period) << ".\n\n";
+    const std::size_t mw = 39;
+    if (a.metrics.empty()) {
+      b << "Monitored Metric:\n"
+        << field("MetricNamespace", a.ns, mw) << field("MetricName", a.metric_name, mw)
+        << field("Dimensions", describe_dimensions(a.dimensions), mw)
+        << field("Period", seconds_text(a.period), mw) << field("Statistic", a.statistic, mw)
+        << field("Unit", a.unit ? *a.unit : "not specified", mw)
+        << field("TreatMissingData", a.treat_missing_data, mw);
+    } else {
+      b << "Monitored Metrics:\n";
+      for (const auto& q : a.metrics) {
+        if (q.expression.empty()) {  // a MetricStat query
+          b << field("MetricStat",
+                     q.id + ": " + q.ns + " " + q.metric_name + " " +
+                         describe_dimensions(q.dimensions) + " " + q.statistic,
+                     mw);
+        } else {
+          b << field("MetricExpression", q.expression, mw);
+        }
+        b << field("MetricLabel", q.label.empty() ? q.id : q.label, mw);
+      }
+      if (!t.contributor.empty()) b << field("Contributors in ALARM", t.contributor, mw);
+      b << field("TreatMissingData", a.treat_missing_data, mw);
+    }
+    b << "\n";
+  }
+  b << "\nState Change Actions:\n"
+    << "- OK: " << join_actions(t.alarm->ok_actions) << "\n"
+    << "- ALARM: " << join_actions(t.alarm->alarm_actions) << "\n"
+    << "- INSUFFICIENT_DATA: " << join_actions(t.alarm->insufficient_data_actions) << "\n\n\n"
+    << "--\n"
+    << "If you wish to stop receiving notifications from this topic, please click or visit the "
+       "link below to unsubscribe:\n"
+    << "https://sns." << model.region
+    << ".amazonaws.com/unsubscribe.html?SubscriptionArn=" << tp.arn
+    << ":00000000-0000-0000-0000-000000000000&Endpoint=" << recipient << "\n\n"
+    << "Please do not reply directly to this email. If you have any questions or comments "
+       "regarding this email, please contact us at https://aws.amazon.com/support\n";
+  e.body = b.str();
+  return e;
+}
+
+std::string to_rfc5322(const email& e) {
+  const auto crlf = [](const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+      if (c == '\n') out += '\r';
+      out += c;
+    }
+    return out;
+  };
+  bool ascii = true;
+  for (const char c : e.subject) ascii &= static_cast<unsigned char>(c) < 0x80;
+  std::string subject = e.subject;
+  if (!ascii) {  // RFC 2047 encoded-word, base64
+    static const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string enc;
+    for (std::size_t i = 0; i < e.subject.size(); i += 3) {
+      unsigned n = static_cast<unsigned char>(e.subject[i]) << 16;
+      if (i + 1 < e.subject.size()) n |= static_cast<unsigned char>(e.subject[i + 1]) << 8;
+      if (i + 2 < e.subject.size()) n |= static_cast<unsigned char>(e.subject[i + 2]);
+      enc += b64[(n >> 18) & 63];
+      enc += b64[(n >> 12) & 63];
+      enc += i + 1 < e.subject.size() ? b64[(n >> 6) & 63] : '=';
+      enc += i + 2 < e.subject.size() ? b64[n & 63] : '=';
+    }
+    subject = "=?UTF-8?B?" + enc + "?=";
+  }
+  const std::time_t t = static_cast<std::time_t>(e.time_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[64];
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  std::string id = std::to_string(e.time_ms) + "." +
+                   std::to_string(std::hash<std::string>{}(e.to + e.subject)) + "@fitwatch.replay";
+  std::string msg = "From: " + e.from + "\nTo: " + e.to + "\nSubject: " + subject +
+                    "\nDate: " + date + "\nMessage-ID: <" + id + ">\nMIME-Version: 1.0\n" +
+                    "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n" +
+                    e.body;
+  return crlf(msg);
+}
+
+}  // namespace fitwatch::tools
