@@ -32,7 +32,7 @@ TEST_CASE("best_weights keeps and restores parameters") {
   torch::nn::Linear model(3, 2);
   const auto before = model->weight.detach().clone();
   const fitwatch::test::temp_dir dir;
-  for (const std::string path : {std::string(), dir.file("best_weights.pt")}) {
+  for (const std::string& path : {std::string(), dir.file("best_weights.pt")}) {
     fitwatch::best_weights best{path};
     CHECK(best.empty());
     CHECK_FALSE(best.restore(*model));
