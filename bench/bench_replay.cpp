@@ -9,8 +9,8 @@
 #include <sstream>
 #include <string>
 
-#include "fitwatch/monitor.hpp"
 #include "commands.hpp"
+#include "fitwatch/monitor.hpp"
 
 int main(int argc, char** argv) {
   const std::size_t lines = argc > 1 ? std::stoul(argv[1]) : 1000000;

@@ -152,8 +152,7 @@ const signals& detector::update(const evaluation& e) {
   // Percent of |best|, so that the rules mean the same for losses below zero.
   const double scale = std::fabs(s.best_validation);
   s.generalization_loss = scale > 0 ? 100.0 * (v - s.best_validation) / scale : 0.0;
-  const double smoothed_noise =
-      s.noise * std::sqrt(options_.smoothing / (2 - options_.smoothing));
+  const double smoothed_noise = s.noise * std::sqrt(options_.smoothing / (2 - options_.smoothing));
   gl_run_ = s.generalization_loss > options_.gl_threshold &&
                     v - s.best_validation > options_.gl_noise_units * smoothed_noise
                 ? gl_run_ + 1
@@ -182,9 +181,8 @@ const signals& detector::update(const evaluation& e) {
           << " noise units above its best (evaluation " << s.best_evaluation + 1 << ")";
     } else if (options_.trend_window > 0 && s.since_best + 1 >= options_.trend_window &&
                s.generalization_loss > options_.trend_min_gl &&
-               slope_t(options_.trend_window, [this](std::size_t back) {
-                 return history_at(back);
-               }) > options_.trend_t) {
+               slope_t(options_.trend_window,
+                       [this](std::size_t back) { return history_at(back); }) > options_.trend_t) {
       why << "validation loss rising steadily for " << options_.trend_window << " evaluations, "
           << s.generalization_loss << "% above its best (evaluation " << s.best_evaluation + 1
           << ")";

@@ -250,7 +250,8 @@ void logger::flush_at(std::int64_t timestamp_ms) noexcept {
   if (s.rec.empty()) return;
   if (!s.options.background_writer) {
     try {
-      if (detail::record_access::take(s.rec, s.sync_frame, timestamp_ms)) s.write_frame(s.sync_frame);
+      if (detail::record_access::take(s.rec, s.sync_frame, timestamp_ms))
+        s.write_frame(s.sync_frame);
     } catch (...) {
       detail::report("fitwatch: an evaluation could not be serialized (out of memory)");
     }

@@ -18,14 +18,17 @@ struct metric_value {
 using opt = std::optional<double>;
 constexpr metric_value metric_values[] = {
     {"TrainLoss", [](const evaluation& e, const signals&) -> opt { return e.train_loss; }},
-    {"ValidationLoss", [](const evaluation& e, const signals&) -> opt { return e.validation_loss; }},
+    {"ValidationLoss",
+     [](const evaluation& e, const signals&) -> opt { return e.validation_loss; }},
     {"TrainAccuracy", [](const evaluation& e, const signals&) -> opt { return e.train_accuracy; }},
     {"ValidationAccuracy",
      [](const evaluation& e, const signals&) -> opt { return e.validation_accuracy; }},
     {"GeneralizationGap",
      [](const evaluation&, const signals& s) -> opt { return s.finite ? opt(s.gap) : opt(); }},
     {"GeneralizationGapRatio",
-     [](const evaluation&, const signals& s) -> opt { return s.finite ? opt(s.gap_ratio) : opt(); }},
+     [](const evaluation&, const signals& s) -> opt {
+       return s.finite ? opt(s.gap_ratio) : opt();
+     }},
     {"GeneralizationLoss",
      [](const evaluation&, const signals& s) -> opt {
        return s.finite ? opt(s.generalization_loss) : opt();
@@ -69,7 +72,8 @@ constexpr bool every_metric_has_a_value() {
   }
   return true;
 }
-static_assert(every_metric_has_a_value(), "a metric of signal_metrics has no entry in metric_values");
+static_assert(every_metric_has_a_value(),
+              "a metric of signal_metrics has no entry in metric_values");
 
 }  // namespace
 

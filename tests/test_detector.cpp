@@ -166,8 +166,8 @@ TEST_CASE("the validation-loss rules speak only while the training loss still fa
   }
   SUBCASE("a training loss that falls, then stops, stops the rules") {
     detector d;
-    const std::vector<double> v = {1.0, 0.8, 0.6, 0.5, 0.45, 0.42, 0.4, 0.4, 0.4,
-                                   0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75};
+    const std::vector<double> v = {1.0, 0.8,  0.6, 0.5,  0.45, 0.42, 0.4, 0.4,
+                                   0.4, 0.45, 0.5, 0.55, 0.6,  0.65, 0.7, 0.75};
     std::vector<double> train = {1.0, 0.9, 0.8, 0.7, 0.6};
     while (train.size() < v.size()) train.push_back(train.size() % 2 ? 0.61 : 0.59);
     bool fired = false;
@@ -183,8 +183,7 @@ TEST_CASE("the validation-loss rules speak only while the training loss still fa
     detector d{o};
     const auto s = run(d, val, false);
     CHECK(s[7].overfitting);
-    CHECK(s[7].reason ==
-          "validation loss 22% above its best (evaluation 5) for 2 evaluations");
+    CHECK(s[7].reason == "validation loss 22% above its best (evaluation 5) for 2 evaluations");
   }
   SUBCASE("train_window must fit a slope and the history") {
     detector_options o;
@@ -390,7 +389,8 @@ TEST_CASE("the monitor writes raw losses and signals in one valid line") {
   fitwatch::monitor mon{log, percent_only};
   const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65};
   for (std::size_t i = 0; i < val.size(); ++i) {
-    mon.observe(static_cast<std::int64_t>(i + 1), {0.3 - 0.01 * static_cast<double>(i), val[i], 0.9, 0.8});
+    mon.observe(static_cast<std::int64_t>(i + 1),
+                {0.3 - 0.01 * static_cast<double>(i), val[i], 0.9, 0.8});
   }
   mon.observe(9, {std::nan(""), 0.7});
   const auto lines = sink->snapshot();

@@ -137,21 +137,23 @@ const std::optional<alarm_state> RETAIN = std::nullopt;
 
 TEST_CASE("the guide's missing-data table for 3 out of 3, every cell") {
   //          datapoints     MISSING       IGNORE  BREACHING  NOT BREACHING
-  check_table(3, 3, {{"0 - X - X", OK, OK, OK, OK},
-                     {"0 - - - -", OK, OK, OK, OK},
-                     {"- - - - -", INSUFFICIENT, RETAIN, ALARM, OK},
-                     {"0 X X - X", ALARM, ALARM, ALARM, ALARM},
-                     {"- - - - X", INSUFFICIENT, RETAIN, ALARM, OK},
-                     {"X - - - -", ALARM, RETAIN, ALARM, OK}});
+  check_table(3, 3,
+              {{"0 - X - X", OK, OK, OK, OK},
+               {"0 - - - -", OK, OK, OK, OK},
+               {"- - - - -", INSUFFICIENT, RETAIN, ALARM, OK},
+               {"0 X X - X", ALARM, ALARM, ALARM, ALARM},
+               {"- - - - X", INSUFFICIENT, RETAIN, ALARM, OK},
+               {"X - - - -", ALARM, RETAIN, ALARM, OK}});
 }
 
 TEST_CASE("the guide's missing-data table for 2 out of 3, every cell") {
   //          datapoints     MISSING       IGNORE  BREACHING  NOT BREACHING
-  check_table(3, 2, {{"0 - X - X", ALARM, ALARM, ALARM, ALARM},
-                     {"0 0 X 0 X", ALARM, ALARM, ALARM, ALARM},
-                     {"0 - X - -", OK, OK, ALARM, OK},
-                     {"- - - - 0", OK, OK, ALARM, OK},
-                     {"- - - - X", INSUFFICIENT, RETAIN, ALARM, OK}});
+  check_table(3, 2,
+              {{"0 - X - X", ALARM, ALARM, ALARM, ALARM},
+               {"0 0 X 0 X", ALARM, ALARM, ALARM, ALARM},
+               {"0 - X - -", OK, OK, ALARM, OK},
+               {"- - - - 0", OK, OK, ALARM, OK},
+               {"- - - - X", INSUFFICIENT, RETAIN, ALARM, OK}});
 }
 
 TEST_CASE("M of N with M < N") {

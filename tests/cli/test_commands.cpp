@@ -31,7 +31,8 @@ TEST_CASE("emit: CSV with a header, CSV without, and JSON give the same signals"
       "8,0.1,0.65,0.95,0.7\n";
   const auto a = run_command(cli + " emit --job-name j --gl-noise-units 0", csv);
   REQUIRE(a.exit_code == 0);
-  const auto b = run_command(cli + " emit --job-name j --gl-noise-units 0", csv.substr(csv.find('\n') + 1));
+  const auto b =
+      run_command(cli + " emit --job-name j --gl-noise-units 0", csv.substr(csv.find('\n') + 1));
   REQUIRE(b.exit_code == 0);
   std::string js;
   for (const auto& l : lines_of(csv.substr(csv.find('\n') + 1))) {
@@ -271,12 +272,13 @@ std::string math_alarm_yaml(const std::string& expression) {
          "            Metric: {Namespace: FitWatch, MetricName: M,"
          " Dimensions: [{Name: J, Value: x}]}\n"
          "            Period: 60\n            Stat: Maximum\n"
-         "        - Id: e\n          Period: 60\n          Expression: \"" + expression +
-         "\"\n";
+         "        - Id: e\n          Period: 60\n          Expression: \"" +
+         expression + "\"\n";
 }
 }  // namespace
 
-TEST_CASE("replay and watch: metric math with the wrong arity is a message and exit 2, not an abort") {
+TEST_CASE(
+    "replay and watch: metric math with the wrong arity is a message and exit 2, not an abort") {
   const fitwatch::test::temp_dir dir;
   const std::string path = dir.file("math.yaml");
   const std::string line =

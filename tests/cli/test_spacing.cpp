@@ -166,7 +166,7 @@ TEST_CASE("each extra rule emails only when its parameter turns it on, at every 
 
 TEST_CASE("a noisy plateau of both losses emails nobody, at any spacing") {
   curve c;
-  std::uint32_t state = 12345;  // a fixed linear congruential sequence: the same curve every run
+  std::uint32_t state = 12345;     // a fixed linear congruential sequence: the same curve every run
   const auto uniform = [&state] {  // in [-1, 1)
     state = state * 1664525u + 1013904223u;
     return static_cast<double>(state >> 8) / (1u << 23) - 1;

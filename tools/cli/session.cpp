@@ -236,9 +236,9 @@ alarms_options parse_alarms_options(const std::vector<std::string>& args, bool l
   return o;
 }
 
-
 int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& out,
-               std::ostream& err, const std::function<int(const alarms_options&, const line_fn&)>& read) {
+               std::ostream& err,
+               const std::function<int(const alarms_options&, const line_fn&)>& read) {
   const char* name = live ? "fitwatch watch" : "fitwatch replay";
   alarms_options o;
   try {

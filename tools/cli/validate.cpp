@@ -26,7 +26,8 @@ int validate_command(const std::vector<std::string>& files, std::istream& in, st
       ++events;
       if (r.kind == line_kind::invalid) {
         ++invalid;
-        for (const auto& e : r.errors) err << name << ":" << number << ": invalid EMF: " << e << "\n";
+        for (const auto& e : r.errors)
+          err << name << ":" << number << ": invalid EMF: " << e << "\n";
         continue;
       }
       metrics += r.metrics;

@@ -88,8 +88,8 @@ engine::engine(const template_model& model) : model_(model) {
             wanted_.emplace_back(q.ns, q.metric_name);
           } else {
             if (q.expression.find("SELECT") != std::string::npos) {
-              throw alarm_error(
-                  where + ": a Metrics Insights query inside metric math is not supported");
+              throw alarm_error(where +
+                                ": a Metrics Insights query inside metric math is not supported");
             }
             plan->expressions.emplace(q.id, math_expression(q.expression));
           }
@@ -98,7 +98,7 @@ engine::engine(const template_model& model) : model_(model) {
           for (const auto& ref : e.ids()) {
             if (!plan->stats.count(ref) && !plan->expressions.count(ref)) {
               throw alarm_error(where + ": expression " + id + " reads " + ref +
-                                   ", which is not a query id");
+                                ", which is not a query id");
             }
           }
         }
@@ -123,7 +123,7 @@ engine::engine(const template_model& model) : model_(model) {
       for (const auto& o : model.composites) found |= o.name == r || o.arn == r;
       if (!found) {
         throw alarm_error("resource " + c.logical_id + ": AlarmRule names " + r +
-                             ", which is not an alarm of this template");
+                          ", which is not an alarm of this template");
       }
     }
     composites_.push_back(std::move(s));

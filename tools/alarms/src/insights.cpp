@@ -16,9 +16,9 @@ std::optional<insights_query> parse_insights(const std::string& e, const std::st
   std::smatch m;
   if (!std::regex_match(e, m, re)) {
     throw alarm_error(where +
-                         ": this Metrics Insights query is beyond what fitwatch replay "
-                         "evaluates (SELECT FN(metric) FROM SCHEMA(...) GROUP BY dim): " +
-                         e);
+                      ": this Metrics Insights query is beyond what fitwatch replay "
+                      "evaluates (SELECT FN(metric) FROM SCHEMA(...) GROUP BY dim): " +
+                      e);
   }
   insights_query q{m[1].str(), m[2].str(), m[3].str(), {}, m[5].str()};
   std::string dims = m[4].str();

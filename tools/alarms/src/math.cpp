@@ -4,8 +4,8 @@
 #include <cctype>
 #include <cmath>
 
-#include "cursor.hpp"
 #include "alarms/error.hpp"
+#include "cursor.hpp"
 
 namespace fitwatch::tools {
 

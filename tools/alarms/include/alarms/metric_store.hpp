@@ -1,6 +1,7 @@
 // Every metric series of a log, as CloudWatch stores them: a metric is
 // namespace + name + the full dimension set, and each EMF value is one
-// sample. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Metric
+// sample.
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Metric
 #pragma once
 
 #include <cstdint>
