@@ -16,6 +16,7 @@
 
 #include "emf/validate.hpp"
 #include "fitwatch/error.hpp"
+#include "fitwatch/logger.hpp"
 #include "fitwatch/sink.hpp"
 
 namespace fitwatch::test {
@@ -119,5 +120,17 @@ struct capture_reports {
   std::mutex mutex;
   std::vector<std::string> messages;
 };
+
+// Logger options for a test: lines go to `out` on the calling thread (no
+// writer thread to wait for), and no SIGTERM handler is installed.
+inline logger_options quiet_options(std::shared_ptr<fitwatch::sink> out,
+                                    std::string job_name = "job") {
+  logger_options o;
+  o.output = std::move(out);
+  o.background_writer = false;
+  o.flush_on_sigterm = false;
+  o.job_name = std::move(job_name);
+  return o;
+}
 
 }  // namespace fitwatch::test

@@ -378,12 +378,7 @@ TEST_CASE("divergence: NaN, infinity, or above the threshold") {
 
 TEST_CASE("the monitor writes raw losses and signals in one valid line") {
   auto sink = std::make_shared<fitwatch::test::capture_sink>();
-  fitwatch::logger_options options;
-  options.output = sink;
-  options.background_writer = false;
-  options.flush_on_sigterm = false;
-  options.job_name = "job";
-  fitwatch::logger log{options};
+  fitwatch::logger log{fitwatch::test::quiet_options(sink)};
   fitwatch::detector_options percent_only;
   percent_only.gl_noise_units = 0;
   fitwatch::monitor mon{log, percent_only};

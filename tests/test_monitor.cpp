@@ -7,12 +7,7 @@
 
 TEST_CASE("every signal metric carries its own value") {
   auto sink = std::make_shared<fitwatch::test::capture_sink>();
-  fitwatch::logger_options options;
-  options.output = sink;
-  options.background_writer = false;
-  options.flush_on_sigterm = false;
-  options.job_name = "job";
-  fitwatch::logger log{options};
+  fitwatch::logger log{fitwatch::test::quiet_options(sink)};
   fitwatch::monitor mon{log};
   mon.observe(1, {0.25, 0.5, 0.875, 0.75});
   const auto lines = sink->snapshot();
@@ -37,11 +32,7 @@ TEST_CASE("every signal metric carries its own value") {
 
 TEST_CASE("without accuracies, the accuracy metrics are left out") {
   auto sink = std::make_shared<fitwatch::test::capture_sink>();
-  fitwatch::logger_options options;
-  options.output = sink;
-  options.background_writer = false;
-  options.flush_on_sigterm = false;
-  fitwatch::logger log{options};
+  fitwatch::logger log{fitwatch::test::quiet_options(sink)};
   fitwatch::monitor mon{log};
   mon.observe(1, {0.25, 0.5});
   const auto e = fitwatch::test::parse_emf(sink->snapshot().at(0));

@@ -8,18 +8,6 @@
 #include "support.hpp"
 #include "temp_dir.hpp"
 
-namespace {
-
-fitwatch::logger_options quiet(std::shared_ptr<fitwatch::sink> out) {
-  fitwatch::logger_options o;
-  o.output = std::move(out);
-  o.background_writer = false;
-  o.flush_on_sigterm = false;
-  return o;
-}
-
-}  // namespace
-
 TEST_CASE("scalar reads one-element tensors, NaN otherwise") {
   CHECK(fitwatch::scalar(torch::tensor(0.25)) == 0.25);
   CHECK(fitwatch::scalar(torch::tensor({0.5f})) == 0.5);
@@ -49,7 +37,7 @@ TEST_CASE("best_weights keeps and restores parameters") {
 
 TEST_CASE("torch_monitor restores the best epoch's weights when it stops") {
   auto sink = std::make_shared<fitwatch::test::capture_sink>();
-  fitwatch::logger log{quiet(sink)};
+  fitwatch::logger log{fitwatch::test::quiet_options(sink)};
   torch::manual_seed(0);
   torch::nn::Linear model(4, 1);
   fitwatch::detector_options percent_only;  // as in test_detector.cpp, "default verdict"
