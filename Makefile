@@ -103,6 +103,7 @@ bench: bench-deps build
 	cd bench/node && npm ci --no-audit --no-fund --silent
 	python3 bench/peers.py build-bench/bench/peer_fitwatch 200000 5
 	python3 bench/overhead.py $(BUILD)/examples/train_fashion_mnist 5
+	python3 bench/corpus/tune.py build-bench/bench/tune_detector
 	python3 bench/corpus/score.py $(BUILD)/fitwatch
 
 bench-corpus: build

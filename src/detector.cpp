@@ -21,7 +21,8 @@ detector::detector(detector_options options) : options_(options) {
       {"trend_t", options_.trend_t},
       {"trend_min_gl", options_.trend_min_gl},
       {"gl_noise_units", options_.gl_noise_units},
-      {"train_falling_t", options_.train_falling_t}};
+      {"train_falling_t", options_.train_falling_t},
+      {"strong_rise_units", options_.strong_rise_units}};
   for (const auto& [name, value] : thresholds) {
     if (value < 0 || std::isnan(value)) {
       throw error(std::string("detector ") + name + " must not be negative, got " +
@@ -160,6 +161,8 @@ const signals& detector::update(const evaluation& e) {
   s.train_trend = train_trend(s.since_best);
   const bool train_falling =
       options_.train_falling_t == 0 || s.train_trend < -options_.train_falling_t;
+  const bool strong_rise = options_.strong_rise_units > 0 && gl_run_ > 0 && s.noise > 0 &&
+                           v - s.best_validation > options_.strong_rise_units * smoothed_noise;
 
   // The verdict: latched until a new best; rules are silent during warm-up.
   if (s.improved) latched_ = false;
@@ -167,9 +170,9 @@ const signals& detector::update(const evaluation& e) {
     std::ostringstream why;
     why.precision(3);
     const double rise = e.validation_loss - s.best_validation;  // raw, above the (smoothed) best
-    if (!train_falling) {
+    if (!train_falling && !strong_rise) {
       // the validation-loss rules below speak only while the model still
-      // learns the training set (see train_falling_t)
+      // learns the training set, or beyond strong_rise_units (see both)
     } else if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm &&
                s.since_best >= options_.gl_min_since_best) {
       why << "validation loss " << s.generalization_loss << "% above its best (evaluation "
@@ -189,7 +192,11 @@ const signals& detector::update(const evaluation& e) {
     }
     const bool validation_rule = !why.str().empty();
     if (validation_rule && options_.train_falling_t > 0) {
-      why << ", while the training loss still falls";
+      if (train_falling) {
+        why << ", while the training loss still falls";
+      } else {
+        why << ", " << (v - s.best_validation) / smoothed_noise << " noise units above its best";
+      }
     }
     if (validation_rule) {
       // the first rule that fired is the reason

@@ -135,7 +135,7 @@ TEST_CASE("default verdict: a plateau and a noisy but improving curve stay healt
   }
 }
 
-TEST_CASE("default verdict: smoothed loss over 5% above its best twice, 3 evaluations after it") {
+TEST_CASE("default verdict: smoothed loss over 5% above its best, 3 evaluations after it") {
   // EMA (0.7) of the validation loss: 1.0 .86 .678 .5534 .516 (best, #4)
   // .5398 (+4.6 %) .5819 (+12.8 %) .6296 (+22 %, second, 3 after the best).
   // (The noise floor is off here: this early the noise estimate still holds
@@ -184,6 +184,28 @@ TEST_CASE("the validation-loss rules speak only while the training loss still fa
     const auto s = run(d, val, false);
     CHECK(s[7].overfitting);
     CHECK(s[7].reason == "validation loss 22% above its best (evaluation 5) for 2 evaluations");
+  }
+  SUBCASE("...unless the rise is far beyond the noise (strong_rise_units)") {
+    // A quiet plateau (changes of 0.001), then the validation loss climbs
+    // 0.02 per evaluation while the training loss stays flat: a model
+    // getting worse on everything, dozens of noise units above its best.
+    std::vector<double> v = {1.0, 0.8, 0.6};
+    for (int i = 0; i < 12; ++i) v.push_back(0.5 + (i % 2 ? 0.001 : -0.001));
+    for (int i = 1; i <= 8; ++i) v.push_back(0.5 + 0.02 * i);
+    detector d;
+    const auto s = run(d, v, false);
+    std::size_t first = 0;
+    while (first < s.size() && !s[first].overfitting) ++first;
+    REQUIRE(first < s.size());
+    CHECK(s[first].since_best >= 3);  // the GL rule's other conditions still hold
+    CHECK(s[first].reason.find("noise units above its best") != std::string::npos);
+    CHECK(s[first].reason.find("training loss still falls") == std::string::npos);
+    detector_options o;
+    o.strong_rise_units = 0;
+    detector off{o};
+    for (const auto& x : run(off, v, false)) CHECK_FALSE(x.overfitting);
+    o.strong_rise_units = -1;
+    CHECK_THROWS_WITH_AS(detector{o}, doctest::Contains("strong_rise_units"), fitwatch::error);
   }
   SUBCASE("train_window must fit a slope and the history") {
     detector_options o;
@@ -275,7 +297,11 @@ TEST_CASE(
     "trend rule: a slow, steady rise under gl_threshold fires after trend_window evaluations") {
   // Best (smoothed) at evaluation 6, then +0.8 % per evaluation with a little
   // noise: the smoothed loss is under 5 % above its best, so only the trend fires.
-  detector d;
+  detector_options o;
+  o.trend_window = 6;
+  o.trend_t = 3;
+  o.trend_min_gl = 2;
+  detector d{o};
   std::vector<double> val = {1.0, 0.7, 0.55, 0.5, 0.5, 0.5};
   const double wiggle[] = {0.001, -0.001, 0.0005, 0, -0.0005};
   for (int i = 1; i <= 5; ++i) val.push_back(0.5 * (1 + 0.008 * i) + wiggle[i - 1]);
@@ -287,7 +313,6 @@ TEST_CASE(
   CHECK(s[10].overfitting);
   CHECK(s[10].reason.rfind("validation loss rising steadily for 6 evaluations, ", 0) == 0);
 
-  detector_options o;
   o.trend_min_gl = 5;  // the same rise, but required to be 5 % above the best
   detector strict{o};
   for (const auto& x : run(strict, val)) CHECK_FALSE(x.overfitting);

@@ -218,11 +218,14 @@ def main():
         tables[name + ", 2 min"] = through_chain(120, [param])[1]
     # The verdict with one default moved one step (the rest kept), and the
     # previous release's defaults: how firm the choice is.
-    moved = [["--train-falling-t", "0", "--gl-noise-units", "0"],
-             ["--train-falling-t", "0"], ["--gl-noise-units", "0"],
-             ["--gl-noise-units", "1"], ["--gl-noise-units", "2"],
-             ["--train-falling-t", "3"], ["--train-falling-t", "5"],
-             ["--train-window", "6"], ["--train-window", "10"],
+    moved = [["--warmup", "3", "--gl-confirm", "2", "--gl-noise-units", "1.5", "--trend-window", "6",
+              "--trend-t", "3", "--trend-min-gl", "2", "--train-falling-t", "4",
+              "--train-window", "8", "--strong-rise-units", "0"],
+             ["--strong-rise-units", "0"], ["--strong-rise-units", "10"],
+             ["--strong-rise-units", "20"], ["--train-falling-t", "0"],
+             ["--train-falling-t", "4"], ["--train-falling-t", "6"],
+             ["--gl-noise-units", "1.5"], ["--gl-noise-units", "2.5"],
+             ["--train-window", "8"], ["--gl-confirm", "2"],
              ["--jump-sigmas", "4"], ["--jump-sigmas", "6"],
              ["--gl-threshold", "4"], ["--gl-threshold", "6"],
              ["--smoothing", "0.6"], ["--smoothing", "0.8"]]

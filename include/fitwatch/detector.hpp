@@ -47,7 +47,7 @@ struct detector_options {
   /// A change smaller than this is neither an improvement nor a rise.
   double min_delta = 0.0;
   /// Evaluations ignored by every rule (signals are still computed).
-  std::size_t warmup = 3;
+  std::size_t warmup = 4;
   /// Exponential smoothing of the validation loss the rules read:
   /// s = alpha * v + (1 - alpha) * s_prev. 1 = no smoothing.
   double smoothing = 0.7;
@@ -58,11 +58,11 @@ struct detector_options {
   /// `gl_min_since_best` evaluations after the best. 0 disables it.
   /// Defaults chosen on the tuning half of the corpora (docs/benchmarks.md).
   double gl_threshold = 5.0;
-  std::size_t gl_confirm = 2;
+  std::size_t gl_confirm = 1;
   std::size_t gl_min_since_best = 3;
   /// The GL rule's noise floor, in noise units of the smoothed loss
   /// (noise x sqrt(smoothing / (2 - smoothing))). 0 = percent only.
-  double gl_noise_units = 1.5;
+  double gl_noise_units = 2.0;
   /// Rule "jump": one raw validation loss more than this many noise units
   /// and more than `gl_threshold` percent above the best (smoothed)
   /// validation loss, any evaluation after the best. Catches a sharp upturn in
@@ -74,17 +74,22 @@ struct detector_options {
   /// standard errors above zero, and the smoothed loss is more than
   /// `trend_min_gl` percent above its best. Catches a slow, steady rise that
   /// stays under `gl_threshold`. 0 disables it; the window is at most 16.
-  std::size_t trend_window = 6;
-  double trend_t = 3.0;
-  double trend_min_gl = 2.0;
+  std::size_t trend_window = 5;
+  double trend_t = 2.0;
+  double trend_min_gl = 4.0;
   /// "The training loss still falls": the three rules above (GL, jump,
   /// trend) fire only while the least-squares slope of the last training
   /// losses (from the best evaluation on, at least `train_window` and at
   /// most 16 of them) is more than `train_falling_t` standard errors below
   /// zero. Overfitting is the validation loss rising while the training
   /// loss falls; a plateau of both is not. 0 disables the condition.
-  double train_falling_t = 4.0;
-  std::size_t train_window = 8;
+  double train_falling_t = 5.0;
+  std::size_t train_window = 6;
+  /// ...or while the smoothed validation loss is more than this many noise
+  /// units above its best (and the GL rule's conditions hold): a rise that
+  /// far beyond the noise is worth an email whatever the training loss does
+  /// (a model that gets worse on everything). 0 = never.
+  double strong_rise_units = 15.0;
   /// Rule "rise streak": the validation loss rose this many evaluations in a
   /// row. 0 disables it.
   std::size_t rise_patience = 0;

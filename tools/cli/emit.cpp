@@ -34,6 +34,7 @@ detector (defaults in docs/detector.md):
   --min-delta X  --warmup N  --smoothing A  --gl-threshold PCT  --gl-confirm N
   --gl-min-since-best N  --gl-noise-units K  --jump-sigmas K  --trend-window N
   --trend-t T  --trend-min-gl PCT  --train-falling-t T (0: off)  --train-window N
+  --strong-rise-units K (0: off)
   --rise-patience N  --patience N  --gap-ratio X  --divergence-threshold X
   --no-check-finite
 )";
@@ -207,6 +208,8 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
         d.train_falling_t = std::stod(next());
       } else if (a == "--train-window") {
         d.train_window = count();
+      } else if (a == "--strong-rise-units") {
+        d.strong_rise_units = std::stod(next());
       } else if (a == "--rise-patience") {
         d.rise_patience = count();
       } else if (a == "--patience") {
