@@ -119,6 +119,144 @@ TEST_CASE("emit: the jump and trend rules are on by default and each flag turns 
   CHECK(run_command(cli + " emit --trend-t -1", "").exit_code == 2);
 }
 
+TEST_CASE("emit: NaN, Infinity and -Infinity as Python's json writes them mean divergence") {
+  // What json.dumps writes for float("nan"), float("inf") and -float("inf").
+  const std::string in =
+      "{\"epoch\": 1, \"train_loss\": 0.5, \"val_loss\": 0.6}\n"
+      "{\"epoch\": 2, \"train_loss\": NaN, \"val_loss\": 0.6, \"note\": \"NaN Infinity\"}\n"
+      "{\"epoch\": 3, \"train_loss\": 0.5, \"val_loss\": Infinity}\n"
+      "{\"epoch\": 4, \"train_loss\": -Infinity, \"val_loss\": 0.6}\n"
+      "5,0.5,-Infinity\n";
+  const auto r = run_command(cli + " emit --job-name j", in);
+  CHECK(r.exit_code == 0);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 5);
+  CHECK(parse_emf(lines[0])["TrainingDiverged"] == 0);
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto e = parse_emf(lines[i]);
+    CHECK(e["Epoch"] == i + 1);
+    CHECK(e["TrainingDiverged"] == 1);
+  }
+  CHECK(parse_emf(lines[1]).count("TrainLoss") == 0);  // JSON has no NaN: never written
+  CHECK(parse_emf(lines[2])["TrainLoss"] == 0.5);
+  // The words are values only outside strings.
+  const auto quoted =
+      run_command(cli + " emit", "{\"epoch\": 1, \"train_loss\": \"NaN\", \"val_loss\": 1}\n");
+  CHECK(quoted.exit_code == 1);
+  CHECK(quoted.err.find("line 1: \"train_loss\" is not a number (string)") != std::string::npos);
+}
+
+TEST_CASE("emit: --passthrough writes every other line unchanged and in order") {
+  const std::string emf =
+      R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[[]],"Metrics":[{"Name":"M"}]}]},"M":1})";
+  const std::string in =
+      "Loading data, 3 files\n"
+      "epoch,train_loss,val_loss\n"
+      "1,0.9,1.0\n"
+      "[info] {\"epoch\": 1, \"lr\": 0.1}\n"
+      "{\"step\": 10, \"loss\": 0.3}\n"
+      "\n" +
+      emf +
+      "\n"
+      "{\"epoch\": 2, \"train_loss\": 0.8, \"val_loss\": 0.9}\n"
+      "  indented, with \"quotes\" and trailing spaces  \n"
+      "done\n";
+  const auto r = run_command(cli + " emit --passthrough --job-name j", in);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 9);
+  CHECK(lines[0] == "Loading data, 3 files\n");
+  CHECK(parse_emf(lines[1])["Epoch"] == 1);
+  CHECK(lines[2] == "[info] {\"epoch\": 1, \"lr\": 0.1}\n");
+  CHECK(lines[3] == "{\"step\": 10, \"loss\": 0.3}\n");
+  CHECK(lines[4] == "\n");
+  CHECK(lines[5] == emf + "\n");
+  CHECK(parse_emf(lines[6])["Epoch"] == 2);
+  CHECK(lines[7] == "  indented, with \"quotes\" and trailing spaces  \n");
+  CHECK(lines[8] == "done\n");
+  // Without the flag, the same log lines are bad input, reported by number.
+  const auto strict = run_command(cli + " emit --job-name j", in);
+  CHECK(strict.exit_code == 1);
+  CHECK(strict.err.find("line 1: header must name") != std::string::npos);
+  CHECK(lines_of(strict.out).size() == 2);
+  // An evaluation that is wrong is still reported, not passed through.
+  const auto wrong = run_command(cli + " emit --passthrough",
+                                 "{\"epoch\": 1.5, \"train_loss\": 1, \"val_loss\": 1}\n");
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.out.empty());
+  CHECK(wrong.err.find("line 1: \"epoch\" must be an integer, got 1.5") != std::string::npos);
+}
+
+TEST_CASE(
+    "emit: an epoch or timestamp that is not an integer in range is rejected by line number") {
+  // Each of these once gave a line `validate` rejects or an epoch of
+  // -9223372036854775808, or was silently cut (1.7 -> 1), with exit 0.
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {R"({"epoch": 1, "train_loss": 1, "val_loss": 1, "timestamp": -5})",
+       "\"timestamp\" must not be negative"},
+      {R"({"epoch": 1, "train_loss": 1, "val_loss": 1, "timestamp": 1e300})",
+       "\"timestamp\" 1e+300 is out of range"},
+      {R"({"epoch": 1, "train_loss": 1, "val_loss": 1, "timestamp": 1.5})",
+       "\"timestamp\" must be an integer"},
+      {R"({"epoch": 1e300, "train_loss": 1, "val_loss": 1})", "\"epoch\" 1e+300 is out of range"},
+      {R"({"epoch": 9223372036854775808, "train_loss": 1, "val_loss": 1})",
+       "\"epoch\" 9223372036854775808 is out of range"},
+      {R"({"epoch": -9223372036854775809, "train_loss": 1, "val_loss": 1})",
+       "\"epoch\" -9.22337203685478e+18 is out of range"},
+      {R"({"epoch": null, "train_loss": 1, "val_loss": 1})", "\"epoch\" is not a number (null)"},
+      {R"({"epoch": NaN, "train_loss": 1, "val_loss": 1})", "\"epoch\" must be an integer"},
+      {R"({"epoch": 1.7, "train_loss": 1, "val_loss": 1})",
+       "\"epoch\" must be an integer, got 1.7"},
+      {"1.7,1,1", "epoch must be an integer, got 1.7"},
+      {"1e300,1,1", "epoch 1e+300 is out of range"},
+      {"-9223372036854775809,1,1", "epoch -9223372036854775809 is out of range"},
+      {"9223372036854775808,1,1", "epoch 9223372036854775808 is out of range"},
+      {"nan,1,1", "epoch must be an integer"},
+  };
+  for (const auto& [line, message] : hostile) {
+    CAPTURE(line);
+    const auto r = run_command(cli + " emit", "1,0.5,0.5\n" + line + "\n");
+    CHECK(r.exit_code == 1);
+    CHECK(lines_of(r.out).size() == 1);
+    CHECK(r.err.find("line 2: " + message) != std::string::npos);
+  }
+  // Integral values in range are taken exactly, whatever their spelling.
+  const auto ok =
+      run_command(cli + " emit",
+                  "{\"epoch\": -9223372036854775808, \"train_loss\": 1, \"val_loss\": 1}\n"
+                  "{\"epoch\": 9223372036854775807, \"train_loss\": 1, \"val_loss\": 1, "
+                  "\"timestamp\": 1700000000000}\n"
+                  "{\"epoch\": 3.0, \"train_loss\": 1, \"val_loss\": 1, \"timestamp\": 1.7e12}\n"
+                  "-4,1,1\n");
+  CHECK(ok.exit_code == 0);
+  const auto lines = lines_of(ok.out);
+  REQUIRE(lines.size() == 4);
+  CHECK(parse_emf(lines[0])["Epoch"] == INT64_MIN);  // written as an integer: exact
+  CHECK(parse_emf(lines[1])["Epoch"] == INT64_MAX);
+  CHECK(parse_emf(lines[1])["_aws"]["Timestamp"] == 1700000000000);
+  CHECK(parse_emf(lines[2])["Epoch"] == 3);
+  CHECK(parse_emf(lines[2])["_aws"]["Timestamp"] == 1700000000000);
+  CHECK(parse_emf(lines[3])["Epoch"] == -4);
+  CHECK(run_command(cli + " validate", ok.out).exit_code == 0);
+}
+
+TEST_CASE("emit: a stdout that cannot be written fails the command") {
+  const fitwatch::test::temp_dir dir;
+  const std::string in = dir.file("in.csv"), err = dir.file("err.txt");
+  std::ofstream(in) << "1,0.5,0.6\n2,0.4,0.6\n";
+  const auto exit_code = [&](const std::string& redirect) {
+    const int status = std::system((cli + " emit < " + in + " 2> " + err + " " + redirect).c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  CHECK(exit_code("> /dev/full") == 2);
+  CHECK(fitwatch::test::slurp(err).find("2 lines could not be written to stdout") !=
+        std::string::npos);
+  CHECK(exit_code(">&-") == 2);
+  CHECK(fitwatch::test::slurp(err).find("stdout is closed") != std::string::npos);
+  CHECK(exit_code("> /dev/null") == 0);
+}
+
 TEST_CASE("validate: flags every invalid line of a bad log and none of a good one") {
   const std::string good =
       R"({"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["J"]],"Metrics":[{"Name":"M","Unit":"Count"}]}]},"J":"x","M":[1,2]})"

@@ -1,7 +1,9 @@
 #include "commands.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <istream>
@@ -22,10 +24,18 @@ Reads one evaluation per line from stdin, runs fitwatch's overfitting
 detector and writes the same EMF lines the C++ library writes.
 Input lines: CSV  epoch,train_loss,val_loss[,train_acc,val_acc]  (an optional
 header line names the columns), or JSON objects with those keys (and an
-optional "timestamp" in ms). Bad lines are reported on stderr with their
-line number and skipped; the exit code is 1 if any line was bad.
+optional "timestamp" in ms since the epoch). The epoch and the timestamp are
+integers; a loss may be NaN, Infinity or -Infinity (as Python's json writes
+them): the detector reads that as divergence. Bad lines are reported on
+stderr with their line number and skipped; the exit code is 1 if any line
+was bad, 2 if stdout cannot be written.
 
 options:
+  --passthrough             write every line that is not an evaluation (the
+                            script's own log, EMF lines) to stdout unchanged,
+                            in order; an evaluation is a JSON object with
+                            "epoch" and "train_loss" or "val_loss", or a CSV
+                            line whose first three fields are numbers
   --namespace NS            metric namespace (FitWatch)
   --job-name NAME           TrainingJobName outside SageMaker (local)
   --dimension NAME=VALUE    add a dimension to the set (repeatable)
@@ -45,6 +55,7 @@ double parse_number(const std::string& text) {
   while (!t.empty() && t.front() == ' ') t.erase(0, 1);
   if (t == "nan" || t == "NaN" || t == "null") return std::numeric_limits<double>::quiet_NaN();
   if (t == "inf" || t == "Infinity") return std::numeric_limits<double>::infinity();
+  if (t == "-inf" || t == "-Infinity") return -std::numeric_limits<double>::infinity();
   std::size_t used = 0;
   double v = 0;
   try {
@@ -54,6 +65,43 @@ double parse_number(const std::string& text) {
   }
   if (used == 0 || used != t.size()) throw std::invalid_argument("'" + text + "' is not a number");
   return v;
+}
+
+// An epoch or a timestamp: an integer in the range of int64, written as an
+// integer or as a float with no fraction (3.0); anything else is an error,
+// never a silent cast (1.7 -> 1, 1e300 -> INT64_MIN).
+std::int64_t integral(double v, const char* what) {
+  if (!std::isfinite(v) || v != std::trunc(v)) {
+    std::ostringstream text;
+    text.precision(15);
+    text << what << " must be an integer, got " << v;
+    throw std::invalid_argument(text.str());
+  }
+  // 2^63 is exact as a double, and every integral double strictly between
+  // -2^63 and 2^63 fits. -2^63 itself is refused here: as a double it is
+  // also what -9223372036854775809 rounds to (JSON reads an integer literal
+  // that fits int64 as an integer, not through this path).
+  if (v <= -9223372036854775808.0 || v >= 9223372036854775808.0) {
+    std::ostringstream text;
+    text.precision(15);
+    text << what << " " << v << " is out of range (a 64-bit integer)";
+    throw std::invalid_argument(text.str());
+  }
+  return static_cast<std::int64_t>(v);
+}
+
+std::int64_t integral(const std::string& text, const char* what) {
+  std::string t = text;
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\r')) t.pop_back();
+  while (!t.empty() && t.front() == ' ') t.erase(0, 1);
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec == std::errc() && end == t.data() + t.size() && !t.empty()) return v;
+  if (ec == std::errc::result_out_of_range) {
+    throw std::invalid_argument(std::string(what) + " " + t +
+                                " is out of range (a 64-bit integer)");
+  }
+  return integral(parse_number(text), what);
 }
 
 struct input_row {
@@ -75,28 +123,101 @@ std::vector<std::string> split_csv(const std::string& line) {
   return out;
 }
 
-input_row parse_json(const std::string& line) {
-  const auto j = nlohmann::json::parse(line);
-  if (!j.is_object()) throw std::invalid_argument("not a JSON object");
-  const auto number = [&](const char* key, bool required) -> std::optional<double> {
+// Python's json module writes NaN, Infinity and -Infinity for non-finite
+// floats, which JSON has no word for. Outside strings they become strings
+// with a mark no real input carries, which number() turns back.
+constexpr std::string_view non_finite_mark = "\x01";
+
+std::string mark_non_finite(const std::string& line) {
+  std::string out;
+  out.reserve(line.size() + 16);
+  bool in_string = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < line.size()) {
+        out += line[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    bool replaced = false;
+    for (const std::string_view word : {"-Infinity", "Infinity", "NaN"}) {
+      if (line.compare(i, word.size(), word) == 0) {
+        out += "\"\\u0001";
+        out += word;
+        out += '"';
+        i += word.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += c;
+  }
+  return out;
+}
+
+input_row parse_json(const nlohmann::json& j) {
+  const auto value = [&](const char* key, bool required) -> std::optional<double> {
     const auto it = j.find(key);
     if (it == j.end()) {
       if (required) throw std::invalid_argument(std::string("missing \"") + key + "\"");
       return std::nullopt;
     }
-    if (it->is_null()) return std::numeric_limits<double>::quiet_NaN();
-    if (!it->is_number())
-      throw std::invalid_argument(std::string("\"") + key + "\" is not a number");
+    if (it->is_string()) {
+      const auto& text = it->get_ref<const std::string&>();
+      if (text.size() > non_finite_mark.size() &&
+          text.compare(0, non_finite_mark.size(), non_finite_mark) == 0) {
+        return parse_number(text.substr(non_finite_mark.size()));
+      }
+    }
+    if (!it->is_number()) {
+      throw std::invalid_argument(std::string("\"") + key + "\" is not a number (" +
+                                  it->type_name() + ")");
+    }
+    if (it->is_number_unsigned() &&
+        it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+      throw std::invalid_argument(std::string("\"") + key + "\" " + it->dump() +
+                                  " is out of range (a 64-bit integer)");
+    }
+    if (it->is_number_integer()) return static_cast<double>(it->get<std::int64_t>());
     return it->get<double>();
   };
+  // Integers are read as integers, so that no digit is lost to a double.
+  const auto integer = [&](const char* key) -> std::int64_t {
+    const auto it = j.find(key);
+    if (it != j.end() && it->is_number_integer() && !it->is_number_unsigned()) {
+      return it->get<std::int64_t>();
+    }
+    if (it != j.end() && it->is_number_unsigned() &&
+        it->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)) {
+      return static_cast<std::int64_t>(it->get<std::uint64_t>());
+    }
+    return integral(*value(key, true), (std::string("\"") + key + "\"").c_str());
+  };
   input_row r;
-  r.epoch = static_cast<std::int64_t>(*number("epoch", true));
-  r.e.train_loss = *number("train_loss", true);
-  r.e.validation_loss = *number("val_loss", true);
-  r.e.train_accuracy = number("train_acc", false);
-  r.e.validation_accuracy = number("val_acc", false);
-  if (const auto ts = number("timestamp", false)) r.timestamp = static_cast<std::int64_t>(*ts);
+  r.epoch = integer("epoch");
+  r.e.train_loss = *value("train_loss", true);
+  r.e.validation_loss = *value("val_loss", true);
+  r.e.train_accuracy = value("train_acc", false);
+  r.e.validation_accuracy = value("val_acc", false);
+  if (j.contains("timestamp")) {
+    r.timestamp = integer("timestamp");
+    if (*r.timestamp < 0) {
+      throw std::invalid_argument("\"timestamp\" must not be negative (ms since the epoch), got " +
+                                  std::to_string(*r.timestamp));
+    }
+  }
   return r;
+}
+
+// With --passthrough, a JSON line is an evaluation only if it says so.
+bool is_evaluation(const nlohmann::json& j) {
+  return j.is_object() && !j.contains("_aws") && j.contains("epoch") &&
+         (j.contains("train_loss") || j.contains("val_loss"));
 }
 
 input_row parse_csv(const std::string& line, const csv_columns& c) {
@@ -111,9 +232,7 @@ input_row parse_csv(const std::string& line, const csv_columns& c) {
     return f[static_cast<std::size_t>(i)];
   };
   input_row r;
-  const double epoch = parse_number(at(c.epoch));
-  if (!std::isfinite(epoch)) throw std::invalid_argument("epoch is not a number");
-  r.epoch = static_cast<std::int64_t>(epoch);
+  r.epoch = integral(at(c.epoch), "epoch");
   r.e.train_loss = parse_number(at(c.train));
   r.e.validation_loss = parse_number(at(c.val));
   const auto optional = [&](int i) -> std::optional<double> {
@@ -155,6 +274,21 @@ std::optional<csv_columns> parse_header(const std::string& line) {
   return c;
 }
 
+// With --passthrough, a CSV line is an evaluation if its epoch, training
+// and validation loss fields are numbers.
+bool is_csv_evaluation(const std::string& line, const csv_columns& c) {
+  const auto f = split_csv(line);
+  for (const int i : {c.epoch, c.train, c.val}) {
+    if (i < 0 || static_cast<std::size_t>(i) >= f.size()) return false;
+    try {
+      parse_number(f[static_cast<std::size_t>(i)]);
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int emit_command(const std::vector<std::string>& args, std::istream& in, std::ostream& err) {
@@ -163,6 +297,7 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
   options.flush_on_sigterm = false;
   detector_options d;
   std::vector<dimension> extra;
+  bool passthrough = false;
   try {
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
@@ -180,6 +315,8 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
         const auto eq = kv.find('=');
         if (eq == std::string::npos) throw std::invalid_argument("--dimension needs NAME=VALUE");
         extra.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
+      } else if (a == "--passthrough") {
+        passthrough = true;
       } else if (a == "--no-default-dimensions") {
         options.default_dimensions = false;
       } else if (a == "--min-delta") {
@@ -232,6 +369,13 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
     return 2;
   }
 
+  // A closed stdout (emit >&-) loses every line: say so before reading.
+  if (::fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+    err << "fitwatch emit: stdout is closed; nothing could be written\n";
+    return 2;
+  }
+  const auto out = stdout_sink();
+  options.output = out;
   try {
     logger log{options};
     if (!extra.empty()) {
@@ -241,23 +385,47 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
       log.set_dimensions({set});
     }
     monitor mon{log, d};
-    std::string line;
+    std::string raw, line;
     std::size_t number = 0, bad = 0;
     std::optional<csv_columns> columns;
     bool first_data = true;
-    while (std::getline(in, line)) {
+    // The logger writes synchronously (no background writer), so lines
+    // passed through and EMF lines leave in input order.
+    const auto pass = [&] { out->write(raw + "\n"); };
+    while (std::getline(in, raw)) {
       ++number;
+      line = raw;
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      const auto start = line.find_first_not_of(" \t");
+      if (start == std::string::npos) {
+        if (passthrough) pass();
+        continue;
+      }
       try {
         input_row r;
-        if (line.find_first_not_of(" \t") != std::string::npos &&
-            line[line.find_first_not_of(" \t")] == '{') {
-          r = parse_json(line);
+        if (line[start] == '{') {
+          auto j = nlohmann::json::parse(mark_non_finite(line), nullptr, false);
+          if (passthrough && !is_evaluation(j)) {
+            pass();
+            continue;
+          }
+          if (j.is_discarded()) j = nlohmann::json::parse(line);  // throws, with the position
+          if (!j.is_object()) throw std::invalid_argument("not a JSON object");
+          r = parse_json(j);
         } else {
           if (first_data && !columns) {
-            columns = parse_header(line);
+            try {
+              columns = parse_header(line);
+            } catch (const std::exception&) {
+              if (!passthrough) throw;
+              pass();
+              continue;
+            }
             if (columns) continue;
+          }
+          if (passthrough && !is_csv_evaluation(line, columns.value_or(csv_columns{}))) {
+            pass();
+            continue;
           }
           r = parse_csv(line, columns.value_or(csv_columns{}));
         }
@@ -271,6 +439,10 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
         ++bad;
         err << "fitwatch emit: line " << number << ": " << e.what() << " (skipped)\n";
       }
+    }
+    if (out->failed() > 0) {  // /dev/full, a closed pipe: the lines are lost
+      err << "fitwatch emit: " << out->failed() << " lines could not be written to stdout (lost)\n";
+      return 2;
     }
     return bad == 0 ? 0 : 1;
   } catch (const std::exception& e) {  // set-up: a bad namespace, dimension or threshold
