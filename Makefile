@@ -9,10 +9,18 @@ WERROR ?= OFF
 
 # Debian packages the build, the tests and the demo need. libopenblas0-pthread
 # makes Debian's libtorch use OpenBLAS instead of the reference BLAS (about
-# ten times faster training on CPU).
+# ten times faster training on CPU). The Python package (python/, setup.py):
+# pybind11 and the Python headers to build it, pip/setuptools/wheel/venv to
+# install it offline, pytest and PyTorch (python3-torch) for its tests and
+# example.
 PACKAGES := g++ cmake make nlohmann-json3-dev doctest-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
-	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev
+	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev \
+	python3-dev pybind11-dev python3-setuptools python3-wheel python3-pip python3-venv \
+	python3-pytest python3-torch
+# Debian's Python: the one the extension is built for, tested with and
+# installed into (python3 on PATH may be another one).
+PYTHON := /usr/bin/python3
 BENCH_PACKAGES := libbenchmark-dev
 
 .PHONY: help deps bench-deps build test test-asan test-tsan fuzz demo bench bench-corpus install clean
@@ -25,8 +33,8 @@ help:
 	@echo "  make build      configure and build into $(BUILD)/"
 	@echo "  make bench      run the benchmarks and print their figures (docs/benchmarks.md)"
 	@echo "  make bench-corpus  regenerate the corpora of real training runs (a few hours on 2 cores)"
-	@echo "  make install    install the library, headers, CMake package and the fitwatch command"
-	@echo "                  (PREFIX=/usr/local by default)"
+	@echo "  make install    install the library, headers, CMake package, the fitwatch command"
+	@echo "                  (PREFIX=/usr/local by default) and the Python package (pip, $(PYTHON))"
 	@echo "  make test-asan  the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "  make test-tsan  the tests under ThreadSanitizer"
 	@echo "  make fuzz       run the libFuzzer targets (EMF line reader, template reader),"
@@ -61,12 +69,13 @@ build: deps
 test: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
 
-# The sanitizer runs leave out libtorch (not built with sanitizers) and its example.
+# The sanitizer runs leave out libtorch (not built with sanitizers) and its
+# example, and the Python extension (Python itself is not built with them).
 test-asan:
-	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DFITWATCH_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DFITWATCH_WITH_TORCH=OFF"
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DFITWATCH_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_PYTHON=OFF"
 
 test-tsan:
-	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DFITWATCH_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -DFITWATCH_WITH_TORCH=OFF"
+	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DFITWATCH_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_PYTHON=OFF"
 
 # The main job: real training whose EMF output goes live through the
 # shipped alarms. Each epoch is stamped 30 s apart (--epoch-seconds), as if
@@ -105,6 +114,7 @@ bench: bench-deps build
 	python3 bench/overhead.py $(BUILD)/examples/train_fashion_mnist 5
 	python3 bench/corpus/tune.py build-bench/bench/tune_detector
 	python3 bench/corpus/score.py $(BUILD)/fitwatch
+	PYTHONPATH=$(BUILD)/python $(PYTHON) bench/python_observe.py 20000 5
 
 bench-corpus: build
 	$(call install_missing,python3-torch)
@@ -128,8 +138,11 @@ fuzz: deps
 	done
 
 PREFIX ?= /usr/local
+# The Python package: pip builds it offline with Debian's tools into
+# $(PREFIX) (Debian's Python reads /usr/local/lib/python3.*/dist-packages).
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+	$(PYTHON) -m pip install --no-build-isolation --no-index --prefix $(PREFIX) .
 
 clean:
 	rm -rf build build-asan build-tsan build-bench build-fuzz build*.configure.log

@@ -79,6 +79,8 @@ class monitor {
   const signals& observe_at(std::int64_t epoch, const evaluation& e, std::int64_t timestamp_ms);
 
   bool should_stop() const noexcept { return detector_.should_stop(); }
+  /// The epoch of the best validation loss so far (the line's BestEpoch).
+  std::int64_t best_epoch() const noexcept { return best_epoch_value_; }
   const detector& get_detector() const noexcept { return detector_; }
 
  private:

@@ -1,0 +1,197 @@
+"""fitwatch: CloudWatch Embedded Metric Format lines and an overfitting verdict
+from a Python training loop, computed by fitwatch's C++ library.
+
+Each ``Monitor.observe()`` runs the C++ detector on one evaluation and writes
+one EMF line to stdout (file descriptor 1), from where SageMaker ships it to
+CloudWatch Logs. No AWS API call is made. See docs/python.md.
+
+    import fitwatch
+
+    monitor = fitwatch.Monitor(job_name="my-job")
+    for epoch in range(1, epochs + 1):
+        signals = monitor.observe(epoch, train_loss, val_loss)
+        if monitor.should_stop():
+            break
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from . import _core
+from ._core import Metric, Property, Signals
+
+__all__ = [
+    "DEFAULT_NAMESPACE", "DetectorOptions", "Error", "Logger", "Metric", "Monitor",
+    "Property", "SIGNAL_METRICS", "Signals", "UNITS", "schema",
+]
+__version__ = "0.1.0"
+
+#: The namespace fitwatch's metrics go to unless told otherwise.
+DEFAULT_NAMESPACE: str = _core.DEFAULT_NAMESPACE
+#: The 27 unit names CloudWatch accepts, e.g. "Count/Second".
+UNITS = _core.UNITS
+#: The metrics Monitor.observe() writes, in the order of the line.
+SIGNAL_METRICS = _core.SIGNAL_METRICS
+
+
+#: The one exception type: the C++ fitwatch::error, a ValueError whose message
+#: starts with "fitwatch: ", word for word as in C++.
+Error = _core.Error
+
+
+def schema(namespace: str = DEFAULT_NAMESPACE) -> Dict[str, Any]:
+    """The metrics, dimensions and properties fitwatch writes (``fitwatch schema``)."""
+    return json.loads(_core.schema_json(namespace))
+
+
+def _line_buffer_stdout() -> None:
+    """Makes Python's own ``print()`` reach fd 1 in whole lines.
+
+    The library writes each EMF line to fd 1 with one write(2) from its
+    writer thread. Python's sys.stdout, when it is a pipe or a file (as on
+    SageMaker), is block-buffered and may hand the kernel half a line; an EMF
+    line written in between would be glued to it and CloudWatch would not
+    read it. Line buffering (without write-through) makes every write of
+    sys.stdout end at a line boundary (docs/python.md, "Output buffering").
+    """
+    out = sys.stdout
+    if not isinstance(out, io.TextIOWrapper):
+        return
+    try:
+        if out.fileno() != 1:
+            return
+        out.reconfigure(line_buffering=True, write_through=False)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+class Logger(_core.Logger):
+    """Writes CloudWatch EMF lines (one per ``flush()``), from C++.
+
+    ``namespace``: the CloudWatch namespace. ``dimensions``: None for the
+    default set [TrainingJobName] (from the SageMaker environment, else
+    ``job_name``, else "local"); a dict for one dimension set; a list of dicts
+    for several; ``[]`` for none. ``path``: append to this file instead of
+    stdout. ``background_writer``: format and write on a C++ thread (the
+    default; the training thread never waits for the reader of stdout).
+    ``overflow``: what flush() does when ``queue_capacity`` evaluations wait:
+    "drop_oldest", "drop_newest" or "block". Timeouts are in seconds.
+
+    Raises fitwatch.Error (a ValueError) on an invalid namespace, job name,
+    dimension or option, with the C++ library's message.
+
+    Use it as a context manager, or call ``close()``: both flush and wait
+    (at most ``shutdown_timeout``) until the lines are written.
+    """
+
+    def __init__(
+        self,
+        namespace: str = DEFAULT_NAMESPACE,
+        dimensions: Union[None, Mapping[str, str], Sequence[Mapping[str, str]]] = None,
+        *,
+        job_name: str = "",
+        path: Optional[Union[str, os.PathLike]] = None,
+        background_writer: bool = True,
+        queue_capacity: int = 1024,
+        overflow: str = "drop_oldest",
+        flush_on_sigterm: bool = True,
+        sigterm_timeout: float = 10.0,
+        shutdown_timeout: float = 5.0,
+        line_buffer_stdout: bool = True,
+    ) -> None:
+        super().__init__(namespace, job_name, True, None if path is None else os.fspath(path),
+                         background_writer, queue_capacity, overflow, flush_on_sigterm,
+                         sigterm_timeout, shutdown_timeout)
+        self._shutdown_timeout = shutdown_timeout
+        if dimensions is not None:
+            sets = [dimensions] if isinstance(dimensions, Mapping) else list(dimensions)
+            self.set_dimensions([dict(s) for s in sets])
+        if path is None and line_buffer_stdout:
+            _line_buffer_stdout()
+
+    def close(self) -> bool:
+        """Flushes pending values and waits until they are written; False on timeout."""
+        self.flush()
+        return self.drain(self._shutdown_timeout)
+
+    def __enter__(self) -> "Logger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "Logger(namespace=%r, job_name=%r)" % (self.namespace, self.job_name)
+
+
+class DetectorOptions(_core.DetectorOptions):
+    """The detector's rules and thresholds, C++ defaults unless given.
+
+    ``DetectorOptions(patience=5, stop_on_overfitting=False)``; every field
+    is listed in ``DetectorOptions._fields`` and docs/detector.md.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__()
+        for name, value in options.items():
+            if name not in self._fields:
+                raise TypeError("fitwatch: unknown detector option %r (one of %s)"
+                                % (name, ", ".join(self._fields)))
+            setattr(self, name, value)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {name: getattr(self, name) for name in self._fields}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _core.DetectorOptions):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._fields)
+
+    def __repr__(self) -> str:
+        return "DetectorOptions(%s)" % ", ".join("%s=%r" % kv for kv in self.as_dict().items())
+
+
+class Monitor(_core.Monitor):
+    """The overfitting monitor: the C++ detector plus one EMF line per evaluation.
+
+    ``Monitor(logger=None, options=None, **detector_options)``: without a
+    logger, one is made with the default namespace and dimensions (keyword
+    ``job_name`` is passed to it). Detector options are keyword arguments
+    (``patience=5``) or a DetectorOptions.
+
+    ``observe(epoch, train_loss, val_loss, *, train_acc=None, val_acc=None,
+    timestamp=None, **properties)`` runs the detector and writes the line
+    (``timestamp`` in ms since the epoch; extra keyword arguments become
+    properties of the line and keep their value on later lines). A NaN or
+    infinite loss means divergence, as in C++. Returns the Signals.
+    """
+
+    def __init__(self, logger: Optional[_core.Logger] = None,
+                 options: Optional[_core.DetectorOptions] = None, *, job_name: str = "",
+                 **detector_options: Any) -> None:
+        if logger is None:
+            logger = Logger(job_name=job_name)
+        elif job_name:
+            raise TypeError("fitwatch: job_name is for the logger Monitor makes; "
+                            "pass it to your Logger")
+        merged = DetectorOptions(**detector_options)
+        if options is not None:
+            merged = DetectorOptions(**{**_as_dict(options), **detector_options})
+        super().__init__(logger, merged)
+
+    @property
+    def options(self) -> DetectorOptions:  # type: ignore[override]
+        """The detector's options (a copy)."""
+        return DetectorOptions(**_as_dict(super().options))
+
+    def __repr__(self) -> str:
+        return "Monitor(logger=%r, best_epoch=%d, should_stop=%r)" % (
+            self.logger, self.best_epoch, self.should_stop())
+
+
+def _as_dict(options: _core.DetectorOptions) -> Dict[str, Any]:
+    return {name: getattr(options, name) for name in options._fields}

@@ -1,0 +1,68 @@
+"""pip builds and installs the package offline, with Debian's build tools
+only, into a fresh virtual environment (docs/python.md). Slow (it compiles
+the library): a ctest entry of its own, python_pip_install."""
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from conftest import REPO, emf_lines, validate
+
+PYTHON = "/usr/bin/python3"
+OFFLINE = dict(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
+               HTTP_PROXY="http://127.0.0.1:9")
+
+
+def sh(*cmd, cwd=None, env=None):
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, "%s\n%s\n%s" % (" ".join(map(str, cmd)), r.stdout[-3000:], r.stderr[-3000:])
+    return r
+
+
+def clean_env():
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "PIP_", "VIRTUAL_ENV", "FITWATCH_PYTHONPATH"))}
+    env.update(OFFLINE)
+    if shutil.which("ccache"):  # the same sources, compiled again: ccache saves minutes
+        env.setdefault("CC", "ccache x86_64-linux-gnu-gcc")
+        env.setdefault("CXX", "ccache x86_64-linux-gnu-g++")
+    return env
+
+
+def test_pip_install_into_a_fresh_venv_offline(tmp_path, cli):
+    env = clean_env()
+    venv = tmp_path / "venv"
+    sh(PYTHON, "-m", "venv", "--system-site-packages", str(venv), env=env)
+    py = str(venv / "bin" / "python")
+    sh(py, "-m", "pip", "install", "--no-build-isolation", str(REPO), env=env)
+    code = ("import fitwatch, sys\n"
+            "assert fitwatch.__file__.startswith(sys.prefix), fitwatch.__file__\n"
+            "m = fitwatch.Monitor(job_name='venv')\n"
+            "for e in range(1, 4): m.observe(e, 1.0 / e, 1.2 / e)\n"
+            "m.logger.close()\n")
+    r = sh(py, "-c", code, cwd=str(tmp_path), env=env)
+    assert len(emf_lines(r.stdout)) == 3
+    assert validate(cli, r.stdout)[0] == 0
+    # The extension needs only the C and C++ runtimes (docs/python.md).
+    (so,) = (venv / "lib").glob("python3*/site-packages/fitwatch/_core*.so")
+    needed = sh("ldd", str(so)).stdout
+    libs = sorted(l.split()[0] for l in needed.splitlines() if "=>" in l)
+    assert all(l.split(".so")[0] in ("libstdc++", "libm", "libgcc_s", "libc") for l in libs), libs
+
+
+def test_the_sdist_carries_the_library_sources_and_nlohmann_json(tmp_path):
+    """What a SageMaker image builds from (source_dir + requirements.txt)."""
+    env = clean_env()
+    sh(PYTHON, "setup.py", "-q", "sdist", "-d", str(tmp_path), cwd=str(REPO), env=env)
+    (archive,) = tmp_path.glob("fitwatch-*.tar.gz")
+    with tarfile.open(archive) as t:
+        names = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
+    for f in ("setup.py", "pyproject.toml", "python/src/bindings.cpp", "python/fitwatch/__init__.py",
+              "python/fitwatch/_core.pyi", "python/fitwatch/py.typed", "src/detector.cpp",
+              "include/fitwatch/monitor.hpp", "python/third_party/nlohmann/json.hpp",
+              "docs/python.md"):
+        assert f in names, f

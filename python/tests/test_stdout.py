@@ -1,0 +1,47 @@
+"""EMF lines and the script's own print() output share stdout: every line
+must come out whole, whatever Python's buffering (docs/python.md)."""
+import json
+import os
+
+import pytest
+
+from conftest import child_env, run_python
+
+# Many EMF lines from the writer thread while the main thread prints lines of
+# every length, so that a line written in pieces would be cut by an EMF line.
+CHILD = r"""
+import sys, fitwatch
+log = fitwatch.Logger(job_name="mix", line_buffer_stdout=sys.argv[1] == "1")
+mon = fitwatch.Monitor(log)
+for e in range(1, 3001):
+    mon.observe(e, 1.0, 1.0)
+    print("epoch", e, "x" * (e % 300), "done")
+log.close()
+"""
+
+
+def broken_lines(stdout):
+    bad = 0
+    for line in stdout.splitlines():
+        if line.startswith("epoch "):
+            bad += not line.endswith(" done")
+            continue
+        try:
+            json.loads(line)["_aws"]
+        except (ValueError, KeyError, TypeError):
+            bad += 1
+    return bad
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_print_and_emf_lines_never_cut_each_other(unbuffered):
+    env = child_env()
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    r = run_python(CHILD, "1", env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert sum(l.startswith("epoch ") for l in lines) == 3000
+    assert sum(l.startswith("{") for l in lines) == 3000
+    assert broken_lines(r.stdout) == 0
