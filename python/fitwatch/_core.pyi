@@ -27,6 +27,7 @@ class DetectorOptions:
     trend_min_gl: float
     train_falling_t: float
     train_window: int
+    strong_rise_units: float
     rise_patience: int
     patience: int
     gap_ratio_threshold: float

@@ -6,7 +6,8 @@
 // manager, defaults) is python/fitwatch/__init__.py.
 //
 // Adding a detector option: one option(...) line below; DetectorOptions,
-// Monitor(**options) and the stubs' test pick it up from `_fields`.
+// Monitor(**options) pick it up from `_fields`; python/tests/test_api.py checks
+// that `_fields` is exactly the options table of docs/detector.md.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -78,6 +79,9 @@ void bind_detector_options(py::module_& m) {
       "GL/jump/trend fire only while the training loss falls this many standard errors (0: off).");
   option(c, names, "train_window", &o::train_window,
          "Training losses read by train_falling_t (3..16).");
+  option(c, names, "strong_rise_units", &o::strong_rise_units,
+         "GL/jump/trend also fire, whatever the training loss does, this many noise units "
+         "above the best (0: never).");
   option(c, names, "rise_patience", &o::rise_patience,
          "Rule: validation loss rose N evaluations in a row (0 disables).");
   option(c, names, "patience", &o::patience,

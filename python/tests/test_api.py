@@ -1,12 +1,13 @@
 """fitwatch's Python API: the same lines, signals and errors as the C++ library."""
 import json
 import math
+import re
 import subprocess
 
 import pytest
 
 import fitwatch
-from conftest import emf_lines, run_python, validate
+from conftest import REPO, emf_lines, run_python, validate
 
 # A curve that overfits: the validation loss turns up while the training loss falls.
 CURVE = [(e, 1.0 / e, 0.5 + 0.02 * (e - 6) ** 2) for e in range(1, 21)]
@@ -88,6 +89,17 @@ def test_detector_options_have_the_cpp_defaults_and_keyword_overrides():
     base = fitwatch.DetectorOptions(patience=2, warmup=1)
     m = fitwatch.Monitor(fitwatch.Logger(path="/dev/null"), base, warmup=0)
     assert (m.options.patience, m.options.warmup) == (2, 0)
+
+
+def test_every_documented_detector_option_is_bound_and_no_other():
+    """docs/detector.md's options table names every field of detector_options."""
+    text = (REPO / "docs" / "detector.md").read_text(encoding="utf-8")
+    table = text[text.index("| option | default | meaning |"):]
+    table = table[:table.index("\n\n")]
+    documented = set()
+    for row in table.splitlines()[2:]:
+        documented |= set(re.findall(r"`([a-z_]+)`", row.split("|")[1]))
+    assert documented == set(fitwatch.DetectorOptions._fields)
 
 
 def test_the_defaults_are_those_fitwatch_emit_uses(tmp_path, cli):

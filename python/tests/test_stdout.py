@@ -45,3 +45,22 @@ def test_print_and_emf_lines_never_cut_each_other(unbuffered):
     assert sum(l.startswith("epoch ") for l in lines) == 3000
     assert sum(l.startswith("{") for l in lines) == 3000
     assert broken_lines(r.stdout) == 0
+
+
+def test_sigterm_writes_the_queued_lines_then_runs_the_python_handler():
+    """SageMaker's StopTrainingJob sends SIGTERM: fitwatch flushes, then the
+    script's own handler (installed before the Logger) runs."""
+    code = r"""
+import os, signal, sys, time, fitwatch
+signal.signal(signal.SIGTERM, lambda *a: (print("handled", flush=True), sys.exit(3)))
+mon = fitwatch.Monitor(job_name="term")
+for e in range(1, 6):
+    mon.observe(e, 1.0 / e, 1.0 / e)
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(10)
+"""
+    r = run_python(code)
+    assert r.returncode == 3, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[-1] == "handled"
+    assert [json.loads(l)["Epoch"] for l in lines[:-1]] == [1, 2, 3, 4, 5]
