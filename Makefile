@@ -139,10 +139,12 @@ fuzz: deps
 
 PREFIX ?= /usr/local
 # The Python package: pip builds it offline with Debian's tools into
-# $(PREFIX) (Debian's Python reads /usr/local/lib/python3.*/dist-packages).
+# $(PREFIX)/lib/python3.X/dist-packages, where Debian's Python looks for
+# PREFIX=/usr/local (pip --prefix would add Debian's extra "local/").
+PYTHON_SITE = $(PREFIX)/$(shell $(PYTHON) -c 'import sys; print("lib/python%d.%d/dist-packages" % sys.version_info[:2])')
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
-	$(PYTHON) -m pip install --no-build-isolation --no-index --prefix $(PREFIX) .
+	$(PYTHON) -m pip install --no-build-isolation --no-index --upgrade --target $(PYTHON_SITE) .
 
 clean:
 	rm -rf build build-asan build-tsan build-bench build-fuzz build*.configure.log

@@ -126,11 +126,12 @@ TEST_CASE("emit: NaN, Infinity and -Infinity as Python's json writes them mean d
       "{\"epoch\": 2, \"train_loss\": NaN, \"val_loss\": 0.6, \"note\": \"NaN Infinity\"}\n"
       "{\"epoch\": 3, \"train_loss\": 0.5, \"val_loss\": Infinity}\n"
       "{\"epoch\": 4, \"train_loss\": -Infinity, \"val_loss\": 0.6}\n"
-      "5,0.5,-Infinity\n";
+      "5,0.5,-Infinity\n"
+      "{\"epoch\": 6, \"train_loss\": 0.5, \"val_loss\": null}\n";
   const auto r = run_command(cli + " emit --job-name j", in);
   CHECK(r.exit_code == 0);
   const auto lines = lines_of(r.out);
-  REQUIRE(lines.size() == 5);
+  REQUIRE(lines.size() == 6);
   CHECK(parse_emf(lines[0])["TrainingDiverged"] == 0);
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const auto e = parse_emf(lines[i]);

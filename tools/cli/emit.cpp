@@ -167,6 +167,8 @@ input_row parse_json(const nlohmann::json& j) {
       if (required) throw std::invalid_argument(std::string("missing \"") + key + "\"");
       return std::nullopt;
     }
+    // null: what some writers put for a missing or non-finite loss.
+    if (it->is_null()) return std::numeric_limits<double>::quiet_NaN();
     if (it->is_string()) {
       const auto& text = it->get_ref<const std::string&>();
       if (text.size() > non_finite_mark.size() &&
@@ -189,6 +191,9 @@ input_row parse_json(const nlohmann::json& j) {
   // Integers are read as integers, so that no digit is lost to a double.
   const auto integer = [&](const char* key) -> std::int64_t {
     const auto it = j.find(key);
+    if (it != j.end() && it->is_null()) {
+      throw std::invalid_argument(std::string("\"") + key + "\" is not a number (null)");
+    }
     if (it != j.end() && it->is_number_integer() && !it->is_number_unsigned()) {
       return it->get<std::int64_t>();
     }
