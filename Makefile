@@ -105,7 +105,7 @@ demo: build
 # stored corpus of real runs. make bench-corpus regenerates the corpus.
 bench: bench-deps build
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DFITWATCH_BUILD_BENCH=ON -DFITWATCH_BUILD_TESTS=OFF \
-	  -DFITWATCH_WITH_TORCH=OFF > build-bench.configure.log
+	  -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_PYTHON=OFF > build-bench.configure.log
 	@cmake --build build-bench -j $(JOBS) | grep -E "error|Built target" || true
 	build-bench/bench/bench_emitter
 	build-bench/bench/bench_replay 1000000
@@ -126,7 +126,7 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	$(call install_missing,clang libclang-rt-14-dev)
 	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFITWATCH_FUZZ=ON -DFITWATCH_WERROR=$(WERROR) \
-	  -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_TESTS=OFF > build-fuzz.configure.log
+	  -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_TESTS=OFF -DFITWATCH_BUILD_PYTHON=OFF > build-fuzz.configure.log
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_emf_line fuzz_template | grep -E "error|Built target fuzz" || true
 	@set -o pipefail; for t in emf_line template; do \
 	  rm -rf build-fuzz/corpus_$$t && cp -r tests/fuzz/corpus_$$t build-fuzz/corpus_$$t; \
