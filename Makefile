@@ -11,13 +11,14 @@ WERROR ?= OFF
 # makes Debian's libtorch use OpenBLAS instead of the reference BLAS (about
 # ten times faster training on CPU). The Python package (python/, setup.py):
 # pybind11 and the Python headers to build it, pip/setuptools/wheel/venv to
-# install it offline, pytest and PyTorch (python3-torch) for its tests and
+# install it offline (python3-wheel-whl: wheel for a venv without Debian's
+# site-packages), pytest and PyTorch (python3-torch) for its tests and
 # example.
 PACKAGES := g++ cmake make nlohmann-json3-dev doctest-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
 	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev \
-	python3-dev pybind11-dev python3-setuptools python3-wheel python3-pip python3-venv \
-	python3-pytest python3-torch
+	python3-dev pybind11-dev python3-setuptools python3-wheel python3-wheel-whl \
+	python3-pip python3-venv python3-pytest python3-torch
 # Debian's Python: the one the extension is built for, tested with and
 # installed into (python3 on PATH may be another one).
 PYTHON := /usr/bin/python3

@@ -1,6 +1,7 @@
 """pip builds and installs the package offline, with Debian's build tools
 only, into a fresh virtual environment (docs/python.md). Slow (it compiles
 the library): a ctest entry of its own, python_pip_install."""
+import glob
 import os
 import shutil
 import subprocess
@@ -33,11 +34,17 @@ def clean_env():
     return env
 
 
-def test_pip_install_into_a_fresh_venv_offline(tmp_path, cli):
+@pytest.mark.parametrize("kind", ["system-site-packages", "plain"])
+def test_pip_install_into_a_fresh_venv_offline(tmp_path, cli, kind):
     env = clean_env()
     venv = tmp_path / "venv"
-    sh(PYTHON, "-m", "venv", "--system-site-packages", str(venv), env=env)
+    sh(PYTHON, "-m", "venv", *(["--system-site-packages"] if kind != "plain" else []), str(venv),
+       env=env)
     py = str(venv / "bin" / "python")
+    if kind == "plain":  # pip's PEP 517 build needs wheel: Debian's python3-wheel-whl
+        wheels = sorted(glob.glob("/usr/share/python-wheels/wheel-*.whl"))
+        assert wheels, "apt-get install python3-wheel-whl"
+        sh(py, "-m", "pip", "install", wheels[-1], env=env)
     sh(py, "-m", "pip", "install", "--no-build-isolation", str(REPO), env=env)
     code = ("import fitwatch, sys\n"
             "assert fitwatch.__file__.startswith(sys.prefix), fitwatch.__file__\n"
