@@ -19,7 +19,7 @@ import io
 import json
 import os
 import sys
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from . import _core
 from ._core import Metric, Property, Signals

@@ -1,7 +1,6 @@
 """EMF lines and the script's own print() output share stdout: every line
 must come out whole, whatever Python's buffering (docs/python.md)."""
 import json
-import os
 
 import pytest
 
