@@ -9,10 +9,11 @@ WERROR ?= OFF
 
 # Debian packages the build, the tests and the demo need. libopenblas0-pthread
 # makes Debian's libtorch use OpenBLAS instead of the reference BLAS (about
-# ten times faster training on CPU).
+# ten times faster training on CPU). chromium (headless) renders the HTML
+# report in the tests.
 PACKAGES := g++ cmake make nlohmann-json3-dev doctest-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
-	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev
+	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev chromium
 BENCH_PACKAGES := libbenchmark-dev
 
 .PHONY: help deps bench-deps build test test-asan test-tsan fuzz demo bench bench-corpus install clean
@@ -20,7 +21,8 @@ BENCH_PACKAGES := libbenchmark-dev
 help:
 	@echo "fitwatch targets:"
 	@echo "  make demo       install what is missing, build, train on Fashion-MNIST with the output"
-	@echo "                  replayed live through the shipped alarms: when they fire, and the email"
+	@echo "                  replayed live through the shipped alarms: when they fire, the email,"
+	@echo "                  and an HTML report next to the outbox"
 	@echo "  make test       install what is missing, build, run every test"
 	@echo "  make build      configure and build into $(BUILD)/"
 	@echo "  make bench      run the benchmarks and print their figures (docs/benchmarks.md)"
@@ -79,7 +81,7 @@ demo: build
 	  2> $(BUILD)/demo/training.txt \
 	  | $(BUILD)/fitwatch watch --template templates/overfitting-alerts.yaml \
 	      --param TrainingJobName=fashion-mnist --param TeamEmails=$(DEMO_EMAILS) \
-	      --outbox $(BUILD)/demo/outbox > $(BUILD)/demo/emf.log
+	      --outbox $(BUILD)/demo/outbox --report $(BUILD)/demo/report.html > $(BUILD)/demo/emf.log
 	@echo
 	@echo "== training summary ($(BUILD)/demo/training.txt) =="
 	@tail -n 4 $(BUILD)/demo/training.txt
@@ -89,6 +91,9 @@ demo: build
 	@echo
 	@echo "== the email each member receives ($$(ls $(BUILD)/demo/outbox | wc -l) files in $(BUILD)/demo/outbox) =="
 	@tr -d '\r' < "$$(ls -d $(BUILD)/demo/outbox/*.eml | head -n 1)"
+	@echo
+	@echo "== the report: losses, signals, alarms and emails on one time axis (open it in a browser) =="
+	@echo "$(abspath $(BUILD)/demo/report.html)"
 
 # make bench: the emitter (Google Benchmark), replay speed, fitwatch against
 # the peer EMF libraries (Node.js packages pinned in bench/node, installed

@@ -370,6 +370,7 @@ class job_writer {
     if (!order_.empty()) span(j.rows[order_.front()].time_ms), span(j.rows[order_.back()].time_ms);
     for (const auto* c : changes_) span(c->t.time_ms);
     if (xa_.t1 <= xa_.t0) xa_.t1 = xa_.t0 + 1000;
+    xa_.t1 += (xa_.t1 - xa_.t0) / 50;  // room for the last marks
     for (const auto& a : model.alarms)
       if (watches_job(a, j.name)) lanes_.push_back({a.name, &a});
     for (const auto& c : model.composites) {
@@ -581,8 +582,10 @@ class job_writer {
                "\" stroke-dasharray=\"3 3\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
                fixed1(ya.top) + "\" y2=\"" + fixed1(ya.bottom) + "\"/><path fill=\"" +
                alarm_colour + "\" d=\"M" + x + " " + fixed1(ya.top + 9) +
-               " l-5 -9 h10 z\"/><text x=\"" + x + "\" dx=\"4\" y=\"" + fixed1(ya.top + 10) +
-               "\" fill=\"" + alarm_colour + "\">" + std::string(metric_names[m]) + "</text></g>\n";
+               " l-5 -9 h10 z\"/><text x=\"" + x + "\" dx=\"" +
+               (xa_.x(r.time_ms) > right - 150 ? "-8\" text-anchor=\"end" : "4") + "\" y=\"" +
+               fixed1(ya.top + 10) + "\" fill=\"" + alarm_colour + "\">" +
+               std::string(metric_names[m]) + "</text></g>\n";
         }
         before = now;
       }
