@@ -450,11 +450,11 @@ class job_writer {
     for (const auto* c : changes_) {
       if (c->recipients.empty() || c->t.new_state != alarm_state::alarm) continue;
       out << " First email: " << esc(c->t.alarm_name) << " went to ALARM at " << utc(c->t.time_ms);
-      if (best_ >= 0)
-        out << ", "
-            << elapsed(c->t.time_ms - j_.rows[static_cast<std::size_t>(best_)].time_ms,
-                       c->t.time_ms - j_.rows[static_cast<std::size_t>(best_)].time_ms)
-            << " after the best epoch";
+      if (best_ >= 0) {
+        const auto d = c->t.time_ms - j_.rows[static_cast<std::size_t>(best_)].time_ms;
+        out << ", " << elapsed(std::abs(d), std::abs(d)) << (d >= 0 ? " after" : " before")
+            << " the best epoch";
+      }
       out << ", to " << c->recipients.size() << " addresses.";
       break;
     }
@@ -559,18 +559,23 @@ class job_writer {
   // it goes from not breaching to breaching), from the values in the log:
   // a dashed line through the loss panel, the reason on hover.
   void crossings(std::string& s, const y_axis& ya) const {
-    std::size_t k = 0;
+    std::size_t k = 0, label_row = 0;
     for (const auto& l : lanes_) {
       if (l.metric == nullptr) continue;
       const std::size_t m = watched_metric(*l.metric);
       if (m == run_report::metric_count) continue;
-      bool before = false;
+      bool before = false, crossed = false;
       for (const auto i : order_) {
         const auto& r = j_.rows[i];
         const double v = r.v[m];
         if (std::isnan(v)) continue;
         const bool now = breaches(l.metric->comparison, v, l.metric->threshold);
         if (now && !before) {
+          // The first crossing of each alarm gets a line through the panel
+          // and a label; later ones a triangle at the top (readable at
+          // thousands of crossings).
+          const bool first = !crossed;
+          crossed = true;
           const std::string x = at(r.time_ms);
           s += "<g id=\"" + id_ + "-crossing-" + std::to_string(k++) +
                "\" class=\"crossing\" data-alarm=\"" + esc(l.name) + "\" data-metric=\"" +
@@ -578,14 +583,17 @@ class job_writer {
                "\" data-value=\"" + number(v) + "\"><title>" + std::string(metric_names[m]) +
                " = " + number(v) + " crossed the threshold of " + esc(l.name) + " (" +
                esc(l.metric->comparison) + " " + number(l.metric->threshold) + ") at epoch " +
-               esc(epoch_of(r)) + ", " + utc(r.time_ms) + "</title><line stroke=\"" + alarm_colour +
-               "\" stroke-dasharray=\"3 3\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
-               fixed1(ya.top) + "\" y2=\"" + fixed1(ya.bottom) + "\"/><path fill=\"" +
-               alarm_colour + "\" d=\"M" + x + " " + fixed1(ya.top + 9) +
-               " l-5 -9 h10 z\"/><text x=\"" + x + "\" dx=\"" +
-               (xa_.x(r.time_ms) > right - 150 ? "-8\" text-anchor=\"end" : "4") + "\" y=\"" +
-               fixed1(ya.top + 10) + "\" fill=\"" + alarm_colour + "\">" +
-               std::string(metric_names[m]) + "</text></g>\n";
+               esc(epoch_of(r)) + ", " + utc(r.time_ms) + "</title><path fill=\"" + alarm_colour +
+               "\" d=\"M" + x + " " + fixed1(ya.top + 9) + " l-5 -9 h10 z\"/>";
+          if (first) {
+            s += "<line stroke=\"" + std::string(alarm_colour) +
+                 "\" stroke-dasharray=\"3 3\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
+                 fixed1(ya.top) + "\" y2=\"" + fixed1(ya.bottom) + "\"/><text x=\"" + x +
+                 "\" dx=\"" + (xa_.x(r.time_ms) > right - 150 ? "-8\" text-anchor=\"end" : "4") +
+                 "\" y=\"" + fixed1(ya.top + 10 + 12 * static_cast<double>(label_row++ % 3)) +
+                 "\" fill=\"" + alarm_colour + "\">" + std::string(metric_names[m]) + "</text>";
+          }
+          s += "</g>\n";
         }
         before = now;
       }
@@ -639,6 +647,8 @@ class job_writer {
     // The emails: one envelope per transition that sent any.
     s += "<text x=\"" + fixed1(left) + "\" y=\"" + fixed1(y + 10) + "\">emails</text>\n";
     std::size_t e = 0;
+    const bool few = std::count_if(changes_.begin(), changes_.end(),
+                                   [](const auto* c) { return !c->recipients.empty(); }) <= 30;
     for (const auto* c : changes_) {
       if (c->recipients.empty()) continue;
       const double x = xa_.x(c->t.time_ms), top = y + 14;
@@ -650,8 +660,11 @@ class job_writer {
            esc(join(c->recipients, ", ")) + "</title><rect x=\"" + fixed1(x - 7) + "\" y=\"" +
            fixed1(top) + "\" width=\"14\" height=\"10\" fill=\"#fff\" stroke=\"" + email_colour +
            "\"/><path fill=\"none\" stroke=\"" + email_colour + "\" d=\"M" + fixed1(x - 7) + " " +
-           fixed1(top) + " l7 6 l7 -6\"/><text x=\"" + fixed1(x + 10) + "\" y=\"" +
-           fixed1(top + 9) + "\">" + std::to_string(c->recipients.size()) + "</text></g>\n";
+           fixed1(top) + " l7 6 l7 -6\"/>";
+      if (few)  // the count beside each envelope, while there is room
+        s += "<text x=\"" + fixed1(x + 10) + "\" y=\"" + fixed1(top + 9) + "\">" +
+             std::to_string(c->recipients.size()) + "</text>";
+      s += "</g>\n";
     }
     y += 44;
   }
