@@ -2,6 +2,7 @@
 // 1,000,000-line EMF log, as the Fashion-MNIST example writes it (12
 // metrics, 4 properties, one evaluation a second), through `fitwatch replay`
 // with the shipped template.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -60,8 +61,13 @@ int main(int argc, char** argv) {
     }
     return s;
   };
-  const double s = replay(false);
-  const double with_report = replay(true);
+  // On a shared machine the wall time varies from run to run: the best of
+  // three, alternating, for each.
+  double s = 1e300, with_report = 1e300;
+  for (int round = 0; round < 3; ++round) {
+    s = std::min(s, replay(false));
+    with_report = std::min(with_report, replay(true));
+  }
   std::ifstream report_size(report, std::ios::ate | std::ios::binary);
   const auto report_bytes = static_cast<double>(report_size.tellg());
   std::remove(log.c_str());
@@ -71,7 +77,8 @@ int main(int argc, char** argv) {
       "%.0f lines/s on one core (target: >= 200000)\n",
       lines, bytes / 1e6, s, static_cast<double>(lines) / s);
   std::printf(
-      "the same with --report: %.2f s, %.3f x the time without (target: <= 1.10), a %.0f KB "
+      "the same with --report: %.2f s, %.3f x the time without (best of 3 each) (target: <= 1.10), "
+      "a %.0f KB "
       "report\n",
       with_report, with_report / s, report_bytes / 1e3);
   return 0;

@@ -792,10 +792,15 @@ run_report::job& run_report::job_of(
 
 void run_report::add_event(const extracted_event& event) {
   ++events_;
+  const extracted_series* previous = nullptr;  // the job of the last series read
+  job* j_of_previous = nullptr;
   for (const auto& s : event.series) {
     const std::size_t m = metric_index(s.name);
     if (m == metric_count || s.values.empty()) continue;
-    job& j = job_of(s.dimensions);
+    job& j = previous != nullptr && previous->dimensions == s.dimensions ? *j_of_previous
+                                                                         : job_of(s.dimensions);
+    previous = &s;
+    j_of_previous = &j;
     if (j.rows.empty() || j.last_event != events_) {
       row r;
       r.time_ms = event.timestamp_ms;
