@@ -9,7 +9,8 @@ WERROR ?= OFF
 
 # Debian packages the build, the tests and the demo need. libopenblas0-pthread
 # makes Debian's libtorch use OpenBLAS instead of the reference BLAS (about
-# ten times faster training on CPU). The Python package (python/, setup.py):
+# ten times faster training on CPU). chromium (headless) renders the HTML
+# report in the tests. The Python package (python/, setup.py):
 # pybind11 and the Python headers to build it, pip/setuptools/wheel/venv to
 # install it offline (python3-wheel-whl: wheel for a venv without Debian's
 # site-packages), pytest and PyTorch (python3-torch) for its tests and
@@ -18,7 +19,7 @@ PACKAGES := g++ cmake make nlohmann-json3-dev doctest-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
 	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev \
 	python3-dev pybind11-dev python3-setuptools python3-wheel python3-wheel-whl \
-	python3-pip python3-venv python3-pytest python3-torch
+	python3-pip python3-venv python3-pytest python3-torch chromium
 # Debian's Python: the one the extension is built for, tested with and
 # installed into (python3 on PATH may be another one).
 PYTHON := /usr/bin/python3
@@ -29,7 +30,8 @@ BENCH_PACKAGES := libbenchmark-dev
 help:
 	@echo "fitwatch targets:"
 	@echo "  make demo       install what is missing, build, train on Fashion-MNIST with the output"
-	@echo "                  replayed live through the shipped alarms: when they fire, and the email"
+	@echo "                  replayed live through the shipped alarms: when they fire, the email,"
+	@echo "                  and an HTML report next to the outbox"
 	@echo "  make test       install what is missing, build, run every test"
 	@echo "  make build      configure and build into $(BUILD)/"
 	@echo "  make bench      run the benchmarks and print their figures (docs/benchmarks.md)"
@@ -89,7 +91,7 @@ demo: build
 	  2> $(BUILD)/demo/training.txt \
 	  | $(BUILD)/fitwatch watch --template templates/overfitting-alerts.yaml \
 	      --param TrainingJobName=fashion-mnist --param TeamEmails=$(DEMO_EMAILS) \
-	      --outbox $(BUILD)/demo/outbox > $(BUILD)/demo/emf.log
+	      --outbox $(BUILD)/demo/outbox --report $(BUILD)/demo/report.html > $(BUILD)/demo/emf.log
 	@echo
 	@echo "== training summary ($(BUILD)/demo/training.txt) =="
 	@tail -n 4 $(BUILD)/demo/training.txt
@@ -99,6 +101,9 @@ demo: build
 	@echo
 	@echo "== the email each member receives ($$(ls $(BUILD)/demo/outbox | wc -l) files in $(BUILD)/demo/outbox) =="
 	@tr -d '\r' < "$$(ls -d $(BUILD)/demo/outbox/*.eml | head -n 1)"
+	@echo
+	@echo "== the report: losses, signals, alarms and emails on one time axis (open it in a browser) =="
+	@echo "$(abspath $(BUILD)/demo/report.html)"
 
 # make bench: the emitter (Google Benchmark), replay speed, fitwatch against
 # the peer EMF libraries (Node.js packages pinned in bench/node, installed

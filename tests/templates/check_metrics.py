@@ -49,7 +49,10 @@ def _sub_text(value, defaults):
         sub = value["Fn::Sub"]
         text, extra = (sub, {}) if isinstance(sub, str) else (sub[0], sub[1])
         for k in extra:
-            text = text.replace("${%s}" % k, "0" if k == "Period" else "arn:x")
+            # a quoted variable is an ARN; an unquoted one a number or an
+            # optional JSON fragment (an extra rule's ARN or annotation)
+            quoted = '"${%s}"' % k in text
+            text = text.replace("${%s}" % k, "0" if k == "Period" else "arn:x" if quoted else "")
         for k, v in defaults.items():
             text = text.replace("${%s}" % k, str(v))
         return re.sub(r"\$\{AWS::[A-Za-z]+\}", "x", text)

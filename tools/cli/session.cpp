@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "emf/validate.hpp"
 #include "notify/email.hpp"
 #include "notify/smtp.hpp"
+#include "report/report.hpp"
 
 namespace fitwatch::tools {
 namespace {
@@ -65,6 +67,13 @@ class session {
       throw std::runtime_error("cannot create outbox " + o_.outbox + ": " + std::strerror(errno));
     }
     if (!o_.smtp.empty()) smtp_ = std::make_unique<smtp_sender>(o_.smtp, o_.from, err_);
+    if (!o_.report.empty()) html_ = std::make_unique<run_report>(model_);
+  }
+
+  // Before the first line: an empty report, so a path that cannot be
+  // written fails at once (and watch's report exists from the start).
+  void start() {
+    if (html_) write_report();
   }
 
   // One log line: validated as CloudWatch Logs would; EMF events feed the
@@ -79,21 +88,35 @@ class session {
            << ": invalid EMF, skipped: " << (r.errors.empty() ? "" : r.errors.front()) << "\n";
       return;
     }
+    const extracted_event& event = html_ ? for_engine() : event_;
     if (live && engine_.store().first_timestamp())
-      report(engine_.advance_to(event_.timestamp_ms - 1));
-    engine_.store().add(event_, number);
+      report(engine_.advance_to(event.timestamp_ms - 1));
+    engine_.store().add(event, number);
     ++events_;
+    if (html_ && live &&
+        std::chrono::steady_clock::now() - written_ >=
+            std::chrono::milliseconds(o_.report_every_ms)) {
+      // A failed rewrite must not stop the lines passing through: say so, retry later.
+      try {
+        write_report();
+      } catch (const std::exception& e) {
+        err_ << "fitwatch watch: " << e.what() << " (retrying)\n";
+        written_ = std::chrono::steady_clock::now();
+      }
+    }
   }
 
   void finish() {
     const auto last = engine_.store().last_timestamp();
     if (!last) {
       err_ << "fitwatch: no EMF event in the log; nothing to evaluate\n";
+      if (html_) write_report();
       return;
     }
     // Through the last timestamp (the tick that evaluates its period), then the tail.
     const std::int64_t end = engine_.settled_after(*last);
     report(engine_.advance_to(end + o_.tail.value_or(engine_.longest_range_ms())));
+    if (html_) write_report();
     if (!o_.json) {
       report_ << transitions_ << " transitions, " << emails_ << " emails"
               << (o_.outbox.empty() ? "" : " written to " + o_.outbox) << " (" << lines_
@@ -104,6 +127,28 @@ class session {
   std::size_t invalid() const { return invalid_; }
 
  private:
+  // --report: the report reads more metrics than the alarms; the store
+  // gets only those some alarm reads, copied into buffers kept from line to
+  // line (no allocation per line).
+  const extracted_event& for_engine() {
+    html_->add_event(event_);
+    engine_event_.timestamp_ms = event_.timestamp_ms;
+    engine_event_.epoch = event_.epoch;
+    std::size_t n = 0;
+    for (const auto& x : event_.series) {
+      if (!engine_.wants(x.ns, x.name)) continue;
+      if (engine_event_.series.size() <= n) engine_event_.series.emplace_back();
+      engine_event_.series[n++] = x;
+    }
+    engine_event_.series.resize(n);
+    return engine_event_;
+  }
+
+  void write_report() {
+    html_->write_file(o_.report);
+    written_ = std::chrono::steady_clock::now();
+  }
+
   void report(const std::vector<transition>& ts) {
     for (const auto& t : ts) {
       ++transitions_;
@@ -130,6 +175,11 @@ class session {
             emails.push_back(entry);
           }
         }
+      }
+      if (html_) {
+        std::vector<std::string> to;
+        for (const auto& e : emails) to.push_back(e["to"].get<std::string>());
+        html_->add_transition(t, to);
       }
       if (o_.json) {
         json j = {{"time", iso_time(t.time_ms)},
@@ -165,9 +215,13 @@ class session {
   std::ostream& report_;
   std::ostream& err_;
   std::unique_ptr<smtp_sender> smtp_;
-  extracted_event event_;
-  std::function<bool(std::string_view, std::string_view)> wanted_ =
-      [this](std::string_view ns, std::string_view name) { return engine_.wants(ns, name); };
+  extracted_event event_, engine_event_;
+  std::unique_ptr<run_report> html_;
+  std::chrono::steady_clock::time_point written_;
+  std::function<bool(std::string_view, std::string_view)> wanted_ = [this](std::string_view ns,
+                                                                           std::string_view name) {
+    return engine_.wants(ns, name) || (html_ && run_report::wants(name));
+  };
   std::size_t lines_ = 0, events_ = 0, invalid_ = 0, transitions_ = 0, emails_ = 0;
 };
 
@@ -193,6 +247,10 @@ options:
                          5m, 1h (default: the longest evaluation range)
   --smtp smtp://H:P      watch only: also send the emails through this server
   --from ADDRESS         watch only: the envelope sender (fitwatch@localhost)
+  --report FILE.html     also write an HTML report: losses, signals, alarm
+                         states and emails on one time axis (watch rewrites
+                         it as lines arrive and at the end)
+  --report-every DURATION  watch only: rewrite the report at most this often (5s)
 )";
 
 alarms_options parse_alarms_options(const std::vector<std::string>& args, bool live) {
@@ -220,6 +278,10 @@ alarms_options parse_alarms_options(const std::vector<std::string>& args, bool l
       o.json = f == "json";
     } else if (a == "--tail") {
       o.tail = parse_duration(next());
+    } else if (a == "--report") {
+      o.report = next();
+    } else if (a == "--report-every" && live) {
+      o.report_every_ms = parse_duration(next());
     } else if (a == "--smtp" && live) {
       o.smtp = next();
     } else if (a == "--from" && live) {
@@ -269,6 +331,7 @@ int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& ou
   // math on real values) or from the output: a message and an exit code,
   // never an exception out of the command.
   try {
+    s->start();
     const int rc = read(o, [&](const std::string& text, const std::string& where,
                                std::size_t number) { s->line(text, where, number, live); });
     if (rc != 0) return rc;

@@ -23,6 +23,8 @@ struct alarms_options {
   bool json = false;
   std::optional<std::int64_t> tail;
   std::string smtp, from = "fitwatch@localhost";
+  std::string report;                   ///< --report FILE.html
+  std::int64_t report_every_ms = 5000;  ///< watch: rewrite the report at most this often
   std::vector<std::string> logs;
 };
 

@@ -1,0 +1,114 @@
+// The HTML report (tools/report): escaping, the atomic write, decimation,
+// and `replay --report` errors. What a browser draws is checked by
+// tests/report/test_report_browser.py.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "report/report.hpp"
+#include "run_command.hpp"
+#include "temp_dir.hpp"
+
+using fitwatch::tools::extracted_event;
+using fitwatch::tools::run_report;
+using fitwatch::tools::template_model;
+
+namespace {
+
+extracted_event event_of(const std::string& job, std::int64_t epoch, double train, double val) {
+  extracted_event e;
+  e.timestamp_ms = 1750000000000 + epoch * 1000;
+  e.epoch = epoch;
+  for (const auto& [name, v] : {std::pair{"TrainLoss", train}, std::pair{"ValidationLoss", val},
+                                std::pair{"EvaluationsSinceBest", 0.0}}) {
+    e.series.push_back({"FitWatch", name, {{"TrainingJobName", job}}, {v}});
+  }
+  return e;
+}
+
+std::string html_of(const run_report& r) {
+  std::ostringstream out;
+  r.write_html(out);
+  return out.str();
+}
+
+// The value of attribute `attr` of the element with id `id` (no std::regex:
+// it recurses per character and overflows the stack on a large page).
+std::string attribute(const std::string& html, const std::string& id, const std::string& attr) {
+  const auto at = html.find("id=\"" + id + "\"");
+  if (at == std::string::npos) return "<none>";
+  const auto tag = html.substr(at, html.find('>', at) - at);
+  const auto a = tag.find(" " + attr + "=\"");
+  if (a == std::string::npos) return "<none>";
+  const auto from = a + attr.size() + 3;
+  return tag.substr(from, tag.find('"', from) - from);
+}
+
+}  // namespace
+
+TEST_CASE("report: every string from the log is escaped, in text and attributes") {
+  template_model model;
+  fitwatch::tools::transition t;
+  t.time_ms = 1750000005000;
+  t.alarm_name = "a\"<b>";
+  t.reason = "</title><script>x()</script>";
+  model.stack_name = "<stack>";
+  run_report r{model};
+  r.add_event(event_of("</svg><script>alert(1)</script>", 1, 1.0, 1.0));
+  r.add_transition(t, {"x@example.com\"><script>"});
+  const auto html = html_of(r);
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("&lt;/svg&gt;&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+  CHECK(html.find("data-job=\"&lt;/svg&gt;") != std::string::npos);
+  CHECK(html.find("&lt;/title&gt;&lt;script&gt;") != std::string::npos);
+  CHECK(html.find("&lt;stack&gt;") != std::string::npos);
+}
+
+TEST_CASE("report: 10,000 evaluations are decimated for drawing, all counted") {
+  template_model model;
+  run_report r{model};
+  for (int i = 1; i <= 10000; ++i) r.add_event(event_of("j", i, 1.0 / i, 0.5 + 0.1 * std::sin(i)));
+  const auto html = html_of(r);
+  CHECK(attribute(html, "j0-validation", "data-points") == "10000");
+  const int drawn = std::stoi(attribute(html, "j0-validation", "data-drawn"));
+  CHECK(drawn > 1000);   // the outline of every pixel column...
+  CHECK(drawn <= 4000);  // ...in at most 4 vertices each
+}
+
+TEST_CASE("report: each job of the log gets its own section") {
+  template_model model;
+  run_report r{model};
+  r.add_event(event_of("a", 1, 1, 1));
+  r.add_event(event_of("b", 1, 1, 1));
+  r.add_event(event_of("a", 2, 1, 1));
+  const auto html = html_of(r);
+  CHECK(attribute(html, "j0-train", "data-points") == "2");
+  CHECK(attribute(html, "j1-train", "data-points") == "1");
+  CHECK(attribute(html, "summary", "data-jobs") == "2");
+}
+
+TEST_CASE("report: written through a temporary file; a bad path throws naming it") {
+  fitwatch::test::temp_dir dir;
+  template_model model;
+  run_report r{model};
+  r.write_file(dir.file("r.html"));
+  CHECK(std::filesystem::exists(dir.file("r.html")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("r.html.tmp")));
+  CHECK_THROWS_WITH(
+      r.write_file(dir.file("missing/r.html")),
+      doctest::Contains(("cannot write report " + dir.file("missing/r.html.tmp")).c_str()));
+}
+
+TEST_CASE("replay --report: a report that cannot be written is a clear error, exit 2") {
+  fitwatch::test::temp_dir dir;
+  const auto res = fitwatch::test::run_command(
+      std::string(FITWATCH_CLI) + " replay --template " + FITWATCH_SOURCE_DIR +
+          "/templates/overfitting-alerts.yaml --param TrainingJobName=j --param "
+          "TeamEmails=a@example.com --report " +
+          dir.file("no/such/dir/r.html"),
+      "");
+  CHECK(res.exit_code == 2);
+  CHECK(res.err.find("fitwatch replay: cannot write report") != std::string::npos);
+}

@@ -1,0 +1,100 @@
+// The HTML report of a replayed (or watched) run: one self-contained file
+// (inline SVG and CSS, no script, no network) that shows, per training job,
+// the training and validation loss, the smoothed validation loss the
+// detector reads, the best epoch, where each alarm's signal crossed its
+// threshold, every alarm transition and every email on the same time axis,
+// and the signals (generalization loss, rise streak, evaluations since best)
+// each on its own axis. Curves are decimated for drawing (min and max per
+// pixel column); marks never are. Every element a test needs has a stable
+// id (docs/replay.md lists them); every string from the log or the template
+// is HTML-escaped.
+//
+// \code
+//   fitwatch::tools::run_report r{model};
+//   r.add_event(event);                      // each valid EMF event of the log
+//   r.add_transition(t, {"a@example.com"});  // each transition, with its emails
+//   r.write_file("report.html");             // written to a temp file, renamed
+// \endcode
+//
+// Thread safety: none; one report per replay.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "alarms/model.hpp"
+#include "alarms/transition.hpp"
+#include "emf/validate.hpp"
+
+namespace fitwatch::tools {
+
+class run_report {
+ public:
+  /// `model` must outlive the report.
+  explicit run_report(const template_model& model);
+
+  /// True for the metrics the report draws (fitwatch's signal metrics).
+  static bool wants(std::string_view metric_name);
+
+  /// One valid EMF event; only the metrics `wants` names are read.
+  void add_event(const extracted_event& event);
+  /// One alarm transition and the addresses its emails went to.
+  void add_transition(const transition& t, const std::vector<std::string>& recipients);
+
+  /// The report as one HTML document.
+  void write_html(std::ostream& out) const;
+  /// Writes the report to `path` through a temporary file in the same
+  /// folder and a rename, so a reader never sees half a report.
+  /// \throw std::runtime_error naming the path when it cannot be written.
+  void write_file(const std::string& path) const;
+
+  // The metrics a report reads, in this order.
+  enum metric : std::size_t {
+    train_loss,
+    validation_loss,
+    best_validation_loss,
+    generalization_loss,
+    rise_streak,
+    evaluations_since_best,
+    overfitting_detected,
+    training_diverged,
+    gap_ratio,
+    metric_count
+  };
+
+  /// One evaluation of a job: NaN where the line had no such metric.
+  struct row {
+    std::int64_t time_ms = 0;
+    std::int64_t epoch = 0;
+    bool has_epoch = false;
+    std::array<double, metric_count> v{};
+  };
+  struct job {
+    std::string name;
+    std::vector<row> rows;
+    std::size_t last_event = 0;  // the event that added rows.back()
+  };
+  struct alarm_change {
+    transition t;  // without the model pointers' lifetime concerns: the model outlives us
+    std::vector<std::string> recipients;
+  };
+
+ private:
+  job& job_of(const std::vector<std::pair<std::string, std::string>>& dimensions);
+
+  const template_model& model_;
+  std::vector<job> jobs_;
+  std::map<std::string, std::size_t> job_index_;
+  std::size_t last_job_ = 0;
+  std::size_t events_ = 0;
+  std::string key_;  // scratch
+  std::vector<alarm_change> changes_;
+};
+
+}  // namespace fitwatch::tools
