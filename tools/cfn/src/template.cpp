@@ -252,7 +252,43 @@ class evaluator {
       if (!found)
         throw template_error("resource " + id + ": TopicArn is not a topic of this template");
     }
+    check_header_values(m);
     return m;
+  }
+
+  // Alarm names, topic display names and addresses go into email headers
+  // and SMTP commands: a CR or LF there injects a Bcc: header or a RCPT TO
+  // command. Refused whatever the template's AllowedPattern says.
+  void check_header_values(const template_model& m) const {
+    const auto check = [](const std::string& value, const std::string& what) {
+      for (const char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+          throw template_error(what +
+                               " contains a control character (CR, LF, tab...); it "
+                               "would go into email headers");
+        }
+      }
+    };
+    for (const char c : o_.region) {
+      if (!std::islower(static_cast<unsigned char>(c)) &&
+          !std::isdigit(static_cast<unsigned char>(c)) && c != '-') {
+        throw template_error("region '" + o_.region + "': letters, digits and hyphens only");
+      }
+    }
+    for (const auto& a : m.alarms) check(a.name, "resource " + a.logical_id + ": the alarm name");
+    for (const auto& a : m.composites)
+      check(a.name, "resource " + a.logical_id + ": the alarm name");
+    for (const auto& tp : m.topics) {
+      check(tp.display_name, "resource " + tp.logical_id + ": DisplayName");
+      for (const auto& to : tp.emails) {
+        check(to, "an email subscription of " + tp.logical_id);
+        if (to.find_first_of(" <>") != std::string::npos) {
+          throw template_error("an email subscription of " + tp.logical_id + ": '" + to +
+                               "' is not a plain address");
+        }
+      }
+    }
   }
 
  private:
