@@ -577,6 +577,10 @@ class evaluator {
     }
     if (type == "AWS::SNS::Topic" && attr == "TopicArn") return ref(res, where);
     if (type == "AWS::SNS::Topic" && attr == "TopicName") return topic_name(res);
+    // Another resource (a KMS key for the topic): an attribute we cannot
+    // know, only used in text, as Ref of such a resource.
+    if (type.rfind("AWS::CloudWatch::", 0) != 0 && type != "AWS::SNS::Topic")
+      return res + "." + attr;
     throw template_error(where + ": Fn::GetAtt " + res + "." + attr + " is not supported");
   }
 
