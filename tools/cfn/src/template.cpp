@@ -460,10 +460,13 @@ class evaluator {
 
   bool named_condition(const std::string& name, const std::string& where) {
     if (const auto it = conditions_.find(name); it != conditions_.end()) return it->second;
-    const json all = t_.value("Conditions", json::object());
-    if (!all.contains(name)) throw template_error(where + ": no condition " + name);
+    // By reference: a copy of the section per nested condition made a long
+    // chain of conditions take gigabytes.
+    const auto all = t_.find("Conditions");
+    if (all == t_.end() || !all->is_object() || !all->contains(name))
+      throw template_error(where + ": no condition " + name);
     const entering guard(*this, "condition " + name);
-    const bool v = truth(all[name], "condition " + name);
+    const bool v = truth(all->at(name), "condition " + name);
     conditions_[name] = v;
     return v;
   }
