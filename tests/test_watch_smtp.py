@@ -64,7 +64,8 @@ class WatchSendsEmail(unittest.TestCase):
             self.assertIn("has transitioned to ALARM state", m.get_payload())
 
     def test_a_server_that_is_down_is_reported_with_exit_code_3(self):
-        r = watch("smtp://127.0.0.1:9", RECIPIENTS[:1], "--smtp-insecure")
+        # (--smtp-timeout 10s: the end of the run waits for all 3 attempts)
+        r = watch("smtp://127.0.0.1:9", RECIPIENTS[:1], "--smtp-insecure", "--smtp-timeout", "10s")
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertEqual(r.stdout, log_lines())  # the log still passed through
         self.assertIn('could not send "ALARM: "job-1-fitwatch-alert" in US East (N. Virginia)" to alice@example.com',
