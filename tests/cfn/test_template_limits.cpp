@@ -135,7 +135,8 @@ TEST_CASE("template limits: a YAML alias bomb under 1 KB is refused at once") {
   CHECK(j["y"] == nlohmann::json{{"k", "v"}});
 }
 
-TEST_CASE("template limits: a 100 KB TeamEmails entry is refused by CloudFormation's 4096-byte limit") {
+TEST_CASE(
+    "template limits: a 100 KB TeamEmails entry is refused by CloudFormation's 4096-byte limit") {
   const std::string t =
       "Parameters:\n  TeamEmails:\n    Type: CommaDelimitedList\n"
       "    AllowedPattern: \"^[^@\\\\s,]+@[^@\\\\s,]+\\\\.[^@\\\\s,]+$\"\n"
