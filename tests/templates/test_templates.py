@@ -3,6 +3,7 @@ import glob
 import json
 import os
 import re
+import subprocess
 import unittest
 
 import cfn
@@ -11,6 +12,7 @@ import check_metrics
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 TEMPLATES = sorted(glob.glob(os.path.join(ROOT, "templates", "*.yaml")))
 MAIN = os.path.join(ROOT, "templates", "overfitting-alerts.yaml")
+FLEET = os.path.join(ROOT, "templates", "fleet-alerts.yaml")
 SCHEMA = check_metrics.schema(os.environ["FITWATCH_CLI"])
 
 
@@ -83,7 +85,7 @@ class MainTemplate(unittest.TestCase):
             text = re.sub(r"\$\{\w+\}", "99", text)
             with self.subTest(alarm=name):
                 self.assertLessEqual(len(text), 1024)
-                self.assertIn("TrainingJobName: " + job, text)  # what auto-stop reads
+                self.assertIn("TrainingJobName: " + job, text)  # for people (auto-stop reads dimensions)
 
     def test_composite_rule_names_every_child_alarm(self):
         rule = json.dumps(self.t["Resources"]["OverfittingCompositeAlarm"]["Properties"]["AlarmRule"])
@@ -127,11 +129,44 @@ class MainTemplate(unittest.TestCase):
         for bad in ["", "not-an-address", "a@b", "a@b.c,d@e.f"]:
             self.assertFalse(pattern.match(bad), bad)
 
-    def test_topic_policy_lets_only_cloudwatch_of_this_account_publish(self):
-        stmt = self.t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-        self.assertEqual(stmt["Principal"], {"Service": "cloudwatch.amazonaws.com"})
-        self.assertEqual(stmt["Action"], "sns:Publish")
-        self.assertEqual(stmt["Condition"]["StringEquals"], {"aws:SourceAccount": {"Ref": "AWS::AccountId"}})
+    def test_topic_policy_lets_only_this_stacks_alarm_publish(self):
+        # Not alarm:* (issue #12): any alarm of the account could publish, and
+        # auto-stop acts on what arrives on the topic.
+        for path, alarm in [(MAIN, "OverfittingCompositeAlarm"), (FLEET, "FleetOverfittingAlarm")]:
+            t = cfn.load(path)
+            stmts = t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            self.assertEqual(len(stmts), 1, path)
+            stmt = stmts[0]
+            self.assertEqual(stmt["Principal"], {"Service": "cloudwatch.amazonaws.com"})
+            self.assertEqual(stmt["Action"], "sns:Publish")
+            self.assertEqual(stmt["Condition"]["StringEquals"], {"aws:SourceAccount": {"Ref": "AWS::AccountId"}})
+            self.assertEqual(stmt["Condition"]["ArnEquals"], {"aws:SourceArn": {"Fn::GetAtt": [alarm, "Arn"]}})
+            # ...and it is the only alarm of the template with actions.
+            with_actions = [k for k, v in t["Resources"].items() if isinstance(v, dict)
+                            and "AlarmActions" in (v.get("Properties") or {})]
+            self.assertEqual(with_actions, [alarm], path)
+
+    def test_optional_topic_key_lets_cloudwatch_alarms_use_it(self):
+        for path in [MAIN, FLEET]:
+            t = cfn.load(path)
+            key = t["Resources"]["TopicKey"]
+            self.assertEqual(key["Condition"], "CreateKmsKey")
+            self.assertEqual(t["Conditions"]["CreateKmsKey"], {"Fn::Equals": [{"Ref": "CreateTopicKey"}, "true"]})
+            self.assertEqual(t["Parameters"]["CreateTopicKey"]["Default"], "false")
+            self.assertTrue(key["Properties"]["EnableKeyRotation"])
+            cw = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+                  if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+            self.assertEqual(len(cw), 1, path)
+            self.assertEqual(sorted(cw[0]["Action"]), ["kms:Decrypt", "kms:GenerateDataKey*"])
+            topic = t["Resources"]["AlertTopic"]["Properties"]["KmsMasterKeyId"]
+            self.assertEqual(topic["Fn::If"][:2], ["CreateKmsKey", {"Fn::GetAtt": ["TopicKey", "Arn"]}])
+
+    def test_replay_reads_the_template_with_the_stack_key(self):
+        for path, params in [(MAIN, ["--param", "TrainingJobName=j"]), (FLEET, [])]:
+            r = subprocess.run([os.environ["FITWATCH_CLI"], "replay", "--tail", "0", "--template", path,
+                                "--param", "TeamEmails=a@example.com", "--param", "CreateTopicKey=true"] + params,
+                               input="", capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // The commands of the fitwatch executable, one file each. Every command
 // parses its own flags, turns every error into a message on `err` and
 // returns the exit code: 0 success, 1 bad input lines, 2 usage or setup
-// error (bad flags, unreadable file, invalid template).
+// error (bad flags, unreadable file, invalid template), 3 an email of
+// replay/watch that could not be written to the outbox or sent.
 #pragma once
 
 #include <iosfwd>

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "alarms/engine.hpp"
 #include "emf/validate.hpp"
 #include "notify/email.hpp"
+#include "notify/outbox.hpp"
 #include "notify/smtp.hpp"
 #include "report/report.hpp"
 
@@ -59,14 +61,25 @@ std::string safe(const std::string& s) {
   return out;
 }
 
+// The first line of a file (the SMTP password: never on the command line).
+std::string read_password(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::string line;
+  if (!f || !std::getline(f, line))
+    throw std::invalid_argument("--smtp-password-file " + path + ": cannot read it");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
 class session {
  public:
   session(const alarms_options& o, template_model model, std::ostream& report, std::ostream& err)
       : o_(o), model_(std::move(model)), engine_(model_), report_(report), err_(err) {
-    if (!o_.outbox.empty() && ::mkdir(o_.outbox.c_str(), 0755) != 0 && errno != EEXIST) {
-      throw std::runtime_error("cannot create outbox " + o_.outbox + ": " + std::strerror(errno));
+    if (!o_.outbox.empty()) make_outbox(o_.outbox);
+    if (!o_.smtp.url.empty()) {
+      smtp_ = std::make_unique<smtp_sender>(o_.smtp, err_);
+      if (o_.smtp.insecure) err_ << "fitwatch watch: --smtp-insecure: TLS is not required\n";
     }
-    if (!o_.smtp.empty()) smtp_ = std::make_unique<smtp_sender>(o_.smtp, o_.from, err_);
     if (!o_.report.empty()) html_ = std::make_unique<run_report>(model_);
   }
 
@@ -106,12 +119,13 @@ class session {
     }
   }
 
-  void finish() {
+  // Returns the exit code: 3 if an email could not be written or sent.
+  int finish() {
     const auto last = engine_.store().last_timestamp();
     if (!last) {
       err_ << "fitwatch: no EMF event in the log; nothing to evaluate\n";
       if (html_) write_report();
-      return;
+      return 0;
     }
     // Through the last timestamp (the tick that evaluates its period), then the tail.
     const std::int64_t end = engine_.settled_after(*last);
@@ -122,6 +136,10 @@ class session {
               << (o_.outbox.empty() ? "" : " written to " + o_.outbox) << " (" << lines_
               << " lines, " << events_ << " EMF events, " << invalid_ << " invalid)\n";
     }
+    const std::size_t lost = unwritten_ + (smtp_ ? smtp_->finish() : 0);
+    if (lost == 0) return 0;
+    err_ << "fitwatch: " << lost << " of " << emails_ << " emails not written or not sent\n";
+    return 3;
   }
 
   std::size_t invalid() const { return invalid_; }
@@ -164,10 +182,14 @@ class session {
               std::snprintf(prefix, sizeof prefix, "%03zu", ++emails_);
               const std::string path = o_.outbox + "/" + prefix + "-" + safe(t.alarm_name) + "-" +
                                        to_string(t.new_state) + "-" + safe(to) + ".eml";
-              std::ofstream f(path, std::ios::binary);
-              f << to_rfc5322(e);
-              if (!f) err_ << "fitwatch: cannot write " << path << "\n";
-              entry["file"] = path;
+              const auto error = write_outbox_file(path, to_rfc5322(e));
+              if (error.empty()) {
+                entry["file"] = path;
+              } else {
+                ++unwritten_;
+                entry["error"] = error;
+                err_ << "fitwatch: cannot write " << path << ": " << error << "\n";
+              }
             } else {
               ++emails_;
             }
@@ -222,7 +244,7 @@ class session {
                                                                            std::string_view name) {
     return engine_.wants(ns, name) || (html_ && run_report::wants(name));
   };
-  std::size_t lines_ = 0, events_ = 0, invalid_ = 0, transitions_ = 0, emails_ = 0;
+  std::size_t lines_ = 0, events_ = 0, invalid_ = 0, transitions_ = 0, emails_ = 0, unwritten_ = 0;
 };
 
 }  // namespace
@@ -245,12 +267,19 @@ options:
   --format text|json     transitions as text (default) or one JSON object each
   --tail DURATION        keep the clock running after the last line: 0, 90s,
                          5m, 1h (default: the longest evaluation range)
-  --smtp smtp://H:P      watch only: also send the emails through this server
+  --smtp URL             watch only: also send the emails through this server:
+                         smtps://H:P, or smtp://H:P with STARTTLS (required)
   --from ADDRESS         watch only: the envelope sender (fitwatch@localhost)
+  --smtp-user USER       watch only: log in as USER, with the password from
+  --smtp-password-file F   the first line of F, or FITWATCH_SMTP_PASSWORD
+  --smtp-insecure        watch only: allow smtp:// without TLS (local relay)
+  --smtp-timeout DURATION  watch only: the longest one attempt may take, and
+                         the longest wait at the end for queued emails (30s)
   --report FILE.html     also write an HTML report: losses, signals, alarm
                          states and emails on one time axis (watch rewrites
                          it as lines arrive and at the end)
   --report-every DURATION  watch only: rewrite the report at most this often (5s)
+Exit codes: 0 done, 2 bad flags or template, 3 an email not written or sent.
 )";
 
 alarms_options parse_alarms_options(const std::vector<std::string>& args, bool live) {
@@ -283,9 +312,17 @@ alarms_options parse_alarms_options(const std::vector<std::string>& args, bool l
     } else if (a == "--report-every" && live) {
       o.report_every_ms = parse_duration(next());
     } else if (a == "--smtp" && live) {
-      o.smtp = next();
+      o.smtp.url = next();
     } else if (a == "--from" && live) {
-      o.from = next();
+      o.smtp.from = next();
+    } else if (a == "--smtp-user" && live) {
+      o.smtp.user = next();
+    } else if (a == "--smtp-password-file" && live) {
+      o.smtp.password = read_password(next());
+    } else if (a == "--smtp-insecure" && live) {
+      o.smtp.insecure = true;
+    } else if (a == "--smtp-timeout" && live) {
+      o.smtp.timeout = std::chrono::seconds((parse_duration(next()) + 999) / 1000);
     } else if (!a.empty() && a[0] == '-' && a != "-") {
       throw std::invalid_argument("unknown option " + a);
     } else if (live) {
@@ -295,6 +332,11 @@ alarms_options parse_alarms_options(const std::vector<std::string>& args, bool l
     }
   }
   if (o.template_file.empty()) throw std::invalid_argument("--template is required");
+  if (!o.smtp.url.empty()) {
+    const char* env = std::getenv("FITWATCH_SMTP_PASSWORD");
+    if (o.smtp.password.empty() && env != nullptr) o.smtp.password = env;
+    check_smtp_options(o.smtp);
+  }
   return o;
 }
 
@@ -335,8 +377,7 @@ int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& ou
     const int rc = read(o, [&](const std::string& text, const std::string& where,
                                std::size_t number) { s->line(text, where, number, live); });
     if (rc != 0) return rc;
-    s->finish();
-    return 0;
+    return s->finish();
   } catch (const std::exception& e) {
     err << name << ": " << e.what() << "\n";
     return 2;

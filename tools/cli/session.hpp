@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cfn/template.hpp"
+#include "notify/smtp.hpp"
 
 namespace fitwatch::tools {
 
@@ -22,7 +23,7 @@ struct alarms_options {
   std::string outbox;
   bool json = false;
   std::optional<std::int64_t> tail;
-  std::string smtp, from = "fitwatch@localhost";
+  smtp_options smtp;                    ///< watch only; no url: no SMTP
   std::string report;                   ///< --report FILE.html
   std::int64_t report_every_ms = 5000;  ///< watch: rewrite the report at most this often
   std::vector<std::string> logs;
@@ -41,7 +42,8 @@ using line_fn = std::function<void(const std::string&, const std::string&, std::
 /// The frame of both commands: --help, flags, the template, then
 /// `read(options, line)` feeds the log (a non-zero return stops there with
 /// that exit code), then the clock runs to the end of the tail. Every
-/// error becomes a message on `err` and exit code 2.
+/// error becomes a message on `err` and exit code 2; an email that could
+/// not be written or sent, exit code 3 (after the whole log).
 int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& out,
                std::ostream& err,
                const std::function<int(const alarms_options&, const line_fn&)>& read);

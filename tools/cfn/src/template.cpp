@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <regex>
 #include <set>
@@ -13,6 +15,64 @@ namespace {
 
 using nlohmann::json;
 
+// ---- limits ----------------------------------------------------------------
+
+// CloudFormation accepts template bodies up to 1 MB and parameter values up
+// to 4,096 bytes (CloudFormation quotas:
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
+constexpr std::size_t max_template_bytes = 1024 * 1024;
+constexpr std::size_t max_parameter_bytes = 4096;
+// Ours: real templates nest about 10 levels; 100 keeps every recursion over
+// the template (and over references between its parts) far from the stack's end.
+constexpr std::size_t max_depth = 100;
+constexpr std::size_t max_reference_depth = 200;
+
+// A decimal number as CloudFormation's Number type reads it ("An integer or
+// float"): no hex, no inf/nan, no spaces. Written by hand, not as a
+// std::regex, whose matcher recurses once per character.
+bool is_decimal(const std::string& s) {
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  std::size_t digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    const std::size_t start = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == start) return false;
+  }
+  return i == s.size();
+}
+
+// The value of a decimal string, if it is one and finite.
+std::optional<double> decimal_value(const std::string& s) {
+  if (!is_decimal(s)) return std::nullopt;
+  const double v = std::strtod(s.c_str(), nullptr);
+  if (!std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// Iteratively (a deep document must not overflow the stack while checking).
+void check_depth(const json& root) {
+  std::vector<std::pair<const json*, std::size_t>> todo{{&root, 1}};
+  while (!todo.empty()) {
+    const auto [node, depth] = todo.back();
+    todo.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth > max_depth) {
+      throw template_error("template: nested more than " + std::to_string(max_depth) +
+                           " levels deep");
+    }
+    for (const auto& child : *node) todo.emplace_back(&child, depth + 1);
+  }
+}
+
 // ---- YAML -> JSON ----------------------------------------------------------
 
 json scalar_value(const YAML::Node& node) {
@@ -21,51 +81,76 @@ json scalar_value(const YAML::Node& node) {
   if (s == "true" || s == "True") return true;
   if (s == "false" || s == "False") return false;
   if (s == "null" || s == "~" || s.empty()) return nullptr;
-  static const std::regex number(R"(^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$)");
-  if (std::regex_match(s, number)) {
+  if (const auto v = decimal_value(s)) {
     if (s.find_first_of(".eE") == std::string::npos && s.size() < 18) return std::stoll(s);
-    return std::stod(s);
+    return *v;
   }
   return s;
 }
 
-json to_json(const YAML::Node& node) {
-  json value;
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-      value = nullptr;
-      break;
-    case YAML::NodeType::Scalar:
-      value = scalar_value(node);
-      break;
-    case YAML::NodeType::Sequence:
-      value = json::array();
-      for (const auto& item : node) value.push_back(to_json(item));
-      break;
-    case YAML::NodeType::Map:
-      value = json::object();
-      for (const auto& kv : node) value[kv.first.as<std::string>()] = to_json(kv.second);
-      break;
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  const std::string& tag = node.Tag();
-  if (tag.size() > 1 && tag[0] == '!' && tag != "!") {
-    const std::string name = tag.substr(1);
-    if (node.Type() == YAML::NodeType::Scalar) value = node.Scalar();  // tag arguments are strings
-    if (name == "Ref") return json{{"Ref", value}};
-    if (name == "Condition") return json{{"Condition", value}};
-    if (name == "GetAtt" && value.is_string()) {
-      const auto s = value.get<std::string>();
-      const auto dot = s.find('.');
-      if (dot == std::string::npos)
-        throw template_error("!GetAtt " + s + ": expected Resource.Attribute");
-      return json{{"Fn::GetAtt", json::array({s.substr(0, dot), s.substr(dot + 1)})}};
+// YAML aliases share one node, so a few hundred bytes of aliases of aliases
+// expand to billions of nodes. CloudFormation does not accept aliases at all
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-formats.html);
+// fitwatch expands them, but no further than a template without aliases
+// could be (fewer than 2 nodes per byte), and no deeper than max_depth (an
+// anchor that contains its own alias is infinitely deep).
+class yaml_converter {
+ public:
+  explicit yaml_converter(std::size_t text_bytes) : max_nodes_(2 * text_bytes + 64) {}
+
+  json convert(const YAML::Node& node, std::size_t depth = 1) {
+    if (++nodes_ > max_nodes_) {
+      throw template_error("template: YAML aliases expand to more than " +
+                           std::to_string(max_nodes_) +
+                           " nodes (CloudFormation does not accept YAML aliases)");
     }
-    return json{{"Fn::" + name, value}};
+    if (depth > max_depth) {
+      throw template_error("template: nested more than " + std::to_string(max_depth) +
+                           " levels deep");
+    }
+    json value;
+    switch (node.Type()) {
+      case YAML::NodeType::Null:
+        value = nullptr;
+        break;
+      case YAML::NodeType::Scalar:
+        value = scalar_value(node);
+        break;
+      case YAML::NodeType::Sequence:
+        value = json::array();
+        for (const auto& item : node) value.push_back(convert(item, depth + 1));
+        break;
+      case YAML::NodeType::Map:
+        value = json::object();
+        for (const auto& kv : node)
+          value[kv.first.as<std::string>()] = convert(kv.second, depth + 1);
+        break;
+      case YAML::NodeType::Undefined:
+        break;
+    }
+    const std::string& tag = node.Tag();
+    if (tag.size() > 1 && tag[0] == '!' && tag != "!") {
+      const std::string name = tag.substr(1);
+      if (node.Type() == YAML::NodeType::Scalar)
+        value = node.Scalar();  // tag arguments are strings
+      if (name == "Ref") return json{{"Ref", value}};
+      if (name == "Condition") return json{{"Condition", value}};
+      if (name == "GetAtt" && value.is_string()) {
+        const auto s = value.get<std::string>();
+        const auto dot = s.find('.');
+        if (dot == std::string::npos)
+          throw template_error("!GetAtt " + s + ": expected Resource.Attribute");
+        return json{{"Fn::GetAtt", json::array({s.substr(0, dot), s.substr(dot + 1)})}};
+      }
+      return json{{"Fn::" + name, value}};
+    }
+    return value;
   }
-  return value;
-}
+
+ private:
+  std::size_t nodes_ = 0;
+  const std::size_t max_nodes_;
+};
 
 // ---- evaluation ------------------------------------------------------------
 
@@ -167,11 +252,51 @@ class evaluator {
       if (!found)
         throw template_error("resource " + id + ": TopicArn is not a topic of this template");
     }
+    check_header_values(m);
     return m;
   }
 
+  // Alarm names, topic display names and addresses go into email headers
+  // and SMTP commands: a CR or LF there injects a Bcc: header or a RCPT TO
+  // command. Refused whatever the template's AllowedPattern says.
+  void check_header_values(const template_model& m) const {
+    const auto check = [](const std::string& value, const std::string& what) {
+      for (const char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+          throw template_error(what +
+                               " contains a control character (CR, LF, tab...); it "
+                               "would go into email headers");
+        }
+      }
+    };
+    for (const char c : o_.region) {
+      if (!std::islower(static_cast<unsigned char>(c)) &&
+          !std::isdigit(static_cast<unsigned char>(c)) && c != '-') {
+        throw template_error("region '" + o_.region + "': letters, digits and hyphens only");
+      }
+    }
+    for (const auto& a : m.alarms) check(a.name, "resource " + a.logical_id + ": the alarm name");
+    for (const auto& a : m.composites)
+      check(a.name, "resource " + a.logical_id + ": the alarm name");
+    for (const auto& tp : m.topics) {
+      check(tp.display_name, "resource " + tp.logical_id + ": DisplayName");
+      for (const auto& to : tp.emails) {
+        check(to, "an email subscription of " + tp.logical_id);
+        if (to.find_first_of(" <>") != std::string::npos) {
+          throw template_error("an email subscription of " + tp.logical_id + ": '" + to +
+                               "' is not a plain address");
+        }
+      }
+    }
+  }
+
  private:
-  // Parameters: defaults, overrides, types, AllowedValues, AllowedPattern.
+  // Parameters: defaults, overrides, types, and the constraints of the
+  // CloudFormation Parameters section
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html):
+  // AllowedValues, AllowedPattern, MinLength/MaxLength (String),
+  // MinValue/MaxValue (Number, List<Number>), and the 4,096-byte value quota.
   void read_parameters() {
     const json params = t_.value("Parameters", json::object());
     for (const auto& [name, _] : o_.parameters) {
@@ -187,48 +312,97 @@ class evaluator {
       }
       if (!raw)
         throw template_error("parameter " + name + ": no value (pass --param " + name + "=...)");
+      const std::string where = "parameter " + name;
+      if (raw->size() > max_parameter_bytes) {
+        throw template_error(where + ": the value is " + std::to_string(raw->size()) +
+                             " bytes; CloudFormation allows at most " +
+                             std::to_string(max_parameter_bytes));
+      }
       const auto type = p.value("Type", std::string("String"));
-      json value;
+      const bool list = type == "CommaDelimitedList" || type.rfind("List<", 0) == 0;
+      const bool numeric = type == "Number" || type == "List<Number>";
       std::vector<std::string> items;
-      if (type == "CommaDelimitedList" || type.rfind("List<", 0) == 0) {
+      if (list) {
+        // "each member string is space trimmed"
         std::stringstream ss(*raw);
         std::string item;
-        while (std::getline(ss, item, ',')) items.push_back(item);
+        while (std::getline(ss, item, ',')) items.push_back(trim_spaces(item));
         if (raw->empty() || raw->back() == ',') items.emplace_back();
-        value = items;
       } else {
         items = {*raw};
-        value = *raw;
-      }
-      if (type == "Number") {
-        try {
-          std::size_t used = 0;
-          std::stod(*raw, &used);
-          if (used != raw->size()) throw std::invalid_argument("x");
-        } catch (const std::exception&) {
-          throw template_error("parameter " + name + ": '" + *raw + "' is not a Number");
-        }
       }
       for (const auto& item : items) {
+        if (numeric) check_number(p, item, where);
+        if (type == "String") check_length(p, item, where);
         if (p.contains("AllowedValues")) {
           bool ok = false;
           for (const auto& a : p["AllowedValues"]) {
             ok |= (a.is_string() ? a.get<std::string>() : a.dump()) == item;
           }
-          if (!ok)
-            throw template_error("parameter " + name + ": '" + item + "' is not an AllowedValue");
+          if (!ok) throw template_error(where + ": '" + item + "' is not an AllowedValue");
         }
         if (p.contains("AllowedPattern") &&
             !std::regex_match(item, std::regex(p["AllowedPattern"].get<std::string>()))) {
-          throw template_error("parameter " + name + ": '" + item +
-                               "' does not match AllowedPattern " +
-                               p["AllowedPattern"].get<std::string>() +
-                               (p.contains("ConstraintDescription")
-                                    ? " (" + p["ConstraintDescription"].get<std::string>() + ")"
-                                    : ""));
+          throw template_error(where + ": '" + item + "' does not match AllowedPattern " +
+                               p["AllowedPattern"].get<std::string>() + constraint(p));
         }
       }
-      params_[name] = value;
+      params_[name] = list ? json(items) : json(*raw);
+    }
+  }
+
+  static std::string trim_spaces(const std::string& s) {
+    const auto first = s.find_first_not_of(' ');
+    if (first == std::string::npos) return "";
+    return s.substr(first, s.find_last_not_of(' ') - first + 1);
+  }
+
+  static std::string constraint(const json& p) {
+    return p.contains("ConstraintDescription")
+               ? " (" + p["ConstraintDescription"].get<std::string>() + ")"
+               : "";
+  }
+
+  static std::string shown(const json& v) {
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  }
+
+  // A bound of the template itself (MinValue: 0, or MinLength: "3").
+  static std::optional<double> bound(const json& p, const char* key, const std::string& where) {
+    if (!p.contains(key)) return std::nullopt;
+    const json& b = p[key];
+    const auto v = b.is_number() ? std::optional<double>(b.get<double>())
+                                 : decimal_value(b.is_string() ? b.get<std::string>() : "");
+    if (!v) throw template_error(where + ": " + key + " is not a number: " + b.dump());
+    return v;
+  }
+
+  static void check_number(const json& p, const std::string& item, const std::string& where) {
+    const auto v = decimal_value(item);
+    if (!v) throw template_error(where + ": '" + item + "' is not a Number");
+    if (const auto lo = bound(p, "MinValue", where); lo && *v < *lo) {
+      throw template_error(where + ": " + item + " is below MinValue " + shown(p["MinValue"]) +
+                           constraint(p));
+    }
+    if (const auto hi = bound(p, "MaxValue", where); hi && *v > *hi) {
+      throw template_error(where + ": " + item + " is above MaxValue " + shown(p["MaxValue"]) +
+                           constraint(p));
+    }
+  }
+
+  static void check_length(const json& p, const std::string& item, const std::string& where) {
+    std::size_t characters = 0;  // UTF-8: every byte but continuation bytes
+    for (const char c : item) characters += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    const auto lo = bound(p, "MinLength", where), hi = bound(p, "MaxLength", where);
+    if (lo && static_cast<double>(characters) < *lo) {
+      throw template_error(where + ": " + std::to_string(characters) +
+                           " characters, fewer than MinLength " + shown(p["MinLength"]) +
+                           constraint(p));
+    }
+    if (hi && static_cast<double>(characters) > *hi) {
+      throw template_error(where + ": " + std::to_string(characters) +
+                           " characters, more than MaxLength " + shown(p["MaxLength"]) +
+                           constraint(p));
     }
   }
 
@@ -286,9 +460,13 @@ class evaluator {
 
   bool named_condition(const std::string& name, const std::string& where) {
     if (const auto it = conditions_.find(name); it != conditions_.end()) return it->second;
-    const json all = t_.value("Conditions", json::object());
-    if (!all.contains(name)) throw template_error(where + ": no condition " + name);
-    const bool v = truth(all[name], "condition " + name);
+    // By reference: a copy of the section per nested condition made a long
+    // chain of conditions take gigabytes.
+    const auto all = t_.find("Conditions");
+    if (all == t_.end() || !all->is_object() || !all->contains(name))
+      throw template_error(where + ": no condition " + name);
+    const entering guard(*this, "condition " + name);
+    const bool v = truth(all->at(name), "condition " + name);
     conditions_[name] = v;
     return v;
   }
@@ -315,15 +493,28 @@ class evaluator {
     return o[key].is_string() ? o[key].get<std::string>() : o[key].dump();
   }
 
+  // A number property: a JSON number or a decimal string (a Ref to a Number
+  // parameter), finite.
   static double number(const json& o, const char* key, double fallback, const std::string& id) {
     if (!o.contains(key)) return fallback;
     const auto& v = o[key];
-    if (v.is_number()) return v.get<double>();
-    try {
-      return std::stod(v.get<std::string>());
-    } catch (const std::exception&) {
+    const auto d = v.is_number() ? std::optional<double>(v.get<double>())
+                                 : decimal_value(v.is_string() ? v.get<std::string>() : "");
+    if (!d || !std::isfinite(*d))
       throw template_error("resource " + id + ": " + key + " is not a number: " + v.dump());
+    return *d;
+  }
+
+  // A whole-number property (Period, EvaluationPeriods...), at least 1.
+  static int count(const json& o, const char* key, int fallback, const std::string& id) {
+    const double v = number(o, key, fallback, id);
+    if (v != std::floor(v) || v < 1 || v > 1e9) {
+      std::ostringstream shown;
+      shown << v;
+      throw template_error("resource " + id + ": " + key +
+                           " must be a whole number of at least 1, not " + shown.str());
     }
+    return static_cast<int>(v);
   }
 
   static std::vector<std::string> strings(const json& o, const char* key) {
@@ -336,6 +527,7 @@ class evaluator {
   std::string alarm_name(const std::string& id) {
     const auto& res = resources_[id];
     if (res.contains("Properties") && res["Properties"].contains("AlarmName")) {
+      const entering guard(*this, "resource " + id);
       return resolve(res["Properties"]["AlarmName"], "resource " + id + " property AlarmName")
           .get<std::string>();
     }
@@ -349,6 +541,7 @@ class evaluator {
   std::string topic_name(const std::string& id) {
     const auto& res = resources_[id];
     if (res.contains("Properties") && res["Properties"].contains("TopicName")) {
+      const entering guard(*this, "resource " + id);
       return resolve(res["Properties"]["TopicName"], "resource " + id).get<std::string>();
     }
     return o_.stack_name + "-" + id;
@@ -387,6 +580,10 @@ class evaluator {
     }
     if (type == "AWS::SNS::Topic" && attr == "TopicArn") return ref(res, where);
     if (type == "AWS::SNS::Topic" && attr == "TopicName") return topic_name(res);
+    // Another resource (a KMS key for the topic): an attribute we cannot
+    // know, only used in text, as Ref of such a resource.
+    if (type.rfind("AWS::CloudWatch::", 0) != 0 && type != "AWS::SNS::Topic")
+      return res + "." + attr;
     throw template_error(where + ": Fn::GetAtt " + res + "." + attr + " is not supported");
   }
 
@@ -424,6 +621,7 @@ class evaluator {
   }
 
   json resolve(const json& node, const std::string& where) {
+    const deeper guard(*this, where);
     if (node.is_array()) {
       json out = json::array();
       for (const auto& e : node) {
@@ -560,10 +758,9 @@ class evaluator {
                                                   : string_or(p, "Statistic", "");
     a.dimensions = dimensions(p);
     if (p.contains("Unit")) a.unit = string_or(p, "Unit", "");
-    a.period = static_cast<int>(number(p, "Period", 0, id));
-    a.evaluation_periods = static_cast<int>(number(p, "EvaluationPeriods", 1, id));
-    a.datapoints_to_alarm =
-        static_cast<int>(number(p, "DatapointsToAlarm", a.evaluation_periods, id));
+    if (p.contains("Period")) a.period = count(p, "Period", 0, id);
+    a.evaluation_periods = count(p, "EvaluationPeriods", 1, id);
+    a.datapoints_to_alarm = count(p, "DatapointsToAlarm", a.evaluation_periods, id);
     a.threshold = number(p, "Threshold", 0, id);
     a.comparison = string_or(p, "ComparisonOperator", "");
     a.treat_missing_data = string_or(p, "TreatMissingData", "missing");
@@ -574,7 +771,7 @@ class evaluator {
       m.label = string_or(q, "Label", "");
       m.return_data =
           !q.contains("ReturnData") || q["ReturnData"] == true || q["ReturnData"] == "true";
-      m.period = static_cast<int>(number(q, "Period", 0, id));
+      if (q.contains("Period")) m.period = count(q, "Period", 0, id);
       if (q.contains("MetricStat")) {
         const auto& s = q.at("MetricStat");
         const json metric = s.value("Metric", json::object());
@@ -582,7 +779,7 @@ class evaluator {
         m.metric_name = string_or(metric, "MetricName", "");
         m.dimensions = dimensions(metric);
         m.statistic = string_or(s, "Stat", "");
-        m.period = static_cast<int>(number(s, "Period", 0, id));
+        if (s.contains("Period")) m.period = count(s, "Period", 0, id);
       }
       a.metrics.push_back(m);
       if (a.period == 0 && m.return_data) a.period = m.period;
@@ -599,7 +796,32 @@ class evaluator {
       throw template_error("resource " + id + ": Period " + std::to_string(a.period) +
                            " is not a multiple of 60");
     }
+    check_evaluation_range(id, a);
     return a;
+  }
+
+  // PutMetricAlarm's limits
+  // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html):
+  // DatapointsToAlarm is at most EvaluationPeriods; "Period multiplied by
+  // EvaluationPeriods can't be more than 604,800 seconds. For alarms with a
+  // period of less than one hour (3,600 seconds), the total evaluation period
+  // can't be longer than one day (86,400 seconds)." (Unchecked, a huge
+  // EvaluationPeriods made replay run for hours.)
+  static void check_evaluation_range(const std::string& id, const metric_alarm& a) {
+    if (a.datapoints_to_alarm > a.evaluation_periods) {
+      throw template_error(
+          "resource " + id + ": DatapointsToAlarm " + std::to_string(a.datapoints_to_alarm) +
+          " is more than EvaluationPeriods " + std::to_string(a.evaluation_periods));
+    }
+    const std::int64_t range = std::int64_t{a.period} * a.evaluation_periods;
+    const std::int64_t limit = a.period < 3600 ? 86400 : 604800;
+    if (range > limit) {
+      throw template_error("resource " + id +
+                           ": Period x EvaluationPeriods = " + std::to_string(a.period) + " x " +
+                           std::to_string(a.evaluation_periods) + " = " + std::to_string(range) +
+                           " s; CloudWatch allows at most " + std::to_string(limit) + " s" +
+                           (a.period < 3600 ? " for periods under an hour" : ""));
+    }
   }
 
   composite_alarm composite(const std::string& id, const json& res) {
@@ -611,6 +833,50 @@ class evaluator {
     return c;
   }
 
+  // A name whose value is being computed, for as long as it is: a reference
+  // back to one of them is a cycle, reported with the whole loop
+  // (CloudFormation refuses such templates too; without this check the
+  // evaluation recursed until the stack overflowed).
+  class entering {
+   public:
+    entering(evaluator& e, std::string what) : e_(e) {
+      for (std::size_t i = 0; i < e_.active_.size(); ++i) {
+        if (e_.active_[i] != what) continue;
+        std::string loop;
+        for (std::size_t j = i; j < e_.active_.size(); ++j) loop += e_.active_[j] + " -> ";
+        throw template_error("template: circular reference: " + loop + what);
+      }
+      e_.active_.push_back(std::move(what));
+    }
+    ~entering() { e_.active_.pop_back(); }
+    entering(const entering&) = delete;
+    entering& operator=(const entering&) = delete;
+
+   private:
+    evaluator& e_;
+  };
+
+  // Bounds the recursion of resolve(): a long chain of references (each
+  // condition naming the next) is an error, not a stack overflow.
+  class deeper {
+   public:
+    deeper(evaluator& e, const std::string& where) : e_(e) {
+      if (++e_.depth_ > max_reference_depth) {
+        --e_.depth_;
+        throw template_error(where + ": references and functions nested more than " +
+                             std::to_string(max_reference_depth) + " deep");
+      }
+    }
+    ~deeper() { --e_.depth_; }
+    deeper(const deeper&) = delete;
+    deeper& operator=(const deeper&) = delete;
+
+   private:
+    evaluator& e_;
+  };
+
+  std::vector<std::string> active_;
+  std::size_t depth_ = 0;
   const json& t_;
   const template_options& o_;
   std::map<std::string, json> params_;
@@ -621,16 +887,18 @@ class evaluator {
 }  // namespace
 
 json parse_template(const std::string& text) {
-  // CloudFormation accepts template bodies up to 1 MB.
-  if (text.size() > 1024 * 1024) throw template_error("template: larger than 1 MB");
+  if (text.size() > max_template_bytes) throw template_error("template: larger than 1 MB");
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '{') {
+    // nlohmann's parser and destructor are iterative: a deep document is
+    // read whole, then refused before anything recurses over it.
     json j = json::parse(text, nullptr, false);
     if (j.is_discarded()) throw template_error("template: not valid JSON");
+    check_depth(j);
     return j;
   }
   try {
-    return to_json(YAML::Load(text));
+    return yaml_converter(text.size()).convert(YAML::Load(text));
   } catch (const YAML::Exception& e) {
     throw template_error(std::string("template: not valid YAML: ") + e.what());
   }
@@ -638,6 +906,7 @@ json parse_template(const std::string& text) {
 
 template_model evaluate_template(const json& t, const template_options& options) {
   try {
+    check_depth(t);
     return evaluator(t, options).run();
   } catch (const template_error&) {
     throw;

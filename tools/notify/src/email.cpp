@@ -4,6 +4,8 @@
 #include <ctime>
 #include <map>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
 
 #include "alarms/cloudwatch_text.hpp"
 
@@ -153,6 +155,18 @@ email render_email(const transition& t, const template_model& model, const topic
 }
 
 std::string to_rfc5322(const email& e) {
+  // A CR or LF in a header value would start a new header (Bcc: ...): the
+  // template reader refuses such values, and this is the last line of defence.
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"From", &e.from},
+                                    {"To", &e.to},
+                                    {"Subject", &e.subject}}) {
+    for (const char c : *value) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        throw std::invalid_argument(std::string("email header ") + name +
+                                    " contains a control character");
+      }
+    }
+  }
   const auto crlf = [](const std::string& text) {
     std::string out;
     for (const char c : text) {

@@ -1,12 +1,18 @@
 // Reading a CloudFormation template (YAML with short-form tags, or JSON) and
 // evaluating the parts that decide when fitwatch's alarms fire and whom they
-// email: parameters (defaults, overrides, AllowedValues/AllowedPattern),
+// email: parameters (defaults, overrides, AllowedValues, AllowedPattern,
+// MinLength/MaxLength, MinValue/MaxValue, Number),
 // Rules assertions, Conditions, Fn::ForEach, and in the alarm, topic and
 // subscription resources Ref, Fn::Sub, Fn::Join, Fn::Select, Fn::Split,
 // Fn::If, Fn::GetAtt (alarm Arn, topic TopicArn/TopicName). Anything else in
 // those resources is an error naming the resource and the construct, never
 // a silently wrong answer. Other resource types (dashboard, metric filters,
 // Lambda, IAM) do not change what the alarms do and are not evaluated.
+// Hostile templates are errors, never a crash or a hang: reference cycles
+// (named in the message), nesting over 100 levels, reference chains over
+// 200, more than 1 MB, YAML aliases expanding past 2 nodes per byte,
+// parameter values over 4,096 bytes, alarms over PutMetricAlarm's limits,
+// and control characters in values that end up in email headers.
 #pragma once
 
 #include <map>

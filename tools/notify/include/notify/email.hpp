@@ -24,6 +24,8 @@ email render_email(const transition& t, const template_model& model, const topic
                    const std::string& recipient);
 
 /// The message as RFC 5322 text (CRLF line ends, UTF-8 body, encoded subject).
+/// \throw std::invalid_argument if From, To or Subject holds a control
+/// character (CR/LF would inject headers).
 std::string to_rfc5322(const email& e);
 
 }  // namespace fitwatch::tools
