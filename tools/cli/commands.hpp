@@ -1,7 +1,8 @@
 // The commands of the fitwatch executable, one file each. Every command
 // parses its own flags, turns every error into a message on `err` and
 // returns the exit code: 0 success, 1 bad input lines, 2 usage or setup
-// error (bad flags, unreadable file, invalid template).
+// error (bad flags, unreadable file, invalid template). Every command
+// answers --help (and -h) with its usage on `out` and exit code 0.
 #pragma once
 
 #include <iosfwd>
@@ -18,7 +19,7 @@ int validate_command(const std::vector<std::string>& args, std::istream& in, std
                      std::ostream& err);
 
 /// `fitwatch schema [NAMESPACE]`: the metrics the library emits, as JSON.
-int schema_command(const std::vector<std::string>& args, std::ostream& out);
+int schema_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 /// `fitwatch replay --template FILE [options] [LOG...]`: the template's
 /// alarms evaluated on a recorded log; transitions on `out`.
