@@ -150,14 +150,16 @@ TEST_CASE("fault: NaN, Infinity and 1.79e308 under every statistic: no crash, no
   }
 }
 
-TEST_CASE("fault: a year of silence in the middle of a log costs no time") {
-  const std::int64_t year = 365 * 24 * 3600 * 1000LL;
+TEST_CASE("fault: 24 years of silence in the middle of a log cost no time") {
+  // Stepping minute by minute through them took minutes.
+  const std::int64_t start = 1000000000000;  // 2001-09-09
   std::string log;
-  for (int i = 0; i < 10; ++i) log += line(t0 + i * 30000, "0") + "\n";
-  for (int i = 0; i < 10; ++i) log += line(t0 + year + i * 30000, i > 5 ? "1" : "0") + "\n";
+  for (int i = 0; i < 10; ++i) log += line(start + i * 30000, "0") + "\n";
+  for (int i = 0; i < 10; ++i) log += line(t0 + i * 30000, i > 5 ? "1" : "0") + "\n";
   const auto r = run_command(cli + " replay --template " + tmpl + params, log);
   REQUIRE(r.exit_code != timed_out);
   CHECK(r.exit_code == 0);
-  CHECK(has(r.out, "2026-06-15"));
+  CHECK(has(r.out, "2001-09-09 01:4"));
+  CHECK(has(r.out, "2025-06-15 15:"));
   CHECK(has(r.out, "j-fitwatch-overfitting  OK -> ALARM"));
 }
