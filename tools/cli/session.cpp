@@ -26,8 +26,9 @@ namespace {
 
 using nlohmann::json;
 
-// A finite, non-negative decimal number and nothing else (no "nan",
-// "inf", hex or trailing text); nullopt otherwise.
+// A finite decimal number (optional sign, fraction, exponent) and nothing
+// else: no "nan", "inf", hex or trailing text; nullopt otherwise. With
+// `used_out`, a leading number, its length stored there (a duration).
 std::optional<double> decimal(const std::string& s, std::size_t* used_out = nullptr) {
   static const std::regex number(R"(^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)");
   std::smatch m;
