@@ -115,6 +115,7 @@ bench: bench-deps build
 	@cmake --build build-bench -j $(JOBS) | grep -E "error|Built target" || true
 	build-bench/bench/bench_emitter
 	build-bench/bench/bench_replay 1000000
+	build-bench/bench/bench_watch 4000000
 	cd bench/node && npm ci --no-audit --no-fund --silent
 	python3 bench/peers.py build-bench/bench/peer_fitwatch 200000 5
 	python3 bench/overhead.py $(BUILD)/examples/train_fashion_mnist 5

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "alarms/alarm_support.hpp"
 #include "alarms/cloudwatch_text.hpp"
 #include "alarms/engine.hpp"
 #include "alarms/error.hpp"
@@ -14,6 +15,12 @@
 #include "cfn/template.hpp"
 #include "support.hpp"
 
+using fitwatch::test::add;
+using fitwatch::test::alarm_template;
+using fitwatch::test::base;
+using fitwatch::test::event;
+using fitwatch::test::minute;
+using fitwatch::test::model_of;
 using fitwatch::tools::alarm_error;
 using fitwatch::tools::alarm_state;
 using fitwatch::tools::engine;
@@ -22,52 +29,6 @@ using fitwatch::tools::template_model;
 using nlohmann::json;
 
 namespace {
-
-constexpr std::int64_t base = 1750000020000 / 60000 * 60000;  // a minute boundary
-constexpr std::int64_t minute = 60000;
-
-// A template with one alarm on FitWatch/M with dimension J=x.
-json alarm_template(int n, int m, const std::string& tmd, const std::string& stat = "Maximum",
-                    int period = 60, json dims = json::parse(R"([{"Name":"J","Value":"x"}])")) {
-  json t = json::parse(R"({"Resources":{"Topic":{"Type":"AWS::SNS::Topic"},
-    "A":{"Type":"AWS::CloudWatch::Alarm","Properties":{"AlarmName":"a","Namespace":"FitWatch",
-    "MetricName":"M","ComparisonOperator":"GreaterThanOrEqualToThreshold","Threshold":1}}}})");
-  auto& p = t["Resources"]["A"]["Properties"];
-  p["EvaluationPeriods"] = n;
-  p["DatapointsToAlarm"] = m;
-  p["TreatMissingData"] = tmd;
-  p["Statistic"] = stat;
-  p["Period"] = period;
-  p["Dimensions"] = dims;
-  p["AlarmActions"] = json::array({json{{"Ref", "Topic"}}});
-  return t;
-}
-
-template_model model_of(const json& t) {
-  return fitwatch::tools::evaluate_template(t, fitwatch::tools::template_options{});
-}
-
-// One EMF event: metric M (values), dimension sets over J=x (and Host=h).
-json event(std::int64_t ts, const json& values, json sets = json::parse(R"([["J"]])"),
-           const std::string& name = "M") {
-  json e = {
-      {"_aws",
-       {{"Timestamp", ts},
-        {"CloudWatchMetrics", json::array({{{"Namespace", "FitWatch"},
-                                            {"Dimensions", sets},
-                                            {"Metrics", json::array({{{"Name", name}}})}}})}}},
-      {"J", "x"},
-      {"Host", "h"},
-      {name, values}};
-  // Every event we feed must itself be valid EMF.
-  fitwatch::test::parse_emf(e.dump() + "\n");
-  return e;
-}
-
-void add(engine& e, const json& event, std::size_t line) {
-  const auto r = e.store().add_line(event.dump(), line);
-  REQUIRE(r.kind == fitwatch::tools::line_kind::emf);
-}
 
 // Feeds a pattern like "0 - X - X" (oldest first): one datapoint per
 // period, 0 = 0.0 (not breaching), X = 2.0 (breaching), - = none.

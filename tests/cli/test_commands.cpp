@@ -21,7 +21,12 @@ using nlohmann::json;
 
 namespace {
 const std::string cli = FITWATCH_CLI;
+
+bool has_usage(const std::string& text, const std::string& command) {
+  return text.rfind("usage: fitwatch " + command, 0) == 0 ||
+         text.find("\n       fitwatch " + command) != std::string::npos;
 }
+}  // namespace
 
 TEST_CASE("emit: CSV with a header, CSV without, and JSON give the same signals") {
   const std::string csv =
@@ -455,4 +460,66 @@ TEST_CASE("watch: every line passes through unchanged; transitions go to stderr"
     alarm |= t["alarm"] == "j-fitwatch-alert" && t["new_state"] == "ALARM";
   }
   CHECK(alarm);
+}
+
+TEST_CASE("every command answers --help with its usage on stdout and exit 0") {
+  for (const char* command : {"validate", "schema", "replay", "watch", "emit"}) {
+    for (const char* flag : {" --help", " -h"}) {
+      INFO(command << flag);
+      const auto r = run_command(cli + " " + command + flag, "");
+      CHECK(r.exit_code == 0);
+      CHECK(has_usage(r.out + r.err, command));
+    }
+  }
+  // Not a file named --help, not a schema for the namespace --help.
+  CHECK(run_command(cli + " validate --help", "").err.empty());
+  CHECK(run_command(cli + " schema --help", "").out.find("\"Namespace\"") == std::string::npos);
+  CHECK(run_command(cli + " schema --bogus", "").exit_code == 2);
+  CHECK(run_command(cli + " schema A B", "").exit_code == 2);
+  CHECK(run_command(cli + " validate --bogus", "").exit_code == 2);
+}
+
+TEST_CASE("validate and replay: a directory given as a log is an error, not an empty log") {
+  const fitwatch::test::temp_dir dir;
+  auto r = run_command(cli + " validate " + dir.path().string());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "fitwatch validate: cannot read " + dir.path().string() + ": it is a directory\n");
+  r = run_command(cli + " replay --template " + tmpl + params + " " + dir.path().string());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "fitwatch replay: cannot read " + dir.path().string() + ": it is a directory\n");
+  r = run_command(cli + " validate " + dir.file("missing.log"));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("No such file or directory") != std::string::npos);
+}
+
+TEST_CASE("validate: invalid UTF-8 is reported as such, with its line number") {
+  const auto r =
+      run_command(cli + " validate",
+                  "plain\n{\"_aws\":{\"Timestamp\":1,\"CloudWatchMetrics\":[]},"
+                  "\"x\":\"\xff\"}\n{\"_aws\":{\"Timestamp\":1,\"CloudWatchMetrics\":[]},"
+                  "\"x\":NaN}\n");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("<stdin>:2: invalid EMF: not valid UTF-8") != std::string::npos);
+  CHECK(r.err.find("<stdin>:3: invalid EMF: not valid JSON (NaN and Infinity are not JSON)") !=
+        std::string::npos);
+}
+
+TEST_CASE("replay and watch: a Number --param or --tail that is not a finite number is an error") {
+  for (const char* command : {" replay", " watch"}) {
+    for (const char* value : {"nan", "NaN", "inf", "-inf", "1e999", "0x10", "1.5abc", ""}) {
+      INFO(command << " RiseStreakThreshold=" << value);
+      const auto r = run_command(
+          cli + command + " --template " + tmpl + params + " --param RiseStreakThreshold=" + value,
+          emf_line(1750000000000, 0) + "\n");
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("RiseStreakThreshold") != std::string::npos);
+    }
+    for (const char* tail : {"nan", "inf", "1e300h", "-5m", "m", "5x", "0x10s"}) {
+      INFO(command << " --tail " << tail);
+      const auto r = run_command(cli + command + " --template " + tmpl + params + " --tail " + tail,
+                                 emf_line(1750000000000, 0) + "\n");
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find(std::string("duration '") + tail + "'") != std::string::npos);
+    }
+  }
 }

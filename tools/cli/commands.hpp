@@ -2,7 +2,8 @@
 // parses its own flags, turns every error into a message on `err` and
 // returns the exit code: 0 success, 1 bad input lines, 2 usage or setup
 // error (bad flags, unreadable file, invalid template), 3 an email of
-// replay/watch that could not be written to the outbox or sent.
+// replay/watch that could not be written to the outbox or sent. Every command
+// answers --help (and -h) with its usage on `out` and exit code 0.
 #pragma once
 
 #include <iosfwd>
@@ -19,7 +20,7 @@ int validate_command(const std::vector<std::string>& args, std::istream& in, std
                      std::ostream& err);
 
 /// `fitwatch schema [NAMESPACE]`: the metrics the library emits, as JSON.
-int schema_command(const std::vector<std::string>& args, std::ostream& out);
+int schema_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 /// `fitwatch replay --template FILE [options] [LOG...]`: the template's
 /// alarms evaluated on a recorded log; transitions on `out`.

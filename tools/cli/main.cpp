@@ -17,6 +17,7 @@ commands:
                       stdout (fitwatch emit --help)
   validate [LOG...]   check every line of EMF logs (stdin if no file) as
                       CloudWatch Logs would; exit 1 if any EMF line is invalid
+                      (every command: --help for its usage)
   schema [NAMESPACE]  the metrics fitwatch emits, as JSON
   replay --template FILE [options] [LOG...]
                       evaluate the template's alarms on a recorded EMF log with
@@ -38,7 +39,7 @@ int run(const std::vector<std::string>& args) {
   if (args[0] == "emit") return tools::emit_command(rest, std::cin, std::cerr);
   if (args[0] == "replay") return tools::replay_command(rest, std::cin, std::cout, std::cerr);
   if (args[0] == "watch") return tools::watch_command(rest, std::cin, std::cout, std::cerr);
-  if (args[0] == "schema") return tools::schema_command(rest, std::cout);
+  if (args[0] == "schema") return tools::schema_command(rest, std::cout, std::cerr);
   std::cerr << "fitwatch: unknown command '" << args[0] << "'\n" << usage;
   return 2;
 }

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -11,9 +12,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <regex>
 #include <sstream>
 
+#include "alarms/cloudwatch_text.hpp"
 #include "alarms/engine.hpp"
+#include "alarms/log_clock.hpp"
 #include "emf/validate.hpp"
 #include "notify/email.hpp"
 #include "notify/outbox.hpp"
@@ -25,10 +29,31 @@ namespace {
 
 using nlohmann::json;
 
+// A finite decimal number (optional sign, fraction, exponent) and nothing
+// else: no "nan", "inf", hex or trailing text; nullopt otherwise. With
+// `used_out`, a leading number, its length stored there (a duration).
+std::optional<double> decimal(const std::string& s, std::size_t* used_out = nullptr) {
+  static const std::regex number(R"(^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)");
+  std::smatch m;
+  if (!std::regex_search(s, m, number)) return std::nullopt;
+  const double v = std::strtod(m.str().c_str(), nullptr);
+  if (!std::isfinite(v)) return std::nullopt;
+  if (used_out != nullptr) {
+    *used_out = static_cast<std::size_t>(m.length());
+  } else if (static_cast<std::size_t>(m.length()) != s.size()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
 std::int64_t parse_duration(const std::string& s) {
-  if (s.empty()) throw std::invalid_argument("empty duration");
+  constexpr double max_ms = 366.0 * 24 * 3600 * 1000;
+  const auto bad = [&](const char* why) {
+    return std::invalid_argument("duration '" + s + "' " + why + ": use 0, 90s, 5m or 1h");
+  };
   std::size_t used = 0;
-  const double v = std::stod(s, &used);
+  const auto v = decimal(s, &used);
+  if (!v) throw bad("is not a number");
   const std::string unit = s.substr(used);
   double factor = 1000;
   if (unit == "ms") {
@@ -38,19 +63,26 @@ std::int64_t parse_duration(const std::string& s) {
   } else if (unit == "h") {
     factor = 3600000;
   } else if (!unit.empty() && unit != "s") {
-    throw std::invalid_argument("duration '" + s + "': use 0, 90s, 5m or 1h");
+    throw bad("has an unknown unit");
   }
-  if (v < 0) throw std::invalid_argument("duration '" + s + "' is negative");
-  return static_cast<std::int64_t>(v * factor);
+  if (*v < 0) throw bad("is negative");
+  if (*v * factor > max_ms) throw bad("is longer than a year");
+  return static_cast<std::int64_t>(*v * factor);
 }
 
-std::string iso_time(std::int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
+// CloudFormation would refuse a Number parameter that is not a number; a
+// NaN or Infinity threshold would make every comparison meaningless.
+void check_number_parameters(const nlohmann::json& tmpl, const template_options& t) {
+  const auto params = tmpl.find("Parameters");
+  if (params == tmpl.end() || !params->is_object()) return;
+  for (const auto& [name, value] : t.parameters) {
+    const auto p = params->find(name);
+    if (p == params->end() || !p->is_object() || p->value("Type", "") != "Number") continue;
+    if (!decimal(value)) {
+      throw template_error("--param " + name + "=" + value +
+                           ": a Number parameter needs a finite decimal number");
+    }
+  }
 }
 
 std::string safe(const std::string& s) {
@@ -101,11 +133,20 @@ class session {
            << ": invalid EMF, skipped: " << (r.errors.empty() ? "" : r.errors.front()) << "\n";
       return;
     }
+    ++events_;
+    if (const auto why = clock_.admit(event_.timestamp_ms)) {
+      ++rejected_;
+      err_ << where << ":" << number << ": " << *why << ", skipped\n";
+      return;
+    }
     const extracted_event& event = html_ ? for_engine() : event_;
     if (live && engine_.store().first_timestamp())
       report(engine_.advance_to(event.timestamp_ms - 1));
-    engine_.store().add(event, number);
-    ++events_;
+    if (!engine_.store().add(event, number)) {  // after year 9999: no alarm can evaluate it
+      ++rejected_;
+      err_ << where << ":" << number << ": timestamp " << iso_time(event.timestamp_ms)
+           << " is after year 9999, skipped\n";
+    }
     if (html_ && live &&
         std::chrono::steady_clock::now() - written_ >=
             std::chrono::milliseconds(o_.report_every_ms)) {
@@ -123,7 +164,7 @@ class session {
   int finish() {
     const auto last = engine_.store().last_timestamp();
     if (!last) {
-      err_ << "fitwatch: no EMF event in the log; nothing to evaluate\n";
+      err_ << "fitwatch: no EMF event to evaluate in the log\n";
       if (html_) write_report();
       return 0;
     }
@@ -134,7 +175,11 @@ class session {
     if (!o_.json) {
       report_ << transitions_ << " transitions, " << emails_ << " emails"
               << (o_.outbox.empty() ? "" : " written to " + o_.outbox) << " (" << lines_
-              << " lines, " << events_ << " EMF events, " << invalid_ << " invalid)\n";
+              << " lines, " << events_ << " EMF events, " << invalid_ << " invalid"
+              << (rejected_ == 0
+                      ? ""
+                      : ", " + std::to_string(rejected_) + " outside CloudWatch's time window")
+              << ")\n";
     }
     const std::size_t lost = unwritten_ + (smtp_ ? smtp_->finish() : 0);
     if (lost == 0) return 0;
@@ -244,7 +289,9 @@ class session {
                                                                            std::string_view name) {
     return engine_.wants(ns, name) || (html_ && run_report::wants(name));
   };
-  std::size_t lines_ = 0, events_ = 0, invalid_ = 0, transitions_ = 0, emails_ = 0, unwritten_ = 0;
+  log_clock clock_;
+  std::size_t lines_ = 0, events_ = 0, invalid_ = 0, rejected_ = 0, transitions_ = 0, emails_ = 0,
+              unwritten_ = 0;
 };
 
 }  // namespace
@@ -363,20 +410,34 @@ int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& ou
     if (!f) throw template_error("cannot open " + o.template_file + ": " + std::strerror(errno));
     std::stringstream text;
     text << f.rdbuf();
-    s = std::make_unique<session>(o, evaluate_template(parse_template(text.str()), o.t),
-                                  live ? err : out, err);
+    const auto parsed = parse_template(text.str());
+    check_number_parameters(parsed, o.t);
+    s = std::make_unique<session>(o, evaluate_template(parsed, o.t), live ? err : out, err);
   } catch (const std::exception& e) {
     err << name << ": " << o.template_file << ": " << e.what() << "\n";
     return 2;
   }
   // Past the template, an error can still come from evaluating it (metric
   // math on real values) or from the output: a message and an exit code,
-  // never an exception out of the command.
+  // never an exception out of the command. watch keeps passing lines
+  // through after one: the training's output must never stop.
+  bool stopped = false;
   try {
     s->start();
-    const int rc = read(o, [&](const std::string& text, const std::string& where,
-                               std::size_t number) { s->line(text, where, number, live); });
+    const int rc =
+        read(o, [&](const std::string& text, const std::string& where, std::size_t number) {
+          if (stopped) return;
+          try {
+            s->line(text, where, number, live);
+          } catch (const std::exception& e) {
+            if (!live) throw;
+            stopped = true;
+            err << name << ": " << where << ":" << number << ": " << e.what()
+                << "; alarms are no longer evaluated, lines still pass through\n";
+          }
+        });
     if (rc != 0) return rc;
+    if (stopped) return 2;
     return s->finish();
   } catch (const std::exception& e) {
     err << name << ": " << e.what() << "\n";

@@ -14,6 +14,7 @@
 
 #include "cfn/template.hpp"
 #include "notify/smtp.hpp"
+#include "logs.hpp"
 
 namespace fitwatch::tools {
 
@@ -36,14 +37,13 @@ extern const char* const alarms_usage;
 /// \throw std::invalid_argument for a bad flag.
 alarms_options parse_alarms_options(const std::vector<std::string>& args, bool live);
 
-/// Gives one log line to the session: (text, file name, line number).
-using line_fn = std::function<void(const std::string&, const std::string&, std::size_t)>;
-
 /// The frame of both commands: --help, flags, the template, then
 /// `read(options, line)` feeds the log (a non-zero return stops there with
 /// that exit code), then the clock runs to the end of the tail. Every
 /// error becomes a message on `err` and exit code 2; an email that could
-/// not be written or sent, exit code 3 (after the whole log).
+/// not be written or sent, exit code 3 (after the whole log). In watch
+/// (`live`), an error while evaluating a line stops the evaluation, not the
+/// reading: `read` keeps passing lines through, and the exit code is 2.
 int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& out,
                std::ostream& err,
                const std::function<int(const alarms_options&, const line_fn&)>& read);

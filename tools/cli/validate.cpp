@@ -1,51 +1,56 @@
 // `fitwatch validate [LOG...]`: every line of EMF logs (stdin if no file)
 // checked as CloudWatch Logs would; exit 1 if any EMF line is invalid.
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <istream>
 #include <ostream>
 
 #include "commands.hpp"
 #include "emf/validate.hpp"
+#include "logs.hpp"
 
 namespace fitwatch::tools {
+namespace {
 
-int validate_command(const std::vector<std::string>& files, std::istream& in, std::ostream& out,
+constexpr const char* validate_usage = R"(usage: fitwatch validate [LOG...]
+
+Checks every line of EMF logs (stdin if no LOG) as CloudWatch Logs reads
+them: a JSON object with an "_aws" member is an EMF event and must follow
+the EMF specification; any other line is a plain log line. Each invalid
+event is reported on stderr with its file and line number. Exit 0 if every
+EMF event is valid, 1 if one is not, 2 if a LOG cannot be read.
+)";
+
+}  // namespace
+
+int validate_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                      std::ostream& err) {
-  std::size_t lines = 0, events = 0, invalid = 0, metrics = 0, datapoints = 0;
-  const auto run = [&](std::istream& from, const std::string& name) {
-    std::string line;
-    std::size_t number = 0;
-    while (std::getline(from, line)) {
-      ++number;
-      ++lines;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      const auto r = validate_line(line);
-      if (r.kind == line_kind::plain) continue;
-      ++events;
-      if (r.kind == line_kind::invalid) {
-        ++invalid;
-        for (const auto& e : r.errors)
-          err << name << ":" << number << ": invalid EMF: " << e << "\n";
-        continue;
-      }
-      metrics += r.metrics;
-      datapoints += r.datapoints;
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      out << validate_usage;
+      return 0;
     }
-  };
-  if (files.empty()) {
-    run(in, "<stdin>");
-  } else {
-    for (const auto& f : files) {
-      std::ifstream file(f, std::ios::binary);
-      if (!file) {
-        err << "fitwatch validate: cannot open " << f << ": " << std::strerror(errno) << "\n";
-        return 2;
-      }
-      run(file, f);
+    if (a.size() > 1 && a[0] == '-') {
+      err << "fitwatch validate: unknown option " << a << "\n" << validate_usage;
+      return 2;
     }
   }
+  std::size_t lines = 0, events = 0, invalid = 0, metrics = 0, datapoints = 0;
+  const int rc =
+      read_logs(args, in, "fitwatch validate", err,
+                [&](const std::string& line, const std::string& name, std::size_t number) {
+                  ++lines;
+                  const auto r = validate_line(line);
+                  if (r.kind == line_kind::plain) return;
+                  ++events;
+                  if (r.kind == line_kind::invalid) {
+                    ++invalid;
+                    for (const auto& e : r.errors)
+                      err << name << ":" << number << ": invalid EMF: " << e << "\n";
+                    return;
+                  }
+                  metrics += r.metrics;
+                  datapoints += r.datapoints;
+                });
+  if (rc != 0) return rc;
   out << lines << " lines, " << events << " EMF events, " << metrics << " metrics (" << datapoints
       << " datapoints) extracted, " << invalid << " invalid\n";
   return invalid == 0 ? 0 : 1;

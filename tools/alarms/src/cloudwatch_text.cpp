@@ -26,6 +26,10 @@ std::string to_string(alarm_state s) {
 }
 
 std::string java_double(double v) {
+  // Java's Double.toString spells the non-finite values out; a sum of huge
+  // values overflows to Infinity and must print, never throw.
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";
   char buf[64];
   const double a = std::fabs(v);
@@ -40,18 +44,34 @@ std::string java_double(double v) {
   const auto e = s.find('e');
   std::string mant = s.substr(0, e);
   if (mant.find('.') == std::string::npos) mant += ".0";
-  const int exp = std::stoi(s.substr(e + 1));
+  int exp = 0;
+  const char* digits = s.c_str() + e + 1;
+  if (*digits == '+') ++digits;  // from_chars takes '-' but not '+'
+  std::from_chars(digits, s.c_str() + s.size(), exp);
   return mant + "E" + std::to_string(exp);
 }
 
 namespace {
-std::tm utc(std::int64_t ms) {
+// The calendar time of `ms`; false outside years 1970..9999 (what
+// CloudWatch's formats can write).
+bool utc(std::int64_t ms, std::tm& tm) {
+  tm = std::tm{};
+  if (ms < 0 || ms > max_time_ms) return false;
   const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return tm;
+  return gmtime_r(&t, &tm) != nullptr;
+}
+std::string out_of_range(std::int64_t ms) {
+  return std::to_string(ms) + " ms (not a date in years 1970..9999)";
 }
 }  // namespace
+
+std::string iso_time(std::int64_t ms) {
+  std::tm tm;
+  if (!utc(ms, tm)) return out_of_range(ms);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
 
 std::string email_time(std::int64_t ms) {
   static const char* days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
@@ -59,7 +79,8 @@ std::string email_time(std::int64_t ms) {
   static const char* months[] = {"January",   "February", "March",    "April",
                                  "May",       "June",     "July",     "August",
                                  "September", "October",  "November", "December"};
-  const auto tm = utc(ms);
+  std::tm tm;
+  if (!utc(ms, tm)) return out_of_range(ms);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%s %d %s, %d %02d:%02d:%02d UTC", days[tm.tm_wday], tm.tm_mday,
                 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -67,7 +88,8 @@ std::string email_time(std::int64_t ms) {
 }
 
 std::string datapoint_time(std::int64_t ms) {
-  const auto tm = utc(ms);
+  std::tm tm;
+  if (!utc(ms, tm)) return out_of_range(ms);
   char buf[32];
   std::strftime(buf, sizeof buf, "%d/%m/%y %H:%M:%S", &tm);
   return buf;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -61,17 +63,28 @@ class text_cursor {
     return out;
   }
 
-  /// Consumes a number (as strtod reads it); fails if there is none.
+  /// Consumes a decimal number (digits, an optional fraction and exponent:
+  /// no sign, hex, "nan" or "inf"); fails if there is none or it is not a
+  /// finite double.
   double number() {
     skip();
-    std::size_t used = 0;
-    double value = 0;
-    try {
-      value = std::stod(text_.substr(pos_), &used);
-    } catch (const std::exception&) {
+    const auto digits = [&](std::size_t p) {
+      while (p < text_.size() && std::isdigit(static_cast<unsigned char>(text_[p]))) ++p;
+      return p;
+    };
+    std::size_t end = digits(pos_);
+    if (end < text_.size() && text_[end] == '.') end = digits(end + 1);
+    if (end < text_.size() && (text_[end] == 'e' || text_[end] == 'E')) {
+      std::size_t e = end + 1;
+      if (e < text_.size() && (text_[e] == '+' || text_[e] == '-')) ++e;
+      if (digits(e) > e) end = digits(e);
+    }
+    const std::string literal = text_.substr(pos_, end - pos_);
+    const double value = std::strtod(literal.c_str(), nullptr);
+    if (literal.find_first_of("0123456789") == std::string::npos || !std::isfinite(value)) {
       fail("bad number '" + text_.substr(pos_, 12) + "'");
     }
-    pos_ += used;
+    pos_ = end;
     return value;
   }
 

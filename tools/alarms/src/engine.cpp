@@ -15,6 +15,30 @@
 #include "alarms/statistic.hpp"
 
 namespace fitwatch::tools {
+namespace {
+
+// Metric math is evaluated over the evaluation range plus this many
+// earlier periods, so that DIFF, RATE and FILL(REPEAT) can look back.
+constexpr std::size_t math_history = 20;
+
+// What PutMetricAlarm refuses and the template reader does not check
+// (Period's values are its business): a Threshold that is no number, and
+// an evaluation range over 1 day (periods under an hour) or 7 days.
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+void check_numbers(const metric_alarm& a, const std::string& where) {
+  if (!std::isfinite(a.threshold)) throw alarm_error(where + ": Threshold is not a finite number");
+  if (a.period <= 0) throw alarm_error(where + ": Period must be positive");
+  if (a.evaluation_periods < 1) throw alarm_error(where + ": EvaluationPeriods must be at least 1");
+  const std::int64_t total = std::int64_t{a.period} * a.evaluation_periods;
+  const std::int64_t limit = a.period < 3600 ? 86400 : 604800;
+  if (total > limit) {
+    throw alarm_error(where + ": Period x EvaluationPeriods is " + std::to_string(total) +
+                      " s, more than " + std::to_string(limit) + " s (" +
+                      (a.period < 3600 ? "1 day for periods under an hour" : "7 days") + ")");
+  }
+}
+
+}  // namespace
 
 // A metric-math alarm: its MetricStat queries, its expressions, and the id
 // whose values the alarm evaluates.
@@ -61,6 +85,7 @@ engine::engine(const template_model& model) : model_(model) {
     if (!tmds.count(a.treat_missing_data)) {
       throw alarm_error(where + ": TreatMissingData " + a.treat_missing_data + " is not valid");
     }
+    check_numbers(a, where);
     if (a.datapoints_to_alarm < 1 || a.datapoints_to_alarm > a.evaluation_periods) {
       throw alarm_error(where + ": DatapointsToAlarm must be 1..EvaluationPeriods");
     }
@@ -108,6 +133,11 @@ engine::engine(const template_model& model) : model_(model) {
       statistic(a.statistic, {1.0});  // rejects unknown statistics now
     }
     if (a.period < 60) step_ms_ = 10000;
+    // What an evaluation at tick t reads: the N + 2 periods of the range
+    // (plus the history of metric math) before the period holding t.
+    const auto periods = static_cast<std::int64_t>(a.evaluation_periods) + 3 +
+                         static_cast<std::int64_t>(s->math ? math_history : 0);
+    lookback_ms_ = std::max(lookback_ms_, periods * s->period_ms());
     if (s->insights) {
       wanted_.emplace_back(s->insights->ns, s->insights->metric);
     } else if (!s->math) {
@@ -140,6 +170,7 @@ bool engine::wants(std::string_view ns, std::string_view name) const {
 }
 
 std::int64_t engine::settled_after(std::int64_t time_ms) const {
+  time_ms = std::min(time_ms, max_time_ms);
   std::int64_t end = (time_ms / step_ms_ + 1) * step_ms_;
   for (const auto& m : metrics_)
     end = std::max(end, (time_ms / m->period_ms() + 1) * m->period_ms());
@@ -166,6 +197,7 @@ alarm_state engine::state_of(const std::string& name) const {
 
 std::vector<transition> engine::advance_to(std::int64_t time_ms) {
   std::vector<transition> out;
+  time_ms = std::min(time_ms, max_time_ms);
   std::int64_t t;
   if (clock_) {
     t = *clock_ + step_ms_;
@@ -174,13 +206,28 @@ std::vector<transition> engine::advance_to(std::int64_t time_ms) {
     t = (first / step_ms_ + 1) * step_ms_;  // the first boundary after the first datapoint
   }
   for (; t <= time_ms; t += step_ms_) {
+    // A tick is quiet when no sample lies in what it reads. Once every
+    // alarm has evaluated an empty range (a quiet minute tick), each state
+    // is a fixed point: the clock jumps to the last quiet tick before the
+    // next sample, without stepping through the empty time between.
+    const auto next = store_.next_timestamp(t - lookback_ms_);
+    const bool quiet = !next || *next >= t;
+    if (quiet && settled_) {
+      const std::int64_t last = time_ms / step_ms_ * step_ms_;
+      t = next ? std::min(last, *next / step_ms_ * step_ms_) : last;
+      clock_ = t;
+      continue;
+    }
     tick(t, out);
     clock_ = t;
+    settled_ = quiet && (settled_ || t % 60000 == 0);
+    store_.forget_before(t + step_ms_ - lookback_ms_);  // no later tick reads them
   }
   return out;
 }
 
 void engine::tick(std::int64_t t, std::vector<transition>& out) {
+  ++evaluated_ticks_;
   for (auto& ms : metrics_) evaluate_metric(*ms, t, out);
   evaluate_composites(t, out);
 }
@@ -246,9 +293,8 @@ void engine::math_range(metric_state& ms, std::int64_t first_start, std::size_t 
   const auto& a = *ms.alarm;
   auto& plan = *ms.math;
   const std::int64_t p = ms.period_ms();
-  constexpr std::size_t history = 20;
-  const std::size_t length = history + count;
-  const std::int64_t first = first_start - static_cast<std::int64_t>(history) * p;
+  const std::size_t length = math_history + count;
+  const std::int64_t first = first_start - static_cast<std::int64_t>(math_history) * p;
   std::map<std::string, period_series> values;
   std::vector<std::optional<std::int64_t>> epochs(length);
   for (const auto& [id, q] : plan.stats) {
@@ -277,9 +323,9 @@ void engine::math_range(metric_state& ms, std::int64_t first_start, std::size_t 
   for (std::size_t i = 0; i < count; ++i) {
     auto& pt = ms.range[i];
     pt.start = first_start + static_cast<std::int64_t>(i) * p;
-    pt.value = result[history + i];
+    pt.value = result[math_history + i];
     if (pt.value && std::isnan(*pt.value)) pt.value.reset();
-    pt.epoch = epochs[history + i];
+    pt.epoch = epochs[math_history + i];
   }
 }
 

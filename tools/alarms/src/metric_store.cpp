@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "alarms/cloudwatch_text.hpp"
+
 namespace fitwatch::tools {
 namespace {
 
@@ -23,8 +25,9 @@ void write_series_key(std::string& key, const std::string& ns, const std::string
 
 }  // namespace
 
-void metric_store::add(const extracted_event& event, std::size_t line) {
+bool metric_store::add(const extracted_event& event, std::size_t line) {
   const auto ts = event.timestamp_ms;
+  if (ts < 0 || ts > max_time_ms) return false;
   first_ = first_ ? std::min(*first_, ts) : ts;
   last_ = last_ ? std::max(*last_, ts) : ts;
   for (const auto& x : event.series) {
@@ -45,15 +48,45 @@ void metric_store::add(const extracted_event& event, std::size_t line) {
         });
       }
       ++datapoints_;
+      ++held_;
     }
   }
+  return true;
+}
+
+namespace {
+auto first_at_or_after(const std::vector<sample>& samples, std::int64_t time_ms) {
+  return std::lower_bound(samples.begin(), samples.end(), time_ms,
+                          [](const sample& s, std::int64_t t) { return s.timestamp_ms < t; });
+}
+}  // namespace
+
+void metric_store::forget_before(std::int64_t time_ms) {
+  for (auto& [key, s] : series_) {
+    const auto dead = first_at_or_after(s.samples, time_ms) - s.samples.begin();
+    if (dead == 0 || 2 * static_cast<std::size_t>(dead) < s.samples.size()) continue;
+    s.samples.erase(s.samples.begin(), s.samples.begin() + dead);
+    held_ -= static_cast<std::size_t>(dead);
+  }
+}
+
+std::optional<std::int64_t> metric_store::next_timestamp(std::int64_t time_ms) const {
+  std::optional<std::int64_t> next;
+  for (const auto& [key, s] : series_) {
+    const auto it = first_at_or_after(s.samples, time_ms);
+    if (it != s.samples.end() && (!next || it->timestamp_ms < *next)) next = it->timestamp_ms;
+  }
+  return next;
 }
 
 line_report metric_store::add_line(
     std::string_view line, std::size_t number,
     const std::function<bool(std::string_view, std::string_view)>& wanted) {
   auto r = validate_line(line, {}, &scratch_, wanted);
-  if (r.kind == line_kind::emf) add(scratch_, number);
+  if (r.kind == line_kind::emf && !add(scratch_, number)) {
+    r.kind = line_kind::invalid;
+    r.errors.push_back("_aws.Timestamp is after year 9999");
+  }
   return r;
 }
 

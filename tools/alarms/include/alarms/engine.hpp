@@ -32,7 +32,9 @@ namespace fitwatch::tools {
 class engine {
  public:
   /// Checks every alarm of `model` (which must outlive the engine).
-  /// \throw alarm_error for an alarm the engine cannot evaluate.
+  /// \throw alarm_error for an alarm the engine cannot evaluate or that
+  /// CloudWatch would reject (a Threshold that is not finite, Period x
+  /// EvaluationPeriods over 1 day, or 7 days for periods of an hour or more).
   explicit engine(const template_model& model);
   ~engine();
   engine(const engine&) = delete;
@@ -42,14 +44,23 @@ class engine {
   /// True if some alarm reads metric `name` of namespace `ns`: only those
   /// are kept when reading a log.
   bool wants(std::string_view ns, std::string_view name) const;
-  /// Evaluates every tick up to and including `time_ms`; returns the
-  /// transitions in order.
+  /// Evaluates every tick up to and including `time_ms` (at most
+  /// `max_time_ms`); returns the transitions in order. Empty time costs
+  /// nothing: once no alarm has data left in its range and each has
+  /// evaluated that, the clock jumps to the next sample. Samples that no
+  /// later tick reads (older than lookback_ms()) are forgotten, so a live
+  /// log is held in memory bounded by the alarms' ranges, not its length.
   std::vector<transition> advance_to(std::int64_t time_ms);
   /// The first tick at which every alarm has evaluated the period holding
   /// `time_ms` (the end of a replay with --tail 0).
   std::int64_t settled_after(std::int64_t time_ms) const;
   /// The longest evaluation range of any alarm, in ms (the default tail).
   std::int64_t longest_range_ms() const;
+  /// How far before a tick an evaluation reads: the longest evaluation
+  /// range plus the history of metric math and one period of alignment.
+  std::int64_t lookback_ms() const { return lookback_ms_; }
+  /// Ticks evaluated so far (the ticks jumped over are not).
+  std::size_t evaluated_ticks() const { return evaluated_ticks_; }
   /// The next tick after the last one evaluated.
   std::optional<std::int64_t> clock() const { return clock_; }
   alarm_state state_of(const std::string& alarm_name) const;
@@ -73,6 +84,9 @@ class engine {
   std::vector<std::unique_ptr<composite_state>> composites_;
   std::optional<std::int64_t> clock_;  ///< last tick evaluated
   std::int64_t step_ms_ = 60000;
+  std::int64_t lookback_ms_ = 0;
+  std::size_t evaluated_ticks_ = 0;
+  bool settled_ = false;  ///< every alarm has evaluated an empty range since the last sample
   std::vector<std::pair<std::string, std::string>> wanted_;  // (namespace, metric), few
 };
 

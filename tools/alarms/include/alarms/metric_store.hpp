@@ -28,8 +28,10 @@ struct sample {
 
 class metric_store {
  public:
-  /// Adds the datapoints of one valid EMF event.
-  void add(const extracted_event& event, std::size_t line);
+  /// Adds the datapoints of one valid EMF event; false (nothing added) if
+  /// its timestamp is after `max_time_ms` (year 9999), which no alarm can
+  /// evaluate.
+  bool add(const extracted_event& event, std::size_t line);
   /// Validates a line as CloudWatch Logs would and adds its datapoints;
   /// returns the report (invalid and plain lines add nothing).
   line_report add_line(std::string_view line, std::size_t number,
@@ -42,6 +44,15 @@ class metric_store {
   std::vector<std::pair<std::map<std::string, std::string>, const std::vector<sample>*>>
   with_dimensions(const std::string& ns, const std::string& name,
                   std::vector<std::string> names) const;
+  /// Forgets every sample older than `time_ms` (what no evaluation will
+  /// read again); first/last timestamps and datapoints() are unchanged.
+  /// Amortised: a series is compacted once its dead samples are at least
+  /// half of it, so samples() stays within twice the live ones.
+  void forget_before(std::int64_t time_ms);
+  /// The earliest sample at or after `time_ms` in any series, if any.
+  std::optional<std::int64_t> next_timestamp(std::int64_t time_ms) const;
+  /// Samples held now (datapoints() counts all ever added).
+  std::size_t samples() const { return held_; }
   std::optional<std::int64_t> last_timestamp() const { return last_; }
   std::optional<std::int64_t> first_timestamp() const { return first_; }
   std::size_t datapoints() const { return datapoints_; }
@@ -57,7 +68,7 @@ class metric_store {
   std::string key_;  // scratch
   extracted_event scratch_;
   std::optional<std::int64_t> first_, last_;
-  std::size_t datapoints_ = 0;
+  std::size_t datapoints_ = 0, held_ = 0;
 };
 
 }  // namespace fitwatch::tools
