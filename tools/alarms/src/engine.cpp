@@ -21,21 +21,14 @@ namespace {
 // earlier periods, so that DIFF, RATE and FILL(REPEAT) can look back.
 constexpr std::size_t math_history = 20;
 
-// What PutMetricAlarm refuses and the template reader does not check
-// (Period's values are its business): a Threshold that is no number, and
-// an evaluation range over 1 day (periods under an hour) or 7 days.
+// What PutMetricAlarm refuses and the template reader does not check: a
+// Threshold that is no number, a Period or EvaluationPeriods below 1. (The
+// template reader checks the evaluation range, Period x EvaluationPeriods.)
 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
 void check_numbers(const metric_alarm& a, const std::string& where) {
   if (!std::isfinite(a.threshold)) throw alarm_error(where + ": Threshold is not a finite number");
   if (a.period <= 0) throw alarm_error(where + ": Period must be positive");
   if (a.evaluation_periods < 1) throw alarm_error(where + ": EvaluationPeriods must be at least 1");
-  const std::int64_t total = std::int64_t{a.period} * a.evaluation_periods;
-  const std::int64_t limit = a.period < 3600 ? 86400 : 604800;
-  if (total > limit) {
-    throw alarm_error(where + ": Period x EvaluationPeriods is " + std::to_string(total) +
-                      " s, more than " + std::to_string(limit) + " s (" +
-                      (a.period < 3600 ? "1 day for periods under an hour" : "7 days") + ")");
-  }
 }
 
 }  // namespace
