@@ -60,6 +60,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fitwatch/limits.hpp"
 #include "fitwatch/record.hpp"
 #include "fitwatch/sink.hpp"
 #include "fitwatch/unit.hpp"
@@ -102,6 +103,13 @@ struct logger_options {
   /// Serialize and write on a background thread (default). When false,
   /// flush() writes on the calling thread (for tools and tests).
   bool background_writer = true;
+  /// The longest EMF line, newline included. The default, PIPE_BUF, keeps
+  /// every line one atomic write(2): lines of processes sharing one pipe
+  /// (ranks of one job, `cmd > log 2>&1`) never tear. An evaluation that
+  /// does not fit is split over several lines with the same dimensions and
+  /// timestamp (EMF: each line is one event); properties that do not fit
+  /// are left out and reported. 1024..1048576 (1 MB, the EMF event limit).
+  std::size_t max_line_bytes = limits::pipe_buf;
   /// Evaluations the queue holds at most, and what happens when it is full.
   std::size_t queue_capacity = 1024;
   overflow_policy overflow = overflow_policy::drop_oldest;
@@ -114,7 +122,8 @@ struct logger_options {
 
 class logger {
  public:
-  /// \throw error on an invalid namespace or job name, or queue_capacity 0.
+  /// \throw error on an invalid namespace or job name, queue_capacity 0, or
+  /// max_line_bytes out of range.
   explicit logger(logger_options options = {});
   /// Flushes pending values and waits (bounded) for the sink.
   ~logger();
