@@ -8,10 +8,14 @@
 //
 // The pipeline: put()/set() record values; flush() moves them, as one
 // binary frame, into a bounded queue; a background writer thread turns each
-// frame into EMF text and writes it to the sink (stdout by default) with one
-// write per line. The training thread never formats a number or waits for
-// a reader: when the queue is full, overflow_policy decides (drop the
-// oldest evaluation by default), and drops are counted and reported.
+// frame into EMF lines of at most options::max_line_bytes (PIPE_BUF, 4096,
+// by default; a larger evaluation is split over several lines) and writes
+// them to the sink (stdout by default) with one write(2) of whole lines, at
+// most PIPE_BUF bytes, so lines never tear on a pipe shared with other
+// processes. The training thread never formats a number or waits for a
+// reader of stdout or stderr: when the queue is full, overflow_policy
+// decides (drop the oldest evaluation by default), and drops are counted
+// and reported; reports are only queued (error.hpp).
 //
 // clang-format off
 // \code
@@ -40,7 +44,7 @@
 // Errors: declarations (metric, property, set_dimensions, the constructor)
 // throw fitwatch::error; put, set, flush and the destructor never throw. Bad
 // values follow record.hpp: NaN and infinities are dropped, counted and
-// reported at most once a second on stderr.
+// reported at most once a second on stderr (from fitwatch's own thread).
 //
 // Thread safety: every member function may be called from several threads;
 // no concurrent call causes a data race. Declarations and values share one
