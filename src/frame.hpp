@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fitwatch/limits.hpp"
 #include "fitwatch/record.hpp"
 
 namespace fitwatch {
@@ -39,21 +40,34 @@ class frame {
   std::size_t pending_ = 0;
 };
 
-/// Turns frames into EMF lines. Keeps its buffers and the directive of the
-/// last layout, so that a steady loop serializes without allocating.
+/// Turns frames into EMF lines of at most `max_line_bytes` bytes each
+/// (newline included). The metrics of one evaluation are packed into as few
+/// lines as fit, each line carrying the namespace, dimensions, timestamp and
+/// the properties kept (see record.hpp); a metric whose values do not fit in
+/// one line has them spread over several. Keeps its buffers, so that a
+/// steady loop serializes without allocating.
 /// Thread safety: one serializer per thread.
 class serializer {
  public:
-  /// Calls `out` once per EMF event of the frame (each line ends with '\n').
+  explicit serializer(std::size_t max_line_bytes = limits::max_event_bytes) noexcept
+      : max_line_(max_line_bytes) {}
+  /// Calls `out` once per EMF line of the frame (each line ends with '\n').
   void write(const frame& f, const std::function<void(std::string_view)>& out);
 
  private:
-  void write_event(const frame& f, std::size_t round);
-  std::shared_ptr<const detail::layout> cached_layout_;
-  std::vector<std::uint32_t> cached_chunk_;
-  std::string prefix_;  // {"_aws":{"CloudWatchMetrics":[...],"Timestamp":
+  void select_properties(const frame& f, std::size_t fixed);
+  void format_values(const frame& f, std::uint32_t index, std::size_t first, std::size_t last);
+  void emit_line(const frame& f, const std::function<void(std::string_view)>& out);
+  void emit_split(const frame& f, std::uint32_t index, std::size_t first, std::size_t last,
+                  const std::function<void(std::string_view)>& out);
+
+  std::size_t max_line_;
+  std::size_t base_ = 0;  // bytes of a line without its metrics, less one
+  std::string timestamp_;
+  std::string properties_;  // ,"p":v,... of the properties that fit
   std::vector<std::uint32_t> present_;
-  std::vector<std::uint32_t> chunk_;
+  std::vector<std::uint32_t> group_;  // the metrics of the line being filled
+  std::vector<std::string> values_;   // per metric: its values in this round, as JSON
   std::string line_;
 };
 

@@ -23,7 +23,8 @@ std::int64_t now_ms() noexcept {
 }  // namespace
 
 struct logger::impl {
-  impl(logger_options o) : options(std::move(o)), rec(options.namespace_name) {}
+  impl(logger_options o)
+      : options(std::move(o)), rec(options.namespace_name), ser(options.max_line_bytes) {}
 
   logger_options options;
   sagemaker_environment env;
@@ -67,8 +68,9 @@ struct logger::impl {
   // Lines of consecutive queued evaluations are written together, up to
   // PIPE_BUF bytes per write(2): one system call for several lines, and a
   // write that size is still atomic on a pipe, so no line is ever split or
-  // interleaved with another writer's output.
-  static constexpr std::size_t batch_bytes = 4096;
+  // interleaved with another writer's output. (A line over PIPE_BUF, only
+  // with a larger max_line_bytes, is written alone.)
+  static constexpr std::size_t batch_bytes = limits::pipe_buf;
 
   void run() noexcept {
     frame current;
@@ -146,6 +148,10 @@ struct logger::impl {
 logger::logger(logger_options options) : impl_(std::make_shared<impl>(std::move(options))) {
   auto& s = *impl_;
   if (s.options.queue_capacity == 0) throw error("logger queue_capacity must be at least 1");
+  if (s.options.max_line_bytes < 1024 || s.options.max_line_bytes > limits::max_event_bytes) {
+    throw error("logger max_line_bytes " + std::to_string(s.options.max_line_bytes) +
+                " out of range (1024..1048576)");
+  }
   s.env = read_sagemaker_environment();
   s.job_name = !s.env.job_name.empty()       ? s.env.job_name
                : !s.options.job_name.empty() ? s.options.job_name

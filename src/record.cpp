@@ -71,21 +71,35 @@ void validate_metric_name(std::string_view name) {
   check_utf8_name("metric name", name, limits::max_name_length);
 }
 
+namespace {
+// API_Dimension: names and values "must contain only ASCII characters and
+// must include at least one non-whitespace character. ASCII control
+// characters are not supported"; names 1..255, values 1..1024.
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html
+void check_dimension_text(std::string_view what, std::string_view text, std::size_t max) {
+  if (text.empty()) fail(what, text, "empty (1.." + std::to_string(max) + " characters)");
+  if (text.size() > max) {
+    fail(what, text, std::to_string(text.size()) + " characters, more than " + std::to_string(max));
+  }
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u > 0x7F) fail(what, text, "not ASCII (CloudWatch accepts only ASCII)");
+    if (u < 0x20 || u == 0x7F) fail(what, text, "contains an ASCII control character");
+  }
+  if (text.find_first_not_of(' ') == std::string_view::npos) {
+    fail(what, text, "only whitespace (at least one other character is required)");
+  }
+}
+}  // namespace
+
 void validate_dimension_name(std::string_view name) {
-  // API_Dimension: 1..255 ASCII characters, not starting with ':'.
-  if (name.empty()) fail("dimension name", name, "empty (1..255 characters)");
-  if (name.size() > limits::max_name_length) {
-    fail("dimension name", name, std::to_string(name.size()) + " characters, more than 255");
-  }
-  for (const char c : name) {
-    if (static_cast<unsigned char>(c) > 0x7F) fail("dimension name", name, "not ASCII");
-  }
+  check_dimension_text("dimension name", name, limits::max_name_length);
   if (name.front() == ':') fail("dimension name", name, "must not start with ':'");
 }
 
 void validate_dimension_value(std::string_view name, std::string_view value) {
-  check_utf8_name("value of dimension " + quoted(name) + ",", value,
-                  limits::max_dimension_value_length);
+  check_dimension_text("value of dimension " + quoted(name) + ",", value,
+                       limits::max_dimension_value_length);
 }
 
 record::record(std::string_view ns) : namespace_(ns) {
@@ -347,26 +361,37 @@ void record::serialize(std::int64_t timestamp_ms,
   if (take(buffers_->f, timestamp_ms)) buffers_->s.write(buffers_->f, out);
 }
 
-void serializer::write_event(const frame& f, std::size_t round) {
+namespace {
+// Between the metric definitions and the timestamp of every line.
+constexpr std::string_view timestamp_key = "]}],\"Timestamp\":";
+// The longest text of one finite double (-1.7976931348623157e+308).
+constexpr std::size_t max_number_bytes = 24;
+}  // namespace
+
+void serializer::select_properties(const frame& f, std::size_t fixed) {
+  // Properties may take half of what a line leaves after the namespace,
+  // dimensions and timestamp (and always leave room for one value of any
+  // metric); the other half is for metrics. A property is kept, in
+  // declaration order, if it fits in that budget with those kept before it.
+  // Every line of the evaluation carries the same properties; those left
+  // out are reported. Metrics, which alarms watch, never give way to them.
   const auto& l = *f.layout_;
-  if (cached_layout_ != f.layout_ || chunk_ != cached_chunk_) {
-    prefix_ = l.head;
-    for (std::size_t i = 0; i < chunk_.size(); ++i) {
-      if (i > 0) prefix_ += ',';
-      prefix_ += l.definitions[chunk_[i]];
-    }
-    prefix_ += "]}],\"Timestamp\":";
-    cached_layout_ = f.layout_;
-    cached_chunk_ = chunk_;
+  std::size_t widest_metric = 0;
+  for (const auto index : present_) {
+    widest_metric = std::max(widest_metric, l.definitions[index].size() +
+                                                l.metric_keys[index].size() + max_number_bytes + 1);
   }
-  line_.assign(prefix_);
-  detail::append_number(line_, f.timestamp_ms_);
-  line_ += '}';
-  line_ += l.dimension_members;
-  const std::size_t before_properties = line_.size();
+  const std::size_t room = max_line_ + 1 > fixed ? max_line_ + 1 - fixed : 0;
+  const std::size_t budget = room > widest_metric ? std::min(room / 2, room - widest_metric) : 0;
+  properties_.clear();
+  std::string_view left_out;
+  std::size_t left_out_count = 0;
+  line_.clear();  // scratch: each property is formatted here first
+  const std::size_t start = 0;
   for (std::size_t p = 0; p < f.properties_.size() && p < l.property_keys.size(); ++p) {
     const auto& value = f.properties_[p];
     if (std::holds_alternative<std::monostate>(value)) continue;
+    line_.resize(start);
     line_ += l.property_keys[p];
     if (const auto* d = std::get_if<double>(&value)) {
       detail::append_number(line_, *d);
@@ -377,40 +402,101 @@ void serializer::write_event(const frame& f, std::size_t round) {
     } else {
       detail::append_json_string(line_, std::get<std::string>(value));
     }
+    const std::size_t bytes = line_.size() - start;
+    if (properties_.size() + bytes <= budget) {
+      properties_.append(line_, start, bytes);
+    } else {
+      if (left_out_count++ == 0) left_out = l.property_keys[p];
+    }
   }
-  const std::size_t metrics_start = line_.size();
-  const std::size_t first = round * limits::max_values_per_metric;
-  for (const auto index : chunk_) {
-    const double* values = f.values_.data() + f.offsets_[index];
-    const std::size_t size = f.offsets_[index + 1] - f.offsets_[index];
-    const std::size_t last = std::min(size, first + limits::max_values_per_metric);
+  line_.resize(start);
+  if (left_out_count > 0) {
+    left_out.remove_prefix(1);  // the leading ','
+    left_out.remove_suffix(1);  // the trailing ':'
+    detail::report("fitwatch: " + std::to_string(left_out_count) + " propert" +
+                   (left_out_count == 1 ? "y" : "ies") + " (first: " + std::string(left_out) +
+                   ") left out of the metric lines: a line holds at most " +
+                   std::to_string(max_line_) +
+                   " bytes with the dimensions and one metric value (max_line_bytes)");
+  }
+}
+
+void serializer::format_values(const frame& f, std::uint32_t index, std::size_t first,
+                               std::size_t last) {
+  const double* values = f.values_.data() + f.offsets_[index];
+  auto& text = values_[index];
+  text.clear();
+  if (last - first == 1) {
+    detail::append_number(text, values[first]);
+    return;
+  }
+  text += '[';
+  for (std::size_t v = first; v < last; ++v) {
+    if (v > first) text += ',';
+    detail::append_number(text, values[v]);
+  }
+  text += ']';
+}
+
+void serializer::emit_line(const frame& f, const std::function<void(std::string_view)>& out) {
+  const auto& l = *f.layout_;
+  line_.assign(l.head);
+  for (std::size_t i = 0; i < group_.size(); ++i) {
+    if (i > 0) line_ += ',';
+    line_ += l.definitions[group_[i]];
+  }
+  line_ += timestamp_key;
+  line_ += timestamp_;
+  line_ += '}';
+  line_ += l.dimension_members;
+  line_ += properties_;
+  for (const auto index : group_) {
     line_ += l.metric_keys[index];
-    if (last - first == 1) {
-      detail::append_number(line_, values[first]);
-      continue;
-    }
-    line_ += '[';
-    for (std::size_t v = first; v < last; ++v) {
-      if (v > first) line_ += ',';
-      detail::append_number(line_, values[v]);
-    }
-    line_ += ']';
+    line_ += values_[index];
   }
   line_ += "}\n";
-  if (line_.size() > limits::max_event_bytes) {
-    // Only properties can get here (see the header): write the event without them.
-    std::string values = line_.substr(metrics_start);
-    line_.resize(before_properties);
-    line_ += values;
-    detail::report("fitwatch: event over 1 MB; written without its properties");
+  if (line_.size() > max_line_) {
+    // Only a namespace and dimensions too long for the limit get here.
+    detail::report("fitwatch: an EMF line of " + std::to_string(line_.size()) +
+                   " bytes is over the limit of " + std::to_string(max_line_) +
+                   " (the namespace and dimensions alone nearly fill it)");
+  }
+  out(line_);
+  group_.clear();
+}
+
+void serializer::emit_split(const frame& f, std::uint32_t index, std::size_t first,
+                            std::size_t last, const std::function<void(std::string_view)>& out) {
+  // One metric's values of this round do not fit in one line: as many per
+  // line as fit, at least one.
+  const auto& l = *f.layout_;
+  const std::size_t room = base_ + l.definitions[index].size() + l.metric_keys[index].size() + 1;
+  const double* values = f.values_.data() + f.offsets_[index];
+  std::size_t v = first;
+  while (v < last) {
+    std::size_t end = v + 1;
+    std::size_t bytes = 2 + max_number_bytes;  // [x]
+    while (end < last) {
+      std::string& scratch = values_[index];
+      scratch.clear();
+      detail::append_number(scratch, values[end]);
+      if (room + bytes + 1 + scratch.size() > max_line_) break;
+      bytes += 1 + scratch.size();
+      ++end;
+    }
+    format_values(f, index, v, end);
+    group_.push_back(index);
+    emit_line(f, out);
+    v = end;
   }
 }
 
 void serializer::write(const frame& f, const std::function<void(std::string_view)>& out) {
   if (f.pending_ == 0 || !f.layout_) return;
+  const auto& l = *f.layout_;
   present_.clear();
   std::size_t rounds = 0;
-  const std::size_t metric_count = std::min(f.offsets_.size() - 1, f.layout_->metric_keys.size());
+  const std::size_t metric_count = std::min(f.offsets_.size() - 1, l.metric_keys.size());
   for (std::uint32_t i = 0; i < metric_count; ++i) {
     const std::size_t n = f.offsets_[i + 1] - f.offsets_[i];
     if (n == 0) continue;
@@ -418,24 +504,45 @@ void serializer::write(const frame& f, const std::function<void(std::string_view
     rounds =
         std::max(rounds, (n + limits::max_values_per_metric - 1) / limits::max_values_per_metric);
   }
-  // Round r carries values [100r, 100r+100) of every metric that has them;
-  // each round is cut into events of at most 100 metric definitions.
+  if (values_.size() < metric_count) values_.resize(metric_count);
+  timestamp_.clear();
+  detail::append_number(timestamp_, f.timestamp_ms_);
+  // A line without metrics: head, "]}],"Timestamp":", time, '}', dimensions, "}\n".
+  const std::size_t fixed =
+      l.head.size() + timestamp_key.size() + timestamp_.size() + 1 + l.dimension_members.size() + 2;
+  select_properties(f, fixed);
+  // A line of metrics m1..mk is base_ + sum(definition + key + values + 1)
+  // bytes (the +1s are the commas between k definitions, plus one).
+  base_ = fixed + properties_.size() - 1;
+  // Round r carries values [100r, 100r+100) of every metric that has them
+  // (EMF: at most 100 values per metric); each round is packed into lines of
+  // at most 100 metric definitions and max_line_ bytes.
+  group_.clear();
   for (std::size_t round = 0; round < rounds; ++round) {
     const std::size_t first = round * limits::max_values_per_metric;
-    chunk_.clear();
+    std::size_t used = base_;
     for (const auto index : present_) {
-      if (f.offsets_[index + 1] - f.offsets_[index] <= first) continue;
-      chunk_.push_back(index);
-      if (chunk_.size() == limits::max_metrics_per_event) {
-        write_event(f, round);
-        out(line_);
-        chunk_.clear();
+      const std::size_t size = f.offsets_[index + 1] - f.offsets_[index];
+      if (size <= first) continue;
+      const std::size_t last = std::min(size, first + limits::max_values_per_metric);
+      format_values(f, index, first, last);
+      const std::size_t cost =
+          l.definitions[index].size() + l.metric_keys[index].size() + values_[index].size() + 1;
+      if (base_ + cost > max_line_) {
+        if (!group_.empty()) emit_line(f, out);
+        used = base_;
+        emit_split(f, index, first, last, out);
+        continue;
       }
+      if (!group_.empty() &&
+          (used + cost > max_line_ || group_.size() == limits::max_metrics_per_event)) {
+        emit_line(f, out);
+        used = base_;
+      }
+      group_.push_back(index);
+      used += cost;
     }
-    if (!chunk_.empty()) {
-      write_event(f, round);
-      out(line_);
-    }
+    if (!group_.empty()) emit_line(f, out);
   }
 }
 

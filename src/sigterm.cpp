@@ -3,7 +3,9 @@
 // registered sink within its bound, puts back the program's previous SIGTERM
 // action and raises SIGTERM again, so the program ends (or handles it) as it
 // would have without fitwatch. SageMaker's StopTrainingJob sends SIGTERM and
-// allows 120 s before SIGKILL.
+// allows 120 s before SIGKILL. The watcher takes no lock a blocked training
+// thread may hold: diagnostics are queued (diagnostics.cpp), never written
+// here, so the previous action runs within the drain timeouts plus 1 s.
 #include "sigterm.hpp"
 #include "threads.hpp"
 
@@ -24,6 +26,8 @@ namespace fitwatch::detail {
 namespace {
 
 int wake_pipe[2] = {-1, -1};
+// How long the watcher waits for its diagnostics before ending the process.
+constexpr std::chrono::milliseconds report_wait{1000};
 struct sigaction previous_action {};
 
 struct registry {
@@ -60,9 +64,15 @@ void watch() {
     auto& r = the_registry();
     const std::lock_guard<std::mutex> lock(r.mutex);
     for (const auto& e : r.entries) {
-      if (!e.drain(e.timeout)) report("fitwatch: SIGTERM: queued metric lines not written in time");
+      // Data is lost: this warning bypasses the rate limit. report() only
+      // queues it, so a stalled stderr cannot hold up the SIGTERM action.
+      if (!e.drain(e.timeout)) {
+        report("fitwatch: SIGTERM: queued metric lines not written in time; they are lost",
+               urgency::always);
+      }
     }
   }
+  flush_reports(report_wait);  // give the warning a bounded chance to reach stderr
   sigaction(SIGTERM, &previous_action, nullptr);
   ::kill(::getpid(), SIGTERM);
 }

@@ -91,8 +91,32 @@ void fd_sink::write(std::string_view line) noexcept {
   }
 }
 
+namespace {
+// Whether fd 1 was open when the program started. A program started with
+// stdout closed (`prog >&-`) may later open a file, which then gets fd 1:
+// metric lines must not go into it. Checked by a constructor function that
+// runs before main() and before every C++ static object (priority 101), so
+// a logger built by a static initializer sees the answer too.
+enum class fd_state : int { unknown, open, closed };
+fd_state stdout_at_start = fd_state::unknown;  // constant-initialized
+
+__attribute__((constructor(101))) void check_stdout_at_start() {
+  stdout_at_start = ::fcntl(STDOUT_FILENO, F_GETFD) == -1 ? fd_state::closed : fd_state::open;
+}
+}  // namespace
+
 std::shared_ptr<fd_sink> stdout_sink() {
-  return std::make_shared<fd_sink>(STDOUT_FILENO);
+  auto s = std::make_shared<fd_sink>(STDOUT_FILENO);
+  const char* why = stdout_at_start == fd_state::closed     ? "was closed when the program started"
+                    : ::fcntl(STDOUT_FILENO, F_GETFD) == -1 ? "is closed"
+                                                            : nullptr;
+  if (why != nullptr) {
+    s->broken_.store(true, std::memory_order_relaxed);
+    detail::report(std::string("fitwatch: stdout (fd 1) ") + why +
+                   "; metric lines are discarded (a file opened since may have taken fd 1; "
+                   "use file_sink to write lines to a file)");
+  }
+  return s;
 }
 
 file_sink::file_sink(const std::string& path)

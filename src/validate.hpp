@@ -13,10 +13,10 @@ void validate_namespace(std::string_view ns);
 /// \throw error if `name` is not a valid metric name (1..255 characters, UTF-8).
 void validate_metric_name(std::string_view name);
 /// \throw error if `name` is not a valid dimension name (1..255 ASCII
-/// characters, not starting with ':').
+/// characters, no control character, not only spaces, not starting with ':').
 void validate_dimension_name(std::string_view name);
-/// \throw error if `value` is not a valid dimension value (1..1024
-/// characters, UTF-8) for the dimension `name`.
+/// \throw error if `value` is not a valid dimension value (1..1024 ASCII
+/// characters, no control character, not only spaces) for the dimension `name`.
 void validate_dimension_value(std::string_view name, std::string_view value);
 
 }  // namespace fitwatch

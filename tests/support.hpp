@@ -112,8 +112,13 @@ struct capture_reports {
       messages.emplace_back(m);
     });
   }
-  ~capture_reports() { set_error_handler({}); }
+  ~capture_reports() {
+    fitwatch::flush_reports(std::chrono::seconds(10));
+    set_error_handler({});
+  }
+  // Reports are delivered on fitwatch's diagnostics thread: wait for them.
   std::vector<std::string> all() {
+    fitwatch::flush_reports(std::chrono::seconds(10));
     const std::lock_guard<std::mutex> lock(mutex);
     return messages;
   }

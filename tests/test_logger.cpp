@@ -2,9 +2,12 @@
 // steady state, flush on destruction.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <map>
 #include <new>
 
+#include "fitwatch/limits.hpp"
 #include "fitwatch/logger.hpp"
 #include "support.hpp"
 
@@ -438,4 +441,193 @@ TEST_CASE("queued evaluations are written several lines per write, never over PI
   for (int i = 0; i < 60; ++i) CHECK(fitwatch::test::parse_emf(lines[i])["M"] == i);
   CHECK(gate->writes() < 20);        // batched: a write(2) carries several lines
   CHECK(gate->max_write() <= 4096);  // and stays atomic on a pipe
+}
+
+TEST_CASE("a diagnostic never blocks the thread that found the problem") {
+  // The error handler runs on fitwatch's diagnostics thread: a handler stuck
+  // like a write to a stderr nobody reads must not stall put() or flush().
+  scoped_env env;
+  std::mutex gate;
+  std::unique_lock<std::mutex> closed(gate);
+  std::atomic<int> calls{0};
+  fitwatch::set_error_handler([&](std::string_view) {
+    ++calls;
+    const std::lock_guard<std::mutex> wait_for_the_gate(gate);
+  });
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  auto options = fitwatch::test::quiet_options(sink);
+  std::atomic<bool> done{false};
+  std::thread training([&] {
+    logger log{options};
+    const auto m = log.metric("Loss");
+    for (int i = 0; i < 3000; ++i) {  // 3 s: several reports get past the rate limit
+      log.put(m, std::nan(""));       // reported
+      log.put(m, i);
+      log.flush();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    done = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(done.load());  // the loop finished while the handler was stuck
+  CHECK(calls.load() == 1);
+  closed.unlock();  // let the handler (and so a blocked loop, before the fix) go
+  training.join();
+  CHECK(fitwatch::flush_reports(std::chrono::seconds(10)));
+  CHECK(calls.load() >= 2);  // queued reports are delivered once the handler is free
+  fitwatch::set_error_handler({});
+  CHECK(sink->snapshot().size() == 3000);
+}
+
+namespace {
+
+// The values of each metric over all lines, and checks that every line is
+// valid EMF of at most `max_bytes`, with the same timestamp.
+std::map<std::string, std::vector<double>> values_by_metric(const std::vector<std::string>& lines,
+                                                            std::size_t max_bytes) {
+  std::map<std::string, std::vector<double>> out;
+  for (const auto& line : lines) {
+    CHECK(line.size() <= max_bytes);
+    const auto e = fitwatch::test::parse_emf(line);
+    CHECK(e["_aws"]["Timestamp"] == 1700000000000);
+    for (const auto& m : e["_aws"]["CloudWatchMetrics"][0]["Metrics"]) {
+      const auto name = m["Name"].get<std::string>();
+      const auto& v = e[name];
+      if (v.is_array()) {
+        for (const auto& x : v) out[name].push_back(x.get<double>());
+      } else {
+        out[name].push_back(v.get<double>());
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("an evaluation over PIPE_BUF is split into lines of at most 4096 bytes, losing nothing") {
+  scoped_env env;
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  logger log{fitwatch::test::quiet_options(sink)};
+  CHECK(fitwatch::limits::pipe_buf == 4096);
+  std::vector<fitwatch::metric_id> ids;
+  for (int k = 0; k < 60; ++k) {
+    ids.push_back(log.metric("AMetricNameLongEnoughToNeedSeveralLines" + std::to_string(100 + k),
+                             unit::none, resolution::high));
+  }
+  const auto epoch = log.property("epoch");
+  log.set(epoch, std::int64_t{7});
+  std::map<std::string, std::vector<double>> expected;
+  for (int k = 0; k < 60; ++k) {
+    const int count = k == 0 ? 250 : 1 + k % 3;  // 250: more than 100 values as well
+    for (int v = 0; v < count; ++v) {
+      log.put(ids[k], 0.001 * v - k);
+      expected["AMetricNameLongEnoughToNeedSeveralLines" + std::to_string(100 + k)].push_back(
+          0.001 * v - k);
+    }
+  }
+  log.flush_at(1700000000000);
+  const auto lines = sink->snapshot();
+  CHECK(lines.size() > 3);
+  CHECK(values_by_metric(lines, 4096) == expected);
+  for (const auto& line : lines) {
+    const auto e = fitwatch::test::parse_emf(line);
+    CHECK(e["epoch"] == 7);  // every line carries the dimensions and properties
+    CHECK(e["TrainingJobName"] == "job");
+  }
+}
+
+TEST_CASE("one metric's values too long for one line are spread over several lines") {
+  scoped_env env;
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  logger log{fitwatch::test::quiet_options(sink)};
+  log.set_dimensions({{{"TrainingJobName", "job"}, {"Notes", std::string(1024, 'n')}}});
+  const std::string name(255, 'M');
+  const auto m = log.metric(name);
+  std::vector<double> expected;
+  for (int v = 0; v < 100; ++v) {
+    log.put(m, -1.7976931348623157e308);  // the longest number text
+    expected.push_back(-1.7976931348623157e308);
+  }
+  log.flush_at(1700000000000);
+  const auto lines = sink->snapshot();
+  CHECK(lines.size() >= 2);
+  CHECK(values_by_metric(lines, 4096)[name] == expected);
+}
+
+TEST_CASE("a property too long for a line is left out of every line and reported; others stay") {
+  scoped_env env;
+  fitwatch::test::capture_reports reports;
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  auto options = fitwatch::test::quiet_options(sink);
+  SUBCASE("lines of at most PIPE_BUF (default): the long property is left out") {
+    logger log{options};
+    log.set(log.property("hyperparameters"), std::string(3000, 'h'));
+    log.set(log.property("epoch"), std::int64_t{3});
+    log.put(log.metric("Loss"), 0.5);
+    log.flush_at(1700000000000);
+    const auto lines = sink->snapshot();
+    REQUIRE(lines.size() == 1);
+    const auto e = fitwatch::test::parse_emf(lines[0]);
+    CHECK(lines[0].size() <= 4096);
+    CHECK_FALSE(e.contains("hyperparameters"));
+    CHECK(e["epoch"] == 3);
+    CHECK(e["Loss"] == 0.5);
+    bool reported = false;
+    for (const auto& m : reports.all()) {
+      reported |= m.find("(first: \"hyperparameters\") left out") != std::string::npos;
+    }
+    CHECK(reported);
+  }
+  SUBCASE("max_line_bytes raised: it is written") {
+    options.max_line_bytes = 1024 * 1024;
+    logger log{options};
+    log.set(log.property("hyperparameters"), std::string(3000, 'h'));
+    log.put(log.metric("Loss"), 0.5);
+    log.flush_at(1700000000000);
+    const auto lines = sink->snapshot();
+    REQUIRE(lines.size() == 1);
+    CHECK(fitwatch::test::parse_emf(lines[0])["hyperparameters"] == std::string(3000, 'h'));
+  }
+  SUBCASE("max_line_bytes out of range: set-up error") {
+    options.max_line_bytes = 100;
+    CHECK_THROWS_WITH_AS(logger{options}, doctest::Contains("max_line_bytes 100 out of range"),
+                         fitwatch::error);
+  }
+}
+
+TEST_CASE("dimension names and values CloudWatch rejects are refused at set-up, naming them") {
+  // API_Dimension: ASCII only, at least one non-whitespace character, no
+  // ASCII control characters.
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html
+  scoped_env env;
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  logger log{fitwatch::test::quiet_options(sink)};
+  const auto refused = [&](const std::string& name, const std::string& value,
+                           const std::string& why) {
+    CHECK_THROWS_WITH_AS(log.set_dimensions({{{name, value}}}), doctest::Contains(why.c_str()),
+                         fitwatch::error);
+  };
+  refused("Team", "a\tb",
+          "invalid value of dimension \"Team\", \"a\\tb\": contains an ASCII control");
+  refused("Team", "a\nb", "invalid value of dimension \"Team\"");
+  refused("Team", "del\x7f", "contains an ASCII control character");
+  refused("Team", "   ", "invalid value of dimension \"Team\", \"   \": only whitespace");
+  refused("Team", "\xc3\xa9quipe",
+          "invalid value of dimension \"Team\", \"\xc3\xa9quipe\": not ASCII");
+  refused("Te\x01m", "x", "invalid dimension name");
+  refused(" ", "x", "invalid dimension name \" \": only whitespace");
+  CHECK_THROWS_AS(log.add_dimensions({{"Team", "\x1b[31m"}}), fitwatch::error);
+  // The logger is unchanged by a refused call, and spaces inside are fine.
+  CHECK_NOTHROW(log.set_dimensions({{{"Team", " vision team "}}}));
+  log.put(log.metric("M"), 1);
+  log.flush_at(1700000000000);
+  CHECK(fitwatch::test::parse_emf(sink->snapshot().at(0))["Team"] == " vision team ");
+  // Through the job name too.
+  auto options = fitwatch::test::quiet_options(sink, "job\r\nBcc: x");
+  CHECK_THROWS_WITH_AS(logger{options}, doctest::Contains("dimension \"TrainingJobName\""),
+                       fitwatch::error);
 }

@@ -9,11 +9,16 @@
 //
 // After set-up nothing throws. Problems on the per-evaluation path (a NaN
 // loss, a full queue, a closed stdout) are counted where they happen and
-// handed to the error handler, which reports at most once a second; the
-// default handler writes one line to stderr, so stdout carries only metric
-// lines.
+// queued for the error handler, at most one report a second. The handler
+// runs on fitwatch's own diagnostics thread, never on the thread that found
+// the problem, so a stderr nobody reads never blocks the training loop: the
+// queue holds 64 reports, and further ones are dropped and counted (the
+// next delivered report says how many). The default handler writes one
+// line to stderr, so stdout carries only metric lines. At exit the process
+// waits up to 0.5 s for queued reports to be delivered.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -28,13 +33,21 @@ class error : public std::invalid_argument {
   explicit error(const std::string& detail);
 };
 
-/// Receives a diagnostic that happened after set-up. Must not throw.
+/// Receives a diagnostic that happened after set-up, on fitwatch's
+/// diagnostics thread. Must not throw; it may block (only later reports wait).
 using error_handler = std::function<void(std::string_view message)>;
 
 /// Replaces the process-wide error handler; an empty function restores the
-/// default (one line on stderr). Calls are rate-limited to one a second; the
-/// message of the next call says how many were suppressed in between.
-/// Thread-safe.
+/// default (one line on stderr). Reports are rate-limited to one a second;
+/// the message of the next report says how many were suppressed in between
+/// (the warning that SIGTERM lost queued lines is never suppressed).
+/// Thread-safe; reports already queued go to the handler set when they are
+/// delivered.
 void set_error_handler(error_handler handler);
+
+/// Waits until every report queued so far has been handed to the error
+/// handler, or the timeout; false on timeout (e.g. stderr is not read).
+/// Thread-safe.
+bool flush_reports(std::chrono::milliseconds timeout) noexcept;
 
 }  // namespace fitwatch

@@ -24,6 +24,11 @@ inline constexpr std::size_t max_namespace_length = 255;
 inline constexpr std::size_t max_dimension_value_length = 1024;
 /// One log event, and so one EMF line, in bytes.
 inline constexpr std::size_t max_event_bytes = 1024 * 1024;
+/// PIPE_BUF on Linux: a write(2) of at most this many bytes to a pipe is
+/// atomic (never split, never interleaved with another writer's), POSIX
+/// write(2) and pipe(7). A logger keeps its lines at most this long by
+/// default (logger_options::max_line_bytes).
+inline constexpr std::size_t pipe_buf = 4096;
 /// A string property longer than this is cut (at a UTF-8 boundary) and the
 /// cut is reported.
 inline constexpr std::size_t max_property_bytes = 16 * 1024;

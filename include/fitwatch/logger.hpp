@@ -8,10 +8,14 @@
 //
 // The pipeline: put()/set() record values; flush() moves them, as one
 // binary frame, into a bounded queue; a background writer thread turns each
-// frame into EMF text and writes it to the sink (stdout by default) with one
-// write per line. The training thread never formats a number or waits for
-// a reader: when the queue is full, overflow_policy decides (drop the
-// oldest evaluation by default), and drops are counted and reported.
+// frame into EMF lines of at most options::max_line_bytes (PIPE_BUF, 4096,
+// by default; a larger evaluation is split over several lines) and writes
+// them to the sink (stdout by default) with one write(2) of whole lines, at
+// most PIPE_BUF bytes, so lines never tear on a pipe shared with other
+// processes. The training thread never formats a number or waits for a
+// reader of stdout or stderr: when the queue is full, overflow_policy
+// decides (drop the oldest evaluation by default), and drops are counted
+// and reported; reports are only queued (error.hpp).
 //
 // clang-format off
 // \code
@@ -40,7 +44,7 @@
 // Errors: declarations (metric, property, set_dimensions, the constructor)
 // throw fitwatch::error; put, set, flush and the destructor never throw. Bad
 // values follow record.hpp: NaN and infinities are dropped, counted and
-// reported at most once a second on stderr.
+// reported at most once a second on stderr (from fitwatch's own thread).
 //
 // Thread safety: every member function may be called from several threads;
 // no concurrent call causes a data race. Declarations and values share one
@@ -60,6 +64,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fitwatch/limits.hpp"
 #include "fitwatch/record.hpp"
 #include "fitwatch/sink.hpp"
 #include "fitwatch/unit.hpp"
@@ -102,6 +107,13 @@ struct logger_options {
   /// Serialize and write on a background thread (default). When false,
   /// flush() writes on the calling thread (for tools and tests).
   bool background_writer = true;
+  /// The longest EMF line, newline included. The default, PIPE_BUF, keeps
+  /// every line one atomic write(2): lines of processes sharing one pipe
+  /// (ranks of one job, `cmd > log 2>&1`) never tear. An evaluation that
+  /// does not fit is split over several lines with the same dimensions and
+  /// timestamp (EMF: each line is one event); properties that do not fit
+  /// are left out and reported. 1024..1048576 (1 MB, the EMF event limit).
+  std::size_t max_line_bytes = limits::pipe_buf;
   /// Evaluations the queue holds at most, and what happens when it is full.
   std::size_t queue_capacity = 1024;
   overflow_policy overflow = overflow_policy::drop_oldest;
@@ -114,7 +126,8 @@ struct logger_options {
 
 class logger {
  public:
-  /// \throw error on an invalid namespace or job name, or queue_capacity 0.
+  /// \throw error on an invalid namespace or job name, queue_capacity 0, or
+  /// max_line_bytes out of range.
   explicit logger(logger_options options = {});
   /// Flushes pending values and waits (bounded) for the sink.
   ~logger();

@@ -18,13 +18,17 @@
 //   });
 // \endcode
 //
-// Limits are kept by splitting, never by losing data: more than 100 metrics
-// with values, or more than 100 values in one metric, give several events,
-// each carrying the dimensions and properties. No event exceeds 1 MB: names
-// and dimension values are bounded at declaration, which keeps metrics and
-// dimensions of one event under about 800 KB; should the properties push an
-// event over 1 MB, that event is written without its properties and the
-// loss is reported.
+// Limits are kept by splitting, never by losing metric values: more than 100
+// metrics with values, or more than 100 values in one metric, give several
+// events (lines), each carrying the dimensions, timestamp and properties.
+// serialize() keeps each line at most 1 MB (the EMF event limit); a logger
+// keeps its lines at most logger_options::max_line_bytes (PIPE_BUF, 4096, by
+// default) and splits the metrics of one evaluation over as many lines as
+// that takes. Properties may take at most half of what a line leaves after
+// the namespace, dimensions and timestamp, the other half being for metrics:
+// in declaration order, a property that would exceed that budget is left
+// out of every line of that evaluation and reported (metrics never give
+// way to properties).
 //
 // Bad values: NaN, +Inf and -Inf are dropped by put() (CloudWatch rejects
 // them, and JSON cannot carry them), counted in dropped_values(), and

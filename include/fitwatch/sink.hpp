@@ -4,10 +4,11 @@
 // call (a logger batches consecutive lines up to PIPE_BUF, 4096 bytes, unless
 // one line is longer), and writes each call's text with a single write, so
 // lines from several threads never interleave.
-// - fd_sink / stdout_sink(): one write(2) per line to a file descriptor; a
+// - fd_sink / stdout_sink(): one write(2) per call to a file descriptor; a
 //   closed reader (EPIPE) neither kills the process (SIGPIPE is held back
 //   for the call) nor blocks it: the sink reports once and discards further
-//   lines.
+//   lines. A write of at most PIPE_BUF (4096) bytes to a pipe is atomic, so
+//   such lines never tear, even between processes sharing the pipe.
 // - file_sink: appends to a file (O_APPEND).
 // - ostream_sink: any std::ostream, for tests and embedding.
 // A logger calls its sink from its background writer thread (see logger.hpp),
@@ -58,11 +59,16 @@ class fd_sink : public sink {
   int fd_;
 
  private:
+  friend std::shared_ptr<fd_sink> stdout_sink();
   std::atomic<std::uint64_t> failed_{0};
-  std::atomic<bool> broken_{false};
+  std::atomic<bool> broken_{false};  // discard every line (reader gone, fd closed)
 };
 
 /// fd_sink on file descriptor 1 (what SageMaker sends to CloudWatch Logs).
+/// If fd 1 was closed when the program started, or is closed now, the sink
+/// discards every line (counted in failed()) and says so once: a file the
+/// program opened since may have taken fd 1, and metric lines must not end
+/// up in it. To write lines to a file, use file_sink.
 std::shared_ptr<fd_sink> stdout_sink();
 
 /// Appends to a file, creating it if needed.
