@@ -145,7 +145,10 @@ void monitor::restore_state(std::string_view text) {
   if (!j.is_object() || !j.contains("detector") || !j.contains("best_epoch")) {
     throw error("monitor state: not an object with \"detector\" and \"best_epoch\"");
   }
-  if (!j["best_epoch"].is_number_integer()) {
+  const auto& best = j["best_epoch"];
+  if (!best.is_number_integer() ||
+      (best.is_number_unsigned() &&
+       best.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))) {
     throw error("monitor state: best_epoch is not a whole number");
   }
   detector_.restore_state(j["detector"].dump());  // checks it, or throws unchanged
