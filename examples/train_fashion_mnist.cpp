@@ -10,19 +10,41 @@
 //
 //   train_fashion_mnist --preset overfit        # overfits within a minute on 2 cores
 //   train_fashion_mnist --preset regularized    # does not
+//   train_fashion_mnist --sagemaker             # SageMaker's container contract (see below)
+//
+// --sagemaker follows the contract of a SageMaker training container
+// (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html,
+// https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html):
+// options come from /opt/ml/input/config/hyperparameters.json (all strings;
+// "True"/"False" and JSON-quoted values as the SDK writes them; fitwatch_*
+// keys are fitwatch settings, docs/settings.md); the data from the training
+// channel (SM_CHANNEL_TRAINING, else /opt/ml/input/data/training if it
+// exists); the best weights go to SM_MODEL_DIR (/opt/ml/model) as model.pt,
+// with curves.csv; any failure is written to SM_OUTPUT_DIR/failure
+// (/opt/ml/output/failure), which becomes the job's FailureReason, and the
+// exit code is not 0. With a checkpoint folder (hyperparameter
+// checkpoint_dir, else /opt/ml/checkpoints if it exists) the run saves a
+// checkpoint after every epoch and resumes from it.
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "fitwatch/settings.hpp"
 #include "fitwatch/torch.hpp"
 
 namespace {
@@ -48,6 +70,9 @@ struct config {
   std::string curves;
   int epoch_seconds = 0;  // > 0: stamp epoch k at start + k * epoch_seconds
   std::string job_name = "fashion-mnist";
+  std::string checkpoint_dir;  // save a checkpoint every epoch; resume from it
+  std::string model_dir;       // the best weights as model.pt
+  bool sagemaker = false;
 };
 
 const char* usage = R"(usage: train_fashion_mnist [options]
@@ -69,6 +94,10 @@ const char* usage = R"(usage: train_fashion_mnist [options]
                     epoch took N seconds (for replays and the demo; 0 = real time)
   --job-name NAME   TrainingJobName outside SageMaker (fashion-mnist)
   --data-dir DIR    (/usr/share/datasets/fashion-mnist)
+  --checkpoint-dir DIR  save a checkpoint after every epoch; resume from it
+  --model-dir DIR   write the best weights to DIR/model.pt at the end
+  --sagemaker       read the options from SageMaker's files and variables
+                    (hyperparameters: these options without "--", "-" as "_")
 )";
 
 void apply_preset(config& c, const std::string& name) {
@@ -89,40 +118,45 @@ void apply_preset(config& c, const std::string& name) {
   }
 }
 
-config parse(int argc, char** argv) {
+config parse(const std::vector<std::string>& args) {
   config c;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
     const auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
+      if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
+      return args[++i];
     };
+    // Whole numbers and numbers as the library reads settings: "12abc" is an error.
+    const auto count = [&]() {
+      return static_cast<std::int64_t>(fitwatch::parse_count(next(), a));
+    };
+    const auto number = [&]() { return fitwatch::parse_number(next(), a); };
     if (a == "--preset") {
       apply_preset(c, next());
     } else if (a == "--train-size") {
-      c.train_size = std::stoll(next());
+      c.train_size = count();
     } else if (a == "--val-size") {
-      c.val_size = std::stoll(next());
+      c.val_size = count();
     } else if (a == "--test-size") {
-      c.test_size = std::stoll(next());
+      c.test_size = count();
     } else if (a == "--epochs") {
-      c.epochs = std::stoi(next());
+      c.epochs = static_cast<int>(count());
     } else if (a == "--width") {
-      c.width = std::stoll(next());
+      c.width = count();
     } else if (a == "--lr") {
-      c.lr = std::stod(next());
+      c.lr = number();
     } else if (a == "--weight-decay") {
-      c.weight_decay = std::stod(next());
+      c.weight_decay = number();
     } else if (a == "--dropout") {
-      c.dropout = std::stod(next());
+      c.dropout = number();
     } else if (a == "--label-noise") {
-      c.label_noise = std::stod(next());
+      c.label_noise = number();
     } else if (a == "--batch-size") {
-      c.batch_size = std::stoll(next());
+      c.batch_size = count();
     } else if (a == "--seed") {
-      c.seed = std::stoull(next());
+      c.seed = static_cast<std::uint64_t>(count());
     } else if (a == "--threads") {
-      c.threads = std::stoi(next());
+      c.threads = static_cast<int>(count());
     } else if (a == "--no-stop") {
       c.stop = false;
     } else if (a == "--log-steps") {
@@ -132,13 +166,19 @@ config parse(int argc, char** argv) {
     } else if (a == "--no-fitwatch") {
       c.use_fitwatch = false;
     } else if (a == "--epoch-seconds") {
-      c.epoch_seconds = std::stoi(next());
+      c.epoch_seconds = static_cast<int>(count());
     } else if (a == "--curves") {
       c.curves = next();
     } else if (a == "--job-name") {
       c.job_name = next();
     } else if (a == "--data-dir") {
       c.data_dir = next();
+    } else if (a == "--checkpoint-dir") {
+      c.checkpoint_dir = next();
+    } else if (a == "--model-dir") {
+      c.model_dir = next();
+    } else if (a == "--sagemaker") {
+      c.sagemaker = true;
     } else if (a == "--help" || a == "-h") {
       std::fputs(usage, stdout);
       std::exit(0);
@@ -147,8 +187,8 @@ config parse(int argc, char** argv) {
     }
   }
   if (c.train_size <= 0 || c.val_size <= 0 || c.test_size <= 0 || c.epochs <= 0 || c.width <= 0 ||
-      c.batch_size <= 0 || c.label_noise < 0 || c.label_noise > 1 || c.dropout < 0 ||
-      c.dropout >= 1) {
+      c.batch_size <= 0 || c.epochs > 1000000 || c.label_noise < 0 || c.label_noise > 1 ||
+      c.dropout < 0 || c.dropout >= 1) {
     throw std::invalid_argument("an option is out of range (see --help)");
   }
   return c;
@@ -224,22 +264,166 @@ std::pair<torch::Tensor, double> evaluate(mlp& model, const split& s) {
   return {loss, acc};
 }
 
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+// The reason on stderr and, under SageMaker, in the failure file.
+void fail(const std::string& failure_file, const std::string& reason) {
+  std::fprintf(stderr, "train_fashion_mnist: %s\n", reason.c_str());
+  if (failure_file.empty()) return;
+  std::error_code ignored;
+  std::filesystem::create_directories(std::filesystem::path(failure_file).parent_path(), ignored);
+  std::ofstream(failure_file) << reason << '\n';
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+// SageMaker's hyperparameters -> the options above ("train_size" is
+// --train-size; a boolean option is given by "True"/"true"), the fitwatch_*
+// ones -> fitwatch's settings. Command-line options come after them and win.
+config sagemaker_config(const std::vector<std::string>& args, fitwatch::settings& fw) try {
+  const std::string file = fitwatch::sagemaker_config_dir() + "/hyperparameters.json";
+  std::vector<std::string> options;
+  if (std::filesystem::exists(file)) {
+    const auto hyperparameters = fitwatch::read_hyperparameters(file);
+    fitwatch::apply_hyperparameters(fw, hyperparameters);
+    const auto flag = [](std::string key) {
+      for (auto& ch : key) ch = ch == '_' ? '-' : ch;
+      return "--" + key;
+    };
+    // A preset sets every option: it comes first, the others refine it.
+    if (const auto it = hyperparameters.find("preset"); it != hyperparameters.end()) {
+      options = {"--preset", fitwatch::hyperparameter_value(it->second, it->first)};
+    }
+    for (const auto& [key, raw] : hyperparameters) {
+      // The SDK's own (sagemaker_program, ...) and fitwatch's are not options.
+      if (key == "preset" || key.rfind("sagemaker_", 0) == 0 ||
+          !fitwatch::setting_name_of_hyperparameter(key).empty()) {
+        continue;
+      }
+      const auto value = fitwatch::hyperparameter_value(raw, key);
+      if (key == "no_stop" || key == "log_steps" || key == "no_emf" || key == "no_fitwatch") {
+        if (fitwatch::parse_boolean(value, key)) options.push_back(flag(key));
+      } else if (key == "help" || key == "sagemaker" || key == "h") {
+        throw std::invalid_argument("unknown hyperparameter " + key);
+      } else {
+        options.push_back(flag(key));
+        options.push_back(value);
+      }
+    }
+  }
+  options.insert(options.end(), args.begin(), args.end());
+  config c = parse(options);
+  if (c.model_dir.empty()) c.model_dir = env_or("SM_MODEL_DIR", "/opt/ml/model");
+  if (c.curves.empty()) c.curves = c.model_dir + "/curves.csv";
+  // The training channel, unless the data folder was given.
+  const std::string channel = env_or("SM_CHANNEL_TRAINING", "/opt/ml/input/data/training");
+  if (c.data_dir == config{}.data_dir && std::filesystem::is_directory(channel)) {
+    c.data_dir = channel;
+  }
+  if (c.checkpoint_dir.empty() && std::filesystem::is_directory("/opt/ml/checkpoints")) {
+    c.checkpoint_dir = "/opt/ml/checkpoints";
+  }
+  return c;
+} catch (const std::invalid_argument& e) {
+  // One prefix for every reason in the failure file.
+  std::string why = e.what();
+  if (why.rfind("fitwatch: ", 0) == 0) why.erase(0, std::string("fitwatch: ").size());
+  throw std::invalid_argument("hyperparameters: " + why);
+}
+
+// A checkpoint: the model, the optimizer, fitwatch's state, the random
+// generator and the curves so far, written to a temporary file and renamed
+// so that an interruption never leaves half a checkpoint.
+void save_checkpoint(const std::string& path, int epoch, mlp& model,
+                     torch::optim::Optimizer& optimizer, const fitwatch::torch_monitor& monitor,
+                     const std::string& curves) {
+  torch::serialize::OutputArchive archive, m, o;
+  model.save(m);
+  optimizer.save(o);
+  archive.write("model", m);
+  archive.write("optimizer", o);
+  monitor.save_state(archive);
+  archive.write("epoch", c10::IValue(std::int64_t{epoch}));
+  archive.write("curves", c10::IValue(curves));
+  {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle
+    const std::lock_guard<std::mutex> lock(generator.mutex());
+    archive.write("rng", generator.get_state());
+  }
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  archive.save_to(path + ".tmp");
+  std::filesystem::rename(path + ".tmp", path);
+}
+
+// Loads a checkpoint; returns the epoch it was saved after.
+int resume(const std::string& path, mlp& model, torch::optim::Optimizer& optimizer,
+           fitwatch::torch_monitor& monitor, std::string& curves) {
+  torch::serialize::InputArchive archive, m, o;
+  archive.load_from(path);
+  c10::IValue epoch, saved_curves;
+  torch::Tensor rng;
+  if (!archive.try_read("model", m) || !archive.try_read("optimizer", o) ||
+      !archive.try_read("epoch", epoch) || !epoch.isInt() ||
+      !archive.try_read("curves", saved_curves) || !saved_curves.isString() ||
+      !archive.try_read("rng", rng)) {
+    throw std::runtime_error("checkpoint " + path + " is not one of this example");
+  }
+  model.load(m);
+  optimizer.load(o);
+  monitor.restore_state(archive);
+  {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle
+    const std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng);
+  }
+  curves = saved_curves.toStringRef();
+  return static_cast<int>(epoch.toInt());
+}
+
 }  // namespace
 
+int train(const std::vector<std::string>& args);
+
 int main(int argc, char** argv) {
-  config c;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool sagemaker = std::find(args.begin(), args.end(), "--sagemaker") != args.end();
+  // SageMaker turns the failure file into the job's FailureReason.
+  const std::string failure =
+      sagemaker ? env_or("SM_OUTPUT_DIR", "/opt/ml/output") + "/failure" : std::string();
   try {
-    c = parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_fashion_mnist: %s\n%s", e.what(), usage);
+    return train(args);
+  } catch (const std::invalid_argument& e) {  // options, hyperparameters, settings
+    fail(failure, e.what());
+    std::fputs(usage, stderr);
     return 2;
+  } catch (const std::exception& e) {  // data, files, libtorch
+    fail(failure, e.what());
+    return 1;
   }
+}
+
+int train(const std::vector<std::string>& args) {
+  fitwatch::settings fw = fitwatch::read_settings();  // FITWATCH_* variables
+  config c = parse(args);
+  if (c.sagemaker) c = sagemaker_config(args, fw);
+  const auto rank = fitwatch::read_process_rank();
+  // Only global rank 0 writes files (every rank of a host shares /opt/ml/model).
+  const bool writes_files = rank.rank == 0;
   torch::manual_seed(c.seed);
   if (c.threads > 0) torch::set_num_threads(c.threads);
 
   // Data: validation held out from the training files, test from t10k.
   split train, val, test;
-  try {
+  {
     const auto images = read_images(c.data_dir + "/train-images-idx3-ubyte.gz");
     const auto labels = read_labels(c.data_dir + "/train-labels-idx1-ubyte.gz");
     const auto perm = torch::randperm(images.size(0), torch::kInt64);
@@ -254,9 +438,6 @@ int main(int argc, char** argv) {
     const auto tlabels = read_labels(c.data_dir + "/t10k-labels-idx1-ubyte.gz");
     const auto n = std::min<std::int64_t>(c.test_size, timages.size(0));
     test = {timages.slice(0, 0, n), tlabels.slice(0, 0, n)};
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_fashion_mnist: %s (install dataset-fashion-mnist)\n", e.what());
-    return 1;
   }
   // Label noise: a seeded fraction of training labels moved to another class.
   if (c.label_noise > 0) {
@@ -273,9 +454,11 @@ int main(int argc, char** argv) {
   torch::optim::AdamW optimizer(model.parameters(),
                                 torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
 
-  fitwatch::logger_options options;
-  options.job_name = c.job_name;
-  if (!c.emf) options.output = std::make_shared<fitwatch::ostream_sink>(std::cerr);
+  if (fw.job_name.empty()) fw.job_name = c.job_name;
+  fitwatch::logger_options options = fw.logger_options_for(rank);
+  if (!c.emf && fw.writes_metrics(rank)) {
+    options.output = std::make_shared<fitwatch::ostream_sink>(std::cerr);
+  }
   fitwatch::logger log{options};
   const auto hyper = log.property("Hyperparameters");
   log.set(hyper,
@@ -285,13 +468,15 @@ int main(int argc, char** argv) {
               " label_noise=" + std::to_string(c.label_noise) + " seed=" + std::to_string(c.seed));
   const auto test_loss_property = log.property("TestLoss");  // a property: never a detector input
   const auto step_loss = log.metric("TrainStepLoss", fitwatch::unit::none);
-  fitwatch::torch_monitor monitor{log, model};
+  fitwatch::torch_monitor monitor{log, model, fw.detector};
 
-  std::ofstream curves;
-  if (!c.curves.empty()) {
-    curves.open(c.curves);
-    curves.precision(17);  // exact doubles, so replays see what the detector saw
-    curves << "epoch,train_loss,val_loss,test_loss,train_acc,val_acc,test_acc\n";
+  std::string curves = "epoch,train_loss,val_loss,test_loss,train_acc,val_acc,test_acc\n";
+  const std::string checkpoint =
+      c.checkpoint_dir.empty() ? std::string() : c.checkpoint_dir + "/fitwatch-resume.pt";
+  int first_epoch = 1;
+  if (!checkpoint.empty() && std::filesystem::exists(checkpoint)) {
+    first_epoch = resume(checkpoint, model, optimizer, monitor, curves) + 1;
+    std::fprintf(stderr, "resumed from %s after epoch %d\n", checkpoint.c_str(), first_epoch - 1);
   }
   std::fprintf(stderr, "train %lld (label noise %.2f), validation %lld, test %lld; width %lld\n",
                static_cast<long long>(train.x.size(0)), c.label_noise,
@@ -306,7 +491,8 @@ int main(int argc, char** argv) {
   std::chrono::steady_clock::duration
       fitwatch_time{};                              // observe(): detector, EMF line, best weights
   std::chrono::steady_clock::duration step_time{};  // --log-steps: .item(), put, flush
-  for (int epoch = 1; epoch <= c.epochs; ++epoch) {
+  const bool stopped_before = monitor.should_stop() && c.stop;  // resumed after the stop
+  for (int epoch = first_epoch; epoch <= c.epochs && !stopped_before; ++epoch) {
     model.train();
     const auto order = torch::randperm(n, torch::kInt64);
     auto loss_sum = torch::zeros({}, torch::kFloat64);
@@ -351,10 +537,15 @@ int main(int argc, char** argv) {
                  epoch, fitwatch::scalar(train_loss), fitwatch::scalar(val_loss),
                  fitwatch::scalar(test_loss), train_acc, val_acc, s.gap, s.generalization_loss,
                  s.rise_streak, s.since_best, s.overfitting ? "  OVERFITTING" : "");
-    if (curves) {
-      curves << epoch << ',' << fitwatch::scalar(train_loss) << ',' << fitwatch::scalar(val_loss)
-             << ',' << fitwatch::scalar(test_loss) << ',' << train_acc << ',' << val_acc << ','
-             << test_acc << '\n';
+    std::ostringstream row;
+    row.precision(17);  // exact doubles, so replays see what the detector saw
+    row << epoch << ',' << fitwatch::scalar(train_loss) << ',' << fitwatch::scalar(val_loss) << ','
+        << fitwatch::scalar(test_loss) << ',' << train_acc << ',' << val_acc << ',' << test_acc
+        << '\n';
+    curves += row.str();
+    if (writes_files && !c.curves.empty()) write_file(c.curves, curves);
+    if (writes_files && !checkpoint.empty()) {
+      save_checkpoint(checkpoint, epoch, model, optimizer, monitor, curves);
     }
     if (monitor.should_stop() && c.stop) {
       stopped_at = epoch;
@@ -371,6 +562,15 @@ int main(int argc, char** argv) {
   } else {
     std::fprintf(stderr, "finished; %s\n",
                  s.overfitting ? ("overfitting: " + s.reason).c_str() : "no overfitting detected");
+  }
+  if (writes_files && !c.model_dir.empty() && c.use_fitwatch) {
+    monitor.restore_best();  // the best weights, also when training went on (--no-stop)
+    torch::serialize::OutputArchive archive;
+    model.save(archive);
+    std::filesystem::create_directories(c.model_dir);
+    archive.save_to(c.model_dir + "/model.pt");
+    std::fprintf(stderr, "weights of epoch %lld saved to %s/model.pt\n",
+                 static_cast<long long>(monitor.best_epoch()), c.model_dir.c_str());
   }
   const double in_observe = std::chrono::duration<double>(fitwatch_time).count();
   const double in_steps = std::chrono::duration<double>(step_time).count();

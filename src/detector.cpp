@@ -5,7 +5,10 @@
 #include <sstream>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "fitwatch/error.hpp"
+#include "fitwatch/settings.hpp"
 
 namespace fitwatch {
 
@@ -217,6 +220,197 @@ const signals& detector::update(const evaluation& e) {
   if (!s.overfitting && !s.diverged) s.reason.clear();
   if (s.overfitting && options_.stop_on_overfitting) stop_ = true;
   return s;
+}
+
+}  // namespace fitwatch
+
+// ---- state: save and restore ---------------------------------------------
+
+namespace fitwatch {
+namespace {
+
+constexpr std::string_view state_format = "fitwatch-detector-state";
+constexpr std::size_t state_limit = 64 * 1024;
+constexpr std::size_t reason_limit = 4096;
+
+// JSON has no infinities: they (and NaN) are written as strings.
+nlohmann::json number_json(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+[[noreturn]] void bad_state(const std::string& why) {
+  throw error("detector state: " + why);
+}
+
+// Reads the fields of a state object, each checked for type and range.
+struct state_reader {
+  const nlohmann::json& j;
+  std::string where;
+
+  const nlohmann::json& at(const char* key) const {
+    const auto it = j.find(key);
+    if (it == j.end()) bad_state(where + key + " is missing");
+    return *it;
+  }
+  std::size_t count(const char* key, std::size_t max) const {
+    const auto& v = at(key);
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() > max) {
+      bad_state(where + key + " is not a whole number from 0 to " + std::to_string(max));
+    }
+    return static_cast<std::size_t>(v.get<std::uint64_t>());
+  }
+  bool boolean(const char* key) const {
+    const auto& v = at(key);
+    if (!v.is_boolean()) bad_state(where + key + " is not true or false");
+    return v.get<bool>();
+  }
+  static double number_of(const nlohmann::json& v, bool finite, const std::string& name) {
+    if (v.is_number()) return v.get<double>();
+    if (!finite && v.is_string()) {
+      const auto s = v.get<std::string>();
+      if (s == "inf") return std::numeric_limits<double>::infinity();
+      if (s == "-inf") return -std::numeric_limits<double>::infinity();
+      if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+    }
+    bad_state(name + (finite ? " is not a finite number" : " is not a number"));
+  }
+  double number(const char* key, bool finite = true) const {
+    return number_of(at(key), finite, where + key);
+  }
+  std::array<double, 16> ring(const char* key) const {
+    const auto& v = at(key);
+    std::array<double, 16> out{};
+    if (!v.is_array() || v.size() != out.size()) {
+      bad_state(where + key + " is not an array of " + std::to_string(out.size()) + " numbers");
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = number_of(v[i], true, where + key);
+    return out;
+  }
+};
+
+}  // namespace
+
+std::string detector::save_state() const {
+  const auto ring = [](const std::array<double, history_size>& r) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const double v : r) a.push_back(v);
+    return a;
+  };
+  const auto& s = signals_;
+  const nlohmann::json state = {
+      {"format", state_format},
+      {"version", state_version},
+      {"options", detector_option_values(options_)},
+      {"count", count_},
+      {"has_best", has_best_},
+      {"previous", previous_},
+      {"gl_run", gl_run_},
+      {"history", ring(history_)},
+      {"train_history", ring(train_history_)},
+      {"history_count", history_count_},
+      {"latched", latched_},
+      {"stop", stop_},
+      {"signals",
+       {{"evaluation", s.evaluation},
+        {"gap", number_json(s.gap)},
+        {"gap_ratio", number_json(s.gap_ratio)},
+        {"smoothed_validation", s.smoothed_validation},
+        {"rise_streak", s.rise_streak},
+        {"since_best", s.since_best},
+        {"best_validation", s.best_validation},
+        {"best_evaluation", s.best_evaluation},
+        {"generalization_loss", number_json(s.generalization_loss)},
+        {"noise", number_json(s.noise)},
+        {"train_trend", number_json(s.train_trend)},
+        {"improved", s.improved},
+        {"diverged", s.diverged},
+        {"overfitting", s.overfitting},
+        {"finite", s.finite},
+        {"reason", s.reason}}},
+  };
+  return state.dump();
+}
+
+void detector::restore_state(std::string_view text) {
+  if (text.size() > state_limit) {
+    bad_state("larger than " + std::to_string(state_limit) + " bytes");
+  }
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) bad_state("not a JSON object");
+  const auto format = j.find("format");
+  if (format == j.end() || *format != state_format) {
+    bad_state("not a fitwatch detector state (\"format\" is not \"" + std::string(state_format) +
+              "\")");
+  }
+  const auto version = j.find("version");
+  if (version == j.end() || !version->is_number_integer()) bad_state("version is missing");
+  if (*version != state_version) {
+    bad_state("format version " + version->dump() + ", this fitwatch reads version " +
+              std::to_string(state_version));
+  }
+  // The options decide what every number means: a state saved with other
+  // options would resume a different detector.
+  const auto options = j.find("options");
+  if (options == j.end() || !options->is_object()) bad_state("options are missing");
+  for (const auto& [name, value] : detector_option_values(options_)) {
+    const auto it = options->find(name);
+    if (it == options->end() || !it->is_string() || it->get<std::string>() != value) {
+      bad_state("saved with " + name + "=" + (it == options->end() ? "(missing)" : it->dump()) +
+                ", this detector has " + name + "=\"" + value + "\"");
+    }
+  }
+
+  // Counts are bounded by the number of evaluations, itself by 2^53 (a JSON
+  // number every reader keeps exactly).
+  constexpr std::size_t max_count = std::size_t{1} << 53;
+  const state_reader r{j, ""};
+  detector next = *this;
+  next.count_ = r.count("count", max_count);
+  next.has_best_ = r.boolean("has_best");
+  next.previous_ = r.number("previous");
+  next.gl_run_ = r.count("gl_run", next.count_);
+  next.history_ = r.ring("history");
+  next.train_history_ = r.ring("train_history");
+  next.history_count_ = r.count("history_count", next.count_);
+  next.latched_ = r.boolean("latched");
+  next.stop_ = r.boolean("stop");
+
+  const auto& sj = r.at("signals");
+  if (!sj.is_object()) bad_state("signals is not an object");
+  const state_reader sr{sj, "signals."};
+  auto& s = next.signals_;
+  s.evaluation = sr.count("evaluation", max_count);
+  s.gap = sr.number("gap", false);
+  s.gap_ratio = sr.number("gap_ratio", false);
+  s.smoothed_validation = sr.number("smoothed_validation");
+  s.rise_streak = sr.count("rise_streak", next.count_);
+  s.since_best = sr.count("since_best", next.count_);
+  s.best_validation = sr.number("best_validation");
+  s.best_evaluation = sr.count("best_evaluation", s.evaluation);
+  s.generalization_loss = sr.number("generalization_loss", false);
+  s.noise = sr.number("noise", false);
+  s.train_trend = sr.number("train_trend", false);
+  s.improved = sr.boolean("improved");
+  s.diverged = sr.boolean("diverged");
+  s.overfitting = sr.boolean("overfitting");
+  s.finite = sr.boolean("finite");
+  const auto& reason = sr.at("reason");
+  if (!reason.is_string() || reason.get<std::string>().size() > reason_limit) {
+    bad_state("signals.reason is not a string of at most " + std::to_string(reason_limit) +
+              " bytes");
+  }
+  s.reason = reason.get<std::string>();
+  // The last evaluation is the one before the next.
+  if (next.count_ > 0 ? s.evaluation + 1 != next.count_ : s.evaluation != 0) {
+    bad_state("signals.evaluation " + std::to_string(s.evaluation) + " does not follow count " +
+              std::to_string(next.count_));
+  }
+  if (next.has_best_ != (next.history_count_ > 0)) {
+    bad_state("has_best does not agree with history_count");
+  }
+  *this = std::move(next);
 }
 
 }  // namespace fitwatch

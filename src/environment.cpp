@@ -1,9 +1,15 @@
 // SageMaker's training environment variables:
 // https://github.com/aws/sagemaker-training-toolkit/blob/master/ENVIRONMENT_VARIABLES.md
+// A bring-your-own-container image gets none of the SM_* variables, only the
+// files under /opt/ml/input/config, among them resourceconfig.json
+// (current_host, hosts):
+// https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html
 #include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "fitwatch/logger.hpp"
+#include "fitwatch/settings.hpp"
 
 namespace fitwatch {
 namespace {
@@ -22,7 +28,25 @@ std::vector<std::string> string_array(const nlohmann::json& j) {
   return out;
 }
 
+// The JSON object in a small file; a null json if it is missing, larger
+// than 1 MiB or not an object (never throws).
+nlohmann::json read_small_json_object(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::string text(1 << 20, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.gcount() == static_cast<std::streamsize>(text.size()) && in.peek() != EOF) return {};
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() ? j : nlohmann::json();
+}
+
 }  // namespace
+
+std::string sagemaker_config_dir() {
+  const auto dir = env_or_empty("SM_INPUT_CONFIG_DIR");
+  return dir.empty() ? std::string("/opt/ml/input/config") : dir;
+}
 
 bool sagemaker_environment::is_primary_host() const noexcept {
   return hosts.empty() || current_host.empty() || hosts.front() == current_host;
@@ -50,6 +74,16 @@ sagemaker_environment read_sagemaker_environment() {
       if (env.hosts.empty() && training.contains("hosts")) {
         env.hosts = string_array(training["hosts"]);
       }
+    }
+  }
+  if (env.current_host.empty() || env.hosts.empty()) {
+    const auto config = read_small_json_object(sagemaker_config_dir() + "/resourceconfig.json");
+    if (config.is_object()) {
+      const auto it = config.find("current_host");
+      if (env.current_host.empty() && it != config.end() && it->is_string()) {
+        env.current_host = it->get<std::string>();
+      }
+      if (env.hosts.empty() && config.contains("hosts")) env.hosts = string_array(config["hosts"]);
     }
   }
   return env;

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "fitwatch/error.hpp"
+
 namespace fitwatch {
 namespace {
 
@@ -128,6 +130,29 @@ const signals& monitor::observe_at(std::int64_t epoch, const evaluation& e,
   record(epoch, e);
   log_.flush_at(timestamp_ms);
   return detector_.current();
+}
+
+std::string monitor::save_state() const {
+  const nlohmann::json state = {{"detector", nlohmann::json::parse(detector_.save_state())},
+                                {"best_epoch", best_epoch_value_}};
+  return state.dump();
+}
+
+void monitor::restore_state(std::string_view text) {
+  constexpr std::size_t limit = 128 * 1024;
+  if (text.size() > limit) throw error("monitor state: larger than 131072 bytes");
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("detector") || !j.contains("best_epoch")) {
+    throw error("monitor state: not an object with \"detector\" and \"best_epoch\"");
+  }
+  const auto& best = j["best_epoch"];
+  if (!best.is_number_integer() ||
+      (best.is_number_unsigned() &&
+       best.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))) {
+    throw error("monitor state: best_epoch is not a whole number");
+  }
+  detector_.restore_state(j["detector"].dump());  // checks it, or throws unchanged
+  best_epoch_value_ = j["best_epoch"].get<std::int64_t>();
 }
 
 }  // namespace fitwatch

@@ -3,6 +3,7 @@
 // current + |min_delta| < best), Lightning (check_finite,
 // divergence_threshold), Prechelt 1998 (GL).
 #include <cmath>
+#include <functional>
 #include <set>
 
 #include "fitwatch/detector.hpp"
@@ -454,4 +455,170 @@ TEST_CASE("schema_json lists the signal metrics") {
     CHECK(schema["Metrics"][i]["Unit"] ==
           std::string(fitwatch::to_string(fitwatch::signal_metrics[i].unit_)));
   }
+}
+
+// ---- resume: save_state / restore_state ----------------------------------
+
+namespace {
+
+// A run that learns, then overfits: the validation loss falls to its best
+// near evaluation 12, then climbs, with a little deterministic noise.
+std::vector<fitwatch::evaluation> overfitting_run() {
+  std::vector<fitwatch::evaluation> out;
+  for (int i = 0; i < 30; ++i) {
+    const double x = i - 12.0;
+    const double val = 0.5 + 0.002 * x * x + 0.004 * std::sin(1.7 * i);
+    out.push_back({0.4 * std::exp(-0.05 * i), val});
+  }
+  return out;
+}
+
+void check_same(const fitwatch::signals& a, const fitwatch::signals& b) {
+  CHECK(a.evaluation == b.evaluation);
+  CHECK(a.gap == b.gap);
+  CHECK(a.gap_ratio == b.gap_ratio);
+  CHECK(a.smoothed_validation == b.smoothed_validation);
+  CHECK(a.rise_streak == b.rise_streak);
+  CHECK(a.since_best == b.since_best);
+  CHECK(a.best_validation == b.best_validation);
+  CHECK(a.best_evaluation == b.best_evaluation);
+  CHECK(a.generalization_loss == b.generalization_loss);
+  CHECK(a.noise == b.noise);
+  CHECK(a.train_trend == b.train_trend);
+  CHECK(a.improved == b.improved);
+  CHECK(a.diverged == b.diverged);
+  CHECK(a.overfitting == b.overfitting);
+  CHECK(a.finite == b.finite);
+  CHECK(a.reason == b.reason);
+}
+
+}  // namespace
+
+TEST_CASE("a run resumed from a saved state gives every signal of an uninterrupted run") {
+  const auto run = overfitting_run();
+  detector_options o;
+  o.rise_patience = 4;  // a rule that reads the streak, so the streak must survive too
+  o.stop_on_overfitting = false;
+  detector whole{o};
+  std::vector<fitwatch::signals> expected;
+  for (const auto& e : run) expected.push_back(whole.update(e));
+  std::size_t alarm = run.size();
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    if (expected[i].overfitting) {
+      alarm = i;
+      break;
+    }
+  }
+  REQUIRE(alarm < run.size());
+  const std::size_t best = expected[alarm].best_evaluation;
+  REQUIRE(best + 2 < alarm);  // there are checkpoints between the best and the alarm
+  for (std::size_t stop = 1; stop < run.size(); ++stop) {
+    INFO("interrupted after evaluation " << stop - 1);
+    detector first{o};
+    for (std::size_t i = 0; i < stop; ++i) first.update(run[i]);
+    const std::string state = first.save_state();
+    detector resumed{o};  // a new process
+    resumed.restore_state(state);
+    check_same(resumed.current(), expected[stop - 1]);
+    for (std::size_t i = stop; i < run.size(); ++i) {
+      INFO("evaluation " << i);
+      check_same(resumed.update(run[i]), expected[i]);
+    }
+    CHECK(resumed.should_stop() == whole.should_stop());
+  }
+}
+
+TEST_CASE("a fresh detector after a resume would never alarm: the regression the state fixes") {
+  const auto run = overfitting_run();
+  detector whole;
+  std::size_t alarm = 0;
+  for (std::size_t i = 0; i < run.size() && alarm == 0; ++i) {
+    if (whole.update(run[i]).overfitting) alarm = i;
+  }
+  REQUIRE(alarm > 0);
+  // Restarted from nothing after the best, the detector takes the first
+  // resumed loss for its best and misses the alarm of the whole run.
+  const std::size_t resume_at = whole.current().best_evaluation + 2;
+  detector fresh;
+  bool alarmed_in_time = false;
+  for (std::size_t i = resume_at; i <= alarm; ++i)
+    alarmed_in_time = fresh.update(run[i]).overfitting;
+  CHECK_FALSE(alarmed_in_time);
+}
+
+TEST_CASE("save_state survives infinities and keeps the saved options") {
+  detector_options o;
+  o.smoothing = 1;
+  detector d{o};
+  for (int i = 0; i < 10; ++i) d.update({1.0 - 0.05 * i, 1.0 + 0.01 * (i % 3)});
+  auto j = nlohmann::json::parse(d.save_state());
+  CHECK(j["version"] == detector::state_version);
+  CHECK(j["options"]["smoothing"] == "1");
+  CHECK(j["options"]["divergence_threshold"] == "inf");
+  // An exact straight line of training losses has a t of -inf (slope_t).
+  j["signals"]["train_trend"] = "-inf";
+  detector back{o};
+  back.restore_state(j.dump());
+  CHECK(back.current().train_trend == -std::numeric_limits<double>::infinity());
+  CHECK(nlohmann::json::parse(back.save_state()) == j);
+}
+
+TEST_CASE("a bad or hostile state is rejected with a clear error and changes nothing") {
+  detector d;
+  for (int i = 0; i < 8; ++i) d.update({0.5 - 0.01 * i, 0.6 - 0.01 * i});
+  const auto good = nlohmann::json::parse(d.save_state());
+  detector target;
+  target.update({1.0, 2.0});
+  const auto before = target.save_state();
+  const auto rejected = [&](const std::string& text) {
+    std::string message;
+    try {
+      target.restore_state(text);
+    } catch (const fitwatch::error& e) {
+      message = e.what();
+    }
+    CHECK(target.save_state() == before);  // unchanged
+    return message;
+  };
+  const auto with = [&](const std::function<void(nlohmann::json&)>& change) {
+    auto j = good;
+    change(j);
+    return rejected(j.dump());
+  };
+  CHECK(rejected("") == "fitwatch: detector state: not a JSON object");
+  CHECK(rejected("[1]") == "fitwatch: detector state: not a JSON object");
+  CHECK(rejected(std::string(70000, ' ')) == "fitwatch: detector state: larger than 65536 bytes");
+  CHECK(with([](auto& j) { j["format"] = "other"; }) ==
+        "fitwatch: detector state: not a fitwatch detector state (\"format\" is not "
+        "\"fitwatch-detector-state\")");
+  CHECK(with([](auto& j) { j["version"] = 2; }) ==
+        "fitwatch: detector state: format version 2, this fitwatch reads version 1");
+  CHECK(with([](auto& j) { j["options"]["smoothing"] = "0.5"; }) ==
+        "fitwatch: detector state: saved with smoothing=\"0.5\", this detector has "
+        "smoothing=\"0.7\"");
+  CHECK(with([](auto& j) { j.erase("history"); }) ==
+        "fitwatch: detector state: history is missing");
+  CHECK(with([](auto& j) { j["history"].push_back(1.0); }) ==
+        "fitwatch: detector state: history is not an array of 16 numbers");
+  CHECK(with([](auto& j) { j["history"][3] = "inf"; }) ==
+        "fitwatch: detector state: history is not a finite number");
+  CHECK(with([](auto& j) { j["count"] = -1; }) ==
+        "fitwatch: detector state: count is not a whole number from 0 to 9007199254740992");
+  CHECK(with([](auto& j) { j["history_count"] = 1000; }) ==
+        "fitwatch: detector state: history_count is not a whole number from 0 to 8");
+  CHECK(with([](auto& j) { j["signals"]["best_evaluation"] = 99; }) ==
+        "fitwatch: detector state: signals.best_evaluation is not a whole number from 0 to 7");
+  CHECK(with([](auto& j) { j["signals"]["evaluation"] = 9; }) ==
+        "fitwatch: detector state: signals.evaluation 9 does not follow count 8");
+  CHECK(with([](auto& j) { j["signals"]["reason"] = std::string(5000, 'x'); }) ==
+        "fitwatch: detector state: signals.reason is not a string of at most 4096 bytes");
+  CHECK(with([](auto& j) { j["latched"] = 1; }) ==
+        "fitwatch: detector state: latched is not true or false");
+  CHECK(with([](auto& j) { j["previous"] = "nan"; }) ==
+        "fitwatch: detector state: previous is not a finite number");
+  CHECK(with([](auto& j) { j["has_best"] = false; }) ==
+        "fitwatch: detector state: has_best does not agree with history_count");
+  // The good state still restores.
+  target.restore_state(good.dump());
+  CHECK(target.current().evaluation == 7);
 }

@@ -40,3 +40,25 @@ TEST_CASE("without accuracies, the accuracy metrics are left out") {
   CHECK_FALSE(e.contains("ValidationAccuracy"));
   CHECK(e["TrainLoss"] == 0.25);
 }
+
+TEST_CASE("the monitor's state carries the detector and the best epoch across a resume") {
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  fitwatch::logger log{fitwatch::test::quiet_options(sink)};
+  fitwatch::monitor first{log};
+  first.observe(11, {0.5, 0.4});
+  first.observe(12, {0.4, 0.3});
+  first.observe(13, {0.3, 0.35});
+  fitwatch::monitor resumed{log};
+  resumed.restore_state(first.save_state());
+  resumed.observe(14, {0.25, 0.36});
+  const auto e = fitwatch::test::parse_emf(sink->snapshot().back());
+  CHECK(e["BestEpoch"] == 12);
+  CHECK(e["EvaluationsSinceBest"] == 2);
+  CHECK_THROWS_WITH_AS(resumed.restore_state(R"({"detector": {}, "best_epoch": "x"})"),
+                       "fitwatch: monitor state: best_epoch is not a whole number",
+                       fitwatch::error);
+  CHECK_THROWS_WITH_AS(
+      resumed.restore_state("{}"),
+      "fitwatch: monitor state: not an object with \"detector\" and \"best_epoch\"",
+      fitwatch::error);
+}

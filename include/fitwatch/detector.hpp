@@ -39,6 +39,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace fitwatch {
 
@@ -157,6 +158,19 @@ class detector {
   /// True once diverged, or overfitting when stop_on_overfitting.
   bool should_stop() const noexcept { return stop_; }
   const detector_options& options() const noexcept { return options_; }
+
+  /// The version of the state format save_state() writes and restore_state() reads.
+  static constexpr int state_version = 1;
+  /// Everything the detector remembers (the best, the streaks, the noise and
+  /// training-loss history, the latch, the last signals) and its options, as
+  /// JSON text: save it with a checkpoint, restore it when the job resumes,
+  /// and the detector goes on exactly as if it had never stopped.
+  std::string save_state() const;
+  /// Puts a saved state back. The detector is unchanged if it throws.
+  /// \throw error if the text is not a state of this format version (over
+  /// 64 KiB, malformed, a field missing, out of range or inconsistent), or
+  /// was saved with other options (the message names the first that differs).
+  void restore_state(std::string_view state);
 
  private:
   detector_options options_;

@@ -83,6 +83,13 @@ class monitor {
   std::int64_t best_epoch() const noexcept { return best_epoch_value_; }
   const detector& get_detector() const noexcept { return detector_; }
 
+  /// The detector's state and the best epoch, as JSON text (see
+  /// detector::save_state()): save it with a checkpoint.
+  std::string save_state() const;
+  /// Puts a saved state back; unchanged if it throws.
+  /// \throw error as detector::restore_state(), or on a malformed best epoch.
+  void restore_state(std::string_view state);
+
  private:
   void record(std::int64_t epoch, const evaluation& e);
   logger& log_;

@@ -7,6 +7,16 @@
 // evaluation (in memory, or in a checkpoint file), and restores them when
 // the detector says stop (Keras restore_best_weights).
 //
+// Resume (spot interruptions, restarted jobs): save_state() writes the
+// detector's state, the best epoch and the best weights into the checkpoint
+// archive the loop saves anyway (with the model and the optimizer);
+// restore_state() puts them back, and the resumed run's signals are the ones
+// an uninterrupted run would have had (tests/test_torch.cpp).
+//
+//   torch::serialize::OutputArchive archive;
+//   model->save(archive); optimizer.save(archive); mon.save_state(archive);
+//   archive.save_to("/opt/ml/checkpoints/last.pt");
+//
 // \code
 //   fitwatch::logger log;
 //   fitwatch::torch_monitor mon{log, *model};
@@ -27,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "fitwatch/error.hpp"
 #include "fitwatch/monitor.hpp"
 
 namespace fitwatch {
@@ -76,6 +87,32 @@ class best_weights {
 
   bool empty() const noexcept { return !saved_; }
 
+  /// Writes the kept weights into `archive` (in memory) or a flag (a
+  /// checkpoint file, which must then be kept with the checkpoint).
+  void save_state(torch::serialize::OutputArchive& archive) const {
+    archive.write("saved", c10::IValue(saved_));
+    archive.write("count", c10::IValue(static_cast<std::int64_t>(tensors_.size())));
+    for (std::size_t i = 0; i < tensors_.size(); ++i) {
+      archive.write("tensor_" + std::to_string(i), tensors_[i]);
+    }
+  }
+  /// Reads what save_state() wrote. \throw error on a malformed archive.
+  void restore_state(torch::serialize::InputArchive& archive) {
+    c10::IValue saved, count;
+    if (!archive.try_read("saved", saved) || !saved.isBool() || !archive.try_read("count", count) ||
+        !count.isInt() || count.toInt() < 0 || count.toInt() > 1000000) {
+      throw error("checkpoint: the best weights are missing or malformed");
+    }
+    std::vector<torch::Tensor> tensors(static_cast<std::size_t>(count.toInt()));
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      if (!archive.try_read("tensor_" + std::to_string(i), tensors[i])) {
+        throw error("checkpoint: best weight " + std::to_string(i) + " is missing");
+      }
+    }
+    saved_ = saved.toBool();
+    tensors_ = std::move(tensors);
+  }
+
  private:
   std::string path_;
   std::vector<torch::Tensor> tensors_;
@@ -121,6 +158,38 @@ class torch_monitor {
   /// The epoch whose weights are kept.
   std::int64_t best_epoch() const noexcept { return best_epoch_; }
   const detector& get_detector() const noexcept { return monitor_.get_detector(); }
+
+  /// Writes the detector's state, the best epoch and the best weights into
+  /// `archive` under the key "fitwatch" (next to the model's own keys).
+  void save_state(torch::serialize::OutputArchive& archive) const {
+    torch::serialize::OutputArchive mine;
+    mine.write("monitor", c10::IValue(monitor_.save_state()));
+    mine.write("best_epoch", c10::IValue(best_epoch_));
+    mine.write("restored", c10::IValue(restored_));
+    torch::serialize::OutputArchive best;
+    best_.save_state(best);
+    mine.write("best_weights", best);
+    archive.write("fitwatch", mine);
+  }
+  /// Reads what save_state() wrote; unchanged if it throws.
+  /// \throw error if the archive has no fitwatch state or a bad one
+  /// (detector::restore_state() says why).
+  void restore_state(torch::serialize::InputArchive& archive) {
+    torch::serialize::InputArchive mine, best;
+    c10::IValue state, best_epoch, restored;
+    if (!archive.try_read("fitwatch", mine) || !mine.try_read("monitor", state) ||
+        !state.isString() || !mine.try_read("best_epoch", best_epoch) || !best_epoch.isInt() ||
+        !mine.try_read("restored", restored) || !restored.isBool() ||
+        !mine.try_read("best_weights", best)) {
+      throw error("checkpoint: no fitwatch state in the archive");
+    }
+    best_weights weights = best_;
+    weights.restore_state(best);
+    monitor_.restore_state(state.toStringRef());  // checks it all, or throws
+    best_ = std::move(weights);
+    best_epoch_ = best_epoch.toInt();
+    restored_ = restored.toBool();
+  }
 
  private:
   monitor monitor_;

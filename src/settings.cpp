@@ -1,0 +1,342 @@
+#include "fitwatch/settings.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <variant>
+
+#include "fitwatch/error.hpp"
+
+namespace fitwatch {
+namespace {
+
+// A discarding sink for the ranks that must not write.
+class discard_sink : public sink {
+ public:
+  void write(std::string_view) noexcept override {}
+};
+
+std::string quoted(std::string_view key, std::string_view value) {
+  // Keys and values come from outside: cut them to a readable length.
+  const auto cut = [](std::string_view t) {
+    return t.size() > 200 ? std::string(t.substr(0, 200)) + "..." : std::string(t);
+  };
+  return "setting " + cut(key) + "=\"" + cut(value) + "\"";
+}
+
+[[noreturn]] void bad(std::string_view key, std::string_view value, const std::string& why) {
+  throw error(quoted(key, value) + ": " + why);
+}
+
+// How one setting is read and written: a member of the detector's options
+// or of the settings themselves.
+using field = std::variant<double detector_options::*, std::size_t detector_options::*,
+                           bool detector_options::*, std::string settings::*, bool settings::*,
+                           write_ranks settings::*>;
+
+struct entry {
+  setting_spec spec;
+  field where;
+};
+
+// The one table. Its order is docs/settings.md's; a test checks the doc.
+const std::vector<entry>& table() {
+  using d = detector_options;
+  using s = settings;
+  static const std::vector<entry> t = {
+      {{"min_delta", "number", "a change smaller than this is neither an improvement nor a rise"},
+       &d::min_delta},
+      {{"warmup", "count", "evaluations ignored by every rule"}, &d::warmup},
+      {{"smoothing", "number", "EMA weight of the newest validation loss, in (0, 1]; 1 = raw"},
+       &d::smoothing},
+      {{"gl_threshold", "number", "GL rule: percent above the best; 0 disables it"},
+       &d::gl_threshold},
+      {{"gl_confirm", "count", "GL rule: evaluations in a row"}, &d::gl_confirm},
+      {{"gl_min_since_best", "count", "GL rule: evaluations after the best"},
+       &d::gl_min_since_best},
+      {{"gl_noise_units", "number", "GL rule: noise units above the best; 0 = percent only"},
+       &d::gl_noise_units},
+      {{"jump_sigmas", "number", "jump rule: noise units above the best; 0 disables it"},
+       &d::jump_sigmas},
+      {{"trend_window", "count", "trend rule: evaluations (0 or 3 to 16); 0 disables it"},
+       &d::trend_window},
+      {{"trend_t", "number", "trend rule: t statistic of the slope"}, &d::trend_t},
+      {{"trend_min_gl", "number", "trend rule: percent above the best"}, &d::trend_min_gl},
+      {{"train_falling_t", "number",
+        "GL, jump and trend fire only while the training loss falls this many standard errors; 0 "
+        "disables the condition"},
+       &d::train_falling_t},
+      {{"train_window", "count", "training losses the slope reads at least (3 to 16)"},
+       &d::train_window},
+      {{"rise_patience", "count", "rise-streak rule: rises in a row; 0 disables it"},
+       &d::rise_patience},
+      {{"patience", "count", "patience rule: evaluations without improvement; 0 disables it"},
+       &d::patience},
+      {{"gap_ratio_threshold", "number", "gap-ratio rule: (val - train) / train; 0 disables it"},
+       &d::gap_ratio_threshold},
+      {{"check_finite", "boolean", "a NaN/Inf loss is divergence"}, &d::check_finite},
+      {{"divergence_threshold", "number", "a loss above this is divergence"},
+       &d::divergence_threshold},
+      {{"stop_on_overfitting", "boolean", "should_stop() on overfitting, not only on divergence"},
+       &d::stop_on_overfitting},
+      {{"namespace", "text", "CloudWatch metric namespace"}, &s::namespace_name},
+      {{"job_name", "text", "TrainingJobName outside SageMaker (TRAINING_JOB_NAME wins)"},
+       &s::job_name},
+      {{"default_dimensions", "boolean", "the dimension set [TrainingJobName] and property Host"},
+       &s::default_dimensions},
+      {{"write_ranks", "0 or all",
+        "which torchrun ranks write metric lines: global rank 0, or all"},
+       &s::ranks},
+  };
+  return t;
+}
+
+const entry& find(std::string_view name, std::string_view key) {
+  for (const auto& e : table()) {
+    if (e.spec.name == name) return e;
+  }
+  throw error("unknown setting " + std::string(key.substr(0, 200)) +
+              " (docs/settings.md lists them)");
+}
+
+std::string number_text(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest exact text
+  (void)ec;                                                        // 64 characters hold any double
+  return std::string(buf, end);
+}
+
+std::string env_or_empty(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  return v != nullptr ? std::string(v) : std::string();
+}
+
+}  // namespace
+
+std::string hyperparameter_value(std::string_view raw, std::string_view key) {
+  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return std::string(raw);
+  const auto j = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_string()) bad(key, raw, "malformed JSON-quoted value");
+  return j.get<std::string>();
+}
+
+bool parse_boolean(std::string_view text, std::string_view key) {
+  if (text == "True" || text == "true" || text == "1") return true;
+  if (text == "False" || text == "false" || text == "0") return false;
+  bad(key, text, "not a boolean (True, False, true, false, 1, 0)");
+}
+
+double parse_number(std::string_view text, std::string_view key) {
+  if (text == "inf" || text == "Infinity") return std::numeric_limits<double>::infinity();
+  double v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(v)) {
+    bad(key, text, "not a number");
+  }
+  return v;
+}
+
+std::uint64_t parse_count(std::string_view text, std::string_view key) {
+  std::uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    bad(key, text, "not a whole number >= 0");
+  }
+  return v;
+}
+
+const std::vector<setting_spec>& setting_specs() {
+  static const std::vector<setting_spec> specs = [] {
+    std::vector<setting_spec> out;
+    for (const auto& e : table()) out.push_back(e.spec);
+    return out;
+  }();
+  return specs;
+}
+
+std::string setting_name_of_hyperparameter(std::string_view key) {
+  if (key.size() <= hyperparameter_prefix.size() ||
+      key.substr(0, hyperparameter_prefix.size()) != hyperparameter_prefix) {
+    return {};
+  }
+  return std::string(key.substr(hyperparameter_prefix.size()));
+}
+
+std::string environment_variable_of(std::string_view name) {
+  std::string out(environment_prefix);
+  for (const char c : name) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+void apply_setting(settings& s, std::string_view name, std::string_view raw, std::string_view key) {
+  if (key.empty()) key = name;
+  const auto& e = find(name, key);
+  const std::string value = hyperparameter_value(raw, key);
+  settings next = s;
+  std::visit(
+      [&](auto member) {
+        using m = decltype(member);
+        if constexpr (std::is_same_v<m, double detector_options::*>) {
+          next.detector.*member = parse_number(value, key);
+        } else if constexpr (std::is_same_v<m, std::size_t detector_options::*>) {
+          const auto n = parse_count(value, key);
+          if (n > std::numeric_limits<std::size_t>::max()) bad(key, value, "too large");
+          next.detector.*member = static_cast<std::size_t>(n);
+        } else if constexpr (std::is_same_v<m, bool detector_options::*>) {
+          next.detector.*member = parse_boolean(value, key);
+        } else if constexpr (std::is_same_v<m, std::string settings::*>) {
+          next.*member = value;
+        } else if constexpr (std::is_same_v<m, bool settings::*>) {
+          next.*member = parse_boolean(value, key);
+        } else {
+          if (value == "0") {
+            next.*member = write_ranks::zero;
+          } else if (value == "all") {
+            next.*member = write_ranks::all;
+          } else {
+            bad(key, value, "not 0 or all");
+          }
+        }
+      },
+      e.where);
+  try {
+    validate(next);
+  } catch (const error& x) {
+    bad(key, value, std::string(x.what()).substr(std::string_view("fitwatch: ").size()));
+  }
+  s = std::move(next);
+}
+
+std::string setting_value(const settings& s, std::string_view name) {
+  const auto& e = find(name, name);
+  return std::visit(
+      [&](auto member) -> std::string {
+        using m = decltype(member);
+        if constexpr (std::is_same_v<m, double detector_options::*>) {
+          return number_text(s.detector.*member);
+        } else if constexpr (std::is_same_v<m, std::size_t detector_options::*>) {
+          return std::to_string(s.detector.*member);
+        } else if constexpr (std::is_same_v<m, bool detector_options::*>) {
+          return s.detector.*member ? "true" : "false";
+        } else if constexpr (std::is_same_v<m, std::string settings::*>) {
+          return s.*member;
+        } else if constexpr (std::is_same_v<m, bool settings::*>) {
+          return s.*member ? "true" : "false";
+        } else {
+          return s.*member == write_ranks::all ? "all" : "0";
+        }
+      },
+      e.where);
+}
+
+std::map<std::string, std::string> detector_option_values(const detector_options& options) {
+  settings s;
+  s.detector = options;
+  std::map<std::string, std::string> out;
+  for (const auto& e : table()) {
+    const bool of_detector = std::visit(
+        [](auto member) {
+          using m = decltype(member);
+          return std::is_same_v<m, double detector_options::*> ||
+                 std::is_same_v<m, std::size_t detector_options::*> ||
+                 std::is_same_v<m, bool detector_options::*>;
+        },
+        e.where);
+    if (of_detector) out[std::string(e.spec.name)] = setting_value(s, e.spec.name);
+  }
+  return out;
+}
+
+void apply_hyperparameters(settings& s, const std::map<std::string, std::string>& hyperparameters) {
+  for (const auto& [key, value] : hyperparameters) {
+    const auto name = setting_name_of_hyperparameter(key);
+    if (!name.empty()) apply_setting(s, name, value, key);
+  }
+}
+
+void apply_environment(settings& s) {
+  for (const auto& e : table()) {
+    const auto variable = environment_variable_of(e.spec.name);
+    if (const char* v = std::getenv(variable.c_str())) apply_setting(s, e.spec.name, v, variable);
+  }
+}
+
+settings read_settings() {
+  settings s;
+  apply_environment(s);
+  return s;
+}
+
+void validate(const settings& s) {
+  const detector check{s.detector};  // throws on invalid options
+  (void)check;
+  record probe{s.namespace_name};  // throws on an invalid namespace
+  (void)probe;
+}
+
+logger_options settings::logger_options_for(const process_rank& r) const {
+  logger_options o;
+  o.namespace_name = namespace_name;
+  o.job_name = job_name;
+  o.default_dimensions = default_dimensions;
+  if (!writes_metrics(r)) o.output = std::make_shared<discard_sink>();
+  return o;
+}
+
+process_rank read_process_rank() {
+  process_rank r;
+  const auto read = [](const char* name, long& into) {
+    const auto text = env_or_empty(name);
+    if (text.empty()) return false;
+    const auto n = parse_count(text, name);
+    if (n > static_cast<std::uint64_t>(std::numeric_limits<long>::max())) {
+      bad(name, text, "too large");
+    }
+    into = static_cast<long>(n);
+    return true;
+  };
+  read("RANK", r.rank);
+  read("LOCAL_RANK", r.local_rank);
+  if (read("WORLD_SIZE", r.world_size) && r.world_size == 0) bad("WORLD_SIZE", "0", "must be >= 1");
+  if (r.rank >= r.world_size) {
+    bad("RANK", std::to_string(r.rank), "not below WORLD_SIZE " + std::to_string(r.world_size));
+  }
+  return r;
+}
+
+std::map<std::string, std::string> read_hyperparameters(const std::string& path) {
+  constexpr std::streamoff limit = 1 << 20;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw error("cannot open hyperparameters file " + path);
+  in.seekg(0, std::ios::end);
+  const auto size = in.tellg();
+  if (size > limit) {
+    throw error("hyperparameters file " + path + " is larger than 1 MiB");
+  }
+  in.seekg(0);
+  std::string text(static_cast<std::size_t>(std::max<std::streamoff>(size, 0)), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) throw error("hyperparameters file " + path + ": not a JSON object");
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : j.items()) {
+    if (value.is_string()) {
+      out[key] = value.get<std::string>();
+    } else if (value.is_number() || value.is_boolean()) {
+      out[key] = value.dump();
+    } else {
+      throw error("hyperparameters file " + path + ": the value of " + key.substr(0, 200) +
+                  " is not a string");
+    }
+  }
+  return out;
+}
+
+}  // namespace fitwatch

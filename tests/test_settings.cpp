@@ -1,0 +1,279 @@
+// Settings from hyperparameters and environment variables (one naming rule),
+// the table in docs/settings.md, the torchrun rank, and the host from
+// resourceconfig.json.
+#include "fitwatch/settings.hpp"
+
+#include "fitwatch/monitor.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <regex>
+
+#include "run_command.hpp"
+#include "support.hpp"
+#include "temp_dir.hpp"
+
+using fitwatch::settings;
+
+namespace {
+
+// Sets environment variables for the lifetime of the object (each test case
+// runs in its own process under ctest).
+struct scoped_env {
+  explicit scoped_env(std::vector<std::pair<std::string, std::string>> vars) : vars_(vars) {
+    for (const auto& [k, v] : vars_) ::setenv(k.c_str(), v.c_str(), 1);
+  }
+  ~scoped_env() {
+    for (const auto& [k, v] : vars_) ::unsetenv(k.c_str());
+  }
+  std::vector<std::pair<std::string, std::string>> vars_;
+};
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const fitwatch::error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("hyperparameters as the SageMaker SDK writes them: text, True/False, JSON-quoted") {
+  settings s;
+  fitwatch::apply_hyperparameters(s, {{"fitwatch_smoothing", "0.5"},
+                                      {"fitwatch_patience", "\"7\""},
+                                      {"fitwatch_check_finite", "False"},
+                                      {"fitwatch_stop_on_overfitting", "\"false\""},
+                                      {"fitwatch_namespace", "\"Team/Models\""},
+                                      {"fitwatch_write_ranks", "all"},
+                                      {"preset", "overfit"}});  // not ours: left to the caller
+  CHECK(s.detector.smoothing == 0.5);
+  CHECK(s.detector.patience == 7);
+  CHECK_FALSE(s.detector.check_finite);
+  CHECK_FALSE(s.detector.stop_on_overfitting);
+  CHECK(s.namespace_name == "Team/Models");
+  CHECK(s.ranks == fitwatch::write_ranks::all);
+  CHECK(fitwatch::parse_boolean("True", "k"));
+  CHECK(fitwatch::parse_boolean("true", "k"));
+  CHECK_FALSE(fitwatch::parse_boolean("0", "k"));
+}
+
+TEST_CASE("a bad setting is rejected with its key and value; the settings stay unchanged") {
+  settings s;
+  const auto before = fitwatch::setting_value(s, "smoothing");
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_smoothing", "abc"}});
+        }) == "fitwatch: setting fitwatch_smoothing=\"abc\": not a number");
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_smoothing", "1.5"}});
+        }) ==
+        "fitwatch: setting fitwatch_smoothing=\"1.5\": detector smoothing must be in (0, 1], got "
+        "1.500000");
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_patience", "-1"}});
+        }) == "fitwatch: setting fitwatch_patience=\"-1\": not a whole number >= 0");
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_warmup", "3.5"}});
+        }) == "fitwatch: setting fitwatch_warmup=\"3.5\": not a whole number >= 0");
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_check_finite", "yes"}});
+        }) ==
+        "fitwatch: setting fitwatch_check_finite=\"yes\": not a boolean (True, False, true, "
+        "false, 1, 0)");
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_smoothnig", "0.5"}});
+        }) == "fitwatch: unknown setting fitwatch_smoothnig (docs/settings.md lists them)");
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_min_delta", "\"0.1"}});
+        }) == "fitwatch: setting fitwatch_min_delta=\"\"0.1\": not a number");
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_min_delta", "\"\\x\""}});
+        }).find("malformed JSON-quoted value") != std::string::npos);
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_min_delta", "nan"}});
+        }) == "fitwatch: setting fitwatch_min_delta=\"nan\": not a number");
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_namespace", ""}});
+        }).rfind("fitwatch: setting fitwatch_namespace=\"\": ", 0) == 0);
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_write_ranks", "1"}});
+        }) == "fitwatch: setting fitwatch_write_ranks=\"1\": not 0 or all");
+  // A hostile key or value is cut in the message.
+  const std::string huge(100000, 'x');
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_smoothing", huge}});
+        }).size() < 600);
+  CHECK(fitwatch::setting_value(s, "smoothing") == before);
+}
+
+TEST_CASE("FITWATCH_<NAME> variables set the same settings; hyperparameters override them") {
+  const scoped_env env{{{"FITWATCH_SMOOTHING", "0.25"},
+                        {"FITWATCH_RISE_PATIENCE", "3"},
+                        {"FITWATCH_JOB_NAME", "from-env"},
+                        {"FITWATCH_NOT_A_SETTING", "ignored"}}};
+  settings s = fitwatch::read_settings();
+  CHECK(s.detector.smoothing == 0.25);
+  CHECK(s.detector.rise_patience == 3);
+  CHECK(s.job_name == "from-env");
+  fitwatch::apply_hyperparameters(s, {{"fitwatch_smoothing", "0.5"}});
+  CHECK(s.detector.smoothing == 0.5);
+  CHECK(s.detector.rise_patience == 3);
+}
+
+TEST_CASE("a bad FITWATCH_ variable is named in the error") {
+  const scoped_env env{{{"FITWATCH_GL_THRESHOLD", "five"}}};
+  CHECK(error_of([] { fitwatch::read_settings(); }) ==
+        "fitwatch: setting FITWATCH_GL_THRESHOLD=\"five\": not a number");
+}
+
+TEST_CASE("every setting reads back what it writes and changes its own field") {
+  const settings defaults;
+  for (const auto& spec : fitwatch::setting_specs()) {
+    const std::string name(spec.name);
+    INFO(name);
+    settings s;
+    // The default's text reads back to the default.
+    fitwatch::apply_setting(s, name, fitwatch::setting_value(defaults, name));
+    CHECK(fitwatch::setting_value(s, name) == fitwatch::setting_value(defaults, name));
+    // Another valid value changes this setting and no other.
+    const std::string other = spec.type == "boolean"
+                                  ? (fitwatch::setting_value(s, name) == "true" ? "false" : "true")
+                              : spec.type == "text"     ? "Other"
+                              : spec.type == "0 or all" ? "all"
+                              : name == "smoothing"     ? "0.5"
+                                                        : "4";
+    fitwatch::apply_setting(s, name, other);
+    CHECK(fitwatch::setting_value(s, name) == other);
+    for (const auto& o : fitwatch::setting_specs()) {
+      if (o.name != spec.name) {
+        CHECK(fitwatch::setting_value(s, o.name) == fitwatch::setting_value(defaults, o.name));
+      }
+    }
+  }
+}
+
+TEST_CASE("docs/settings.md lists every setting with its names, type and default") {
+  const auto doc = fitwatch::test::slurp(std::string(FITWATCH_SOURCE_DIR) + "/docs/settings.md");
+  // | `fitwatch_x` | `FITWATCH_X` | type | `default` | description |  (an empty default: empty
+  // cell)
+  const std::regex row(
+      R"(^\| `fitwatch_([a-z_]+)` \| `([A-Z_]+)` \| ([^|]+) \| (?:`([^`]*)`)? \| ([^|]+) \|$)");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& line : fitwatch::test::lines_of(doc)) {
+    std::smatch m;
+    const std::string l = line.substr(0, line.find_last_not_of("\r\n") + 1);
+    if (std::regex_match(l, m, row)) rows.push_back({m[1], m[2], m[3], m[4], m[5]});
+  }
+  const auto& specs = fitwatch::setting_specs();
+  REQUIRE(rows.size() == specs.size());
+  const settings defaults;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    INFO(specs[i].name);
+    CHECK(rows[i][0] == specs[i].name);
+    CHECK(rows[i][1] == fitwatch::environment_variable_of(specs[i].name));
+    CHECK(rows[i][2] == specs[i].type);
+    CHECK(rows[i][3] == fitwatch::setting_value(defaults, specs[i].name));
+    CHECK(rows[i][4] == specs[i].description);
+  }
+}
+
+TEST_CASE("torchrun's RANK, LOCAL_RANK, WORLD_SIZE; only rank 0 writes unless write_ranks=all") {
+  SUBCASE("outside torchrun: rank 0 of 1, writes") {
+    const auto r = fitwatch::read_process_rank();
+    CHECK(r.rank == 0);
+    CHECK(r.world_size == 1);
+    CHECK(settings{}.writes_metrics(r));
+  }
+  SUBCASE("rank 1 of 2 writes nothing, its detector still runs") {
+    const scoped_env env{{{"RANK", "1"}, {"LOCAL_RANK", "1"}, {"WORLD_SIZE", "2"}}};
+    const auto r = fitwatch::read_process_rank();
+    CHECK(r.rank == 1);
+    CHECK(r.local_rank == 1);
+    settings s;
+    CHECK_FALSE(s.writes_metrics(r));
+    auto options = s.logger_options_for(r);
+    options.background_writer = false;
+    options.flush_on_sigterm = false;
+    {
+      fitwatch::logger log{options};
+      fitwatch::monitor mon{log};
+      for (int e = 1; e <= 3; ++e) mon.observe(e, {0.5, 0.6});
+      CHECK(mon.get_detector().current().evaluation == 2);
+    }
+    s.ranks = fitwatch::write_ranks::all;
+    CHECK(s.writes_metrics(r));
+    CHECK(s.logger_options_for(r).output == nullptr);  // stdout
+  }
+  SUBCASE("hostile values are rejected with the variable's name") {
+    const scoped_env env{{{"RANK", "2"}, {"WORLD_SIZE", "2"}}};
+    CHECK(error_of([] { fitwatch::read_process_rank(); }) ==
+          "fitwatch: setting RANK=\"2\": not below WORLD_SIZE 2");
+  }
+  SUBCASE("a rank that is not a number") {
+    const scoped_env env{{{"RANK", "-1"}}};
+    CHECK(error_of([] { fitwatch::read_process_rank(); }) ==
+          "fitwatch: setting RANK=\"-1\": not a whole number >= 0");
+  }
+}
+
+TEST_CASE("without SM_* variables the host comes from resourceconfig.json") {
+  const fitwatch::test::temp_dir dir;
+  const scoped_env env{{{"SM_INPUT_CONFIG_DIR", dir.path().string()}}};
+  ::unsetenv("SM_CURRENT_HOST");
+  ::unsetenv("SM_HOSTS");
+  ::unsetenv("SM_TRAINING_ENV");
+  SUBCASE("the second host is not the primary") {
+    std::ofstream(dir.file("resourceconfig.json"))
+        << R"({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"],
+               "network_interface_name": "eth0"})";
+    const auto e = fitwatch::read_sagemaker_environment();
+    CHECK(e.current_host == "algo-2");
+    CHECK(e.hosts == std::vector<std::string>{"algo-1", "algo-2"});
+    CHECK_FALSE(e.is_primary_host());
+  }
+  SUBCASE("SM_CURRENT_HOST wins over the file") {
+    std::ofstream(dir.file("resourceconfig.json"))
+        << R"({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"]})";
+    const scoped_env sm{{{"SM_CURRENT_HOST", "algo-1"}}};
+    const auto e = fitwatch::read_sagemaker_environment();
+    CHECK(e.current_host == "algo-1");
+    CHECK(e.is_primary_host());
+  }
+  SUBCASE("a hostile file is ignored, never thrown") {
+    for (const std::string& text :
+         {std::string("not json"), std::string("[1,2]"), std::string(R"({"current_host": 7})"),
+          std::string(2 << 20, '{')}) {
+      std::ofstream(dir.file("resourceconfig.json")) << text;
+      const auto e = fitwatch::read_sagemaker_environment();
+      CHECK(e.current_host.empty());
+      CHECK(e.is_primary_host());
+    }
+  }
+}
+
+TEST_CASE("hyperparameters.json: strings kept, hostile files rejected with a reason") {
+  const fitwatch::test::temp_dir dir;
+  const auto path = dir.file("hyperparameters.json");
+  std::ofstream(path) << R"({"epochs": "3", "no_stop": "True", "preset": "\"overfit\"", "n": 4})";
+  const auto h = fitwatch::read_hyperparameters(path);
+  CHECK(h.at("epochs") == "3");
+  CHECK(h.at("no_stop") == "True");
+  CHECK(fitwatch::hyperparameter_value(h.at("preset"), "preset") == "overfit");
+  CHECK(h.at("n") == "4");
+  std::ofstream(path) << R"({"a": {"b": 1}})";
+  CHECK(error_of([&] {
+          fitwatch::read_hyperparameters(path);
+        }).find("the value of a is not a string") != std::string::npos);
+  std::ofstream(path) << "[]";
+  CHECK(error_of([&] { fitwatch::read_hyperparameters(path); }).find("not a JSON object") !=
+        std::string::npos);
+  std::ofstream(path) << std::string(2 << 20, ' ');
+  CHECK(error_of([&] { fitwatch::read_hyperparameters(path); }).find("larger than 1 MiB") !=
+        std::string::npos);
+  CHECK(error_of([&] {
+          fitwatch::read_hyperparameters(dir.file("missing.json"));
+        }).find("cannot open") != std::string::npos);
+}
