@@ -72,6 +72,10 @@ const std::vector<entry>& table() {
        &d::train_falling_t},
       {{"train_window", "count", "training losses the slope reads at least (3 to 16)"},
        &d::train_window},
+      {{"strong_rise_units", "number",
+        "GL, jump and trend also fire, whatever the training loss, this many noise units above "
+        "the best; 0 = never"},
+       &d::strong_rise_units},
       {{"rise_patience", "count", "rise-streak rule: rises in a row; 0 disables it"},
        &d::rise_patience},
       {{"patience", "count", "patience rule: evaluations without improvement; 0 disables it"},
