@@ -16,6 +16,9 @@ for e in range(1, 3001):
     mon.observe(e, 1.0, 1.0)
     print("epoch", e, "x" * (e % 300), "done")
 log.close()
+# The writer's queue never blocks the loop: on a loaded machine it may drop
+# whole evaluations, and counts them (docs/library.md).
+print("dropped", log.dropped_evaluations, file=sys.stderr)
 """
 
 
@@ -42,7 +45,9 @@ def test_print_and_emf_lines_never_cut_each_other(unbuffered):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert sum(l.startswith("epoch ") for l in lines) == 3000
-    assert sum(l.startswith("{") for l in lines) == 3000
+    dropped = int(r.stderr.split("dropped ")[-1].split()[0])
+    assert sum(l.startswith("{") for l in lines) + dropped == 3000
+    assert dropped < 3000
     assert broken_lines(r.stdout) == 0
 
 
