@@ -58,7 +58,9 @@ def fitwatch_settings(parser, job_name, hps, rest):
     """fitwatch's settings: the FITWATCH_* variables, then the hyperparameters
     of SM_HPS, then the --fitwatch_<name> arguments; fitwatch's C++ library
     reads them all (one naming rule, docs/settings.md)."""
-    given = {fitwatch.HYPERPARAMETER_PREFIX + "job_name": job_name, **hps}
+    given = dict(hps)
+    if job_name:
+        given[fitwatch.HYPERPARAMETER_PREFIX + "job_name"] = job_name
     i = 0
     while i < len(rest):
         name, _, value = rest[i].partition("=")
@@ -73,7 +75,8 @@ def fitwatch_settings(parser, job_name, hps, rest):
         given[key] = value
         i += 1
     try:
-        return fitwatch.settings_from(given)
+        # This example's job name unless FITWATCH_JOB_NAME or a hyperparameter says otherwise.
+        return fitwatch.settings_from(given, {"FITWATCH_JOB_NAME": "fashion-mnist", **os.environ})
     except ValueError as e:  # the library's message names the key and the value
         parser.error(str(e))
 
@@ -98,7 +101,7 @@ def parse_args(argv=None):
     option("seed", type=int, default=1)
     option("threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     option("stop", type=flag, default=True, help="stop when the detector says so (true)")
-    option("job-name", default="fashion-mnist", help="TrainingJobName outside SageMaker")
+    option("job-name", help="TrainingJobName outside SageMaker (fashion-mnist)")
     option("checkpoint-dir", default="", help="save a checkpoint every epoch; resume from it")
     # SageMaker's locations, with local defaults.
     option("data-dir", default=os.environ.get("SM_CHANNEL_TRAINING",
