@@ -4,8 +4,15 @@ examples/train_fashion_mnist.cpp (same data, model, optimiser and presets).
 A SageMaker script-mode entry point (the PyTorch estimator's entry_point):
 hyperparameters arrive as --name value arguments (and as JSON in SM_HPS),
 the data in SM_CHANNEL_TRAINING, and the model is saved to SM_MODEL_DIR.
-Outside SageMaker every path has a local default. The detector's options are
-hyperparameters too: fitwatch_<option>, e.g. fitwatch_patience=5.
+Outside SageMaker every path has a local default. fitwatch's settings are
+hyperparameters too, fitwatch_<name> (e.g. fitwatch_patience=5), or
+FITWATCH_<NAME> variables, read by the C++ library (docs/settings.md).
+With a checkpoint folder (--checkpoint-dir, else /opt/ml/checkpoints if it
+exists, as SageMaker's checkpoint_s3_uri mounts it) the run saves the model,
+the optimiser, the random generator and the monitor's state after every
+epoch, and resumes from them: a job resumed after its best epoch still stops
+where an uninterrupted one would. In a torchrun job only global rank 0 writes
+EMF lines (fitwatch_write_ranks) and files.
 
 stdout: one CloudWatch EMF line per epoch (fitwatch's C++ core writes it).
 stderr: a human summary.
@@ -17,6 +24,7 @@ import argparse
 import gzip
 import json
 import os
+import pickle
 import sys
 import time
 
@@ -46,34 +54,31 @@ def flag(value):
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
-def detector_options(parser, hps, rest):
-    """fitwatch's detector options as hyperparameters named fitwatch_<option>
-    (e.g. fitwatch_patience=5), from SM_HPS and from the arguments."""
-    given = {k: v for k, v in hps.items() if k.startswith("fitwatch_")}
+def fitwatch_settings(parser, job_name, hps, rest):
+    """fitwatch's settings: the FITWATCH_* variables, then the hyperparameters
+    of SM_HPS, then the --fitwatch_<name> arguments; fitwatch's C++ library
+    reads them all (one naming rule, docs/settings.md)."""
+    given = dict(hps)
+    if job_name:
+        given[fitwatch.HYPERPARAMETER_PREFIX + "job_name"] = job_name
     i = 0
     while i < len(rest):
         name, _, value = rest[i].partition("=")
-        if not name.startswith("--fitwatch"):
+        key = name[2:].replace("-", "_")
+        if not name.startswith("--") or not key.startswith(fitwatch.HYPERPARAMETER_PREFIX):
             parser.error(f"unrecognized argument {rest[i]}")
         if not value:
             if i + 1 >= len(rest):
                 parser.error(f"{name} needs a value")
             i += 1
             value = rest[i]
-        given[name[2:].replace("-", "_")] = value
+        given[key] = value
         i += 1
-    defaults = fitwatch.DetectorOptions()
-    options = {}
-    for key, value in given.items():
-        field = key[len("fitwatch_"):]
-        if field not in defaults._fields:
-            parser.error(f"unknown detector option {key} (fitwatch_ + one of {', '.join(defaults._fields)})")
-        kind = type(getattr(defaults, field))
-        try:
-            options[field] = flag(value) if kind is bool else kind(value)
-        except (TypeError, ValueError, argparse.ArgumentTypeError) as e:
-            parser.error(f"{key}: {e}")
-    return options
+    try:
+        # This example's job name unless FITWATCH_JOB_NAME or a hyperparameter says otherwise.
+        return fitwatch.settings_from(given, {"FITWATCH_JOB_NAME": "fashion-mnist", **os.environ})
+    except ValueError as e:  # the library's message names the key and the value
+        parser.error(str(e))
 
 
 def parse_args(argv=None):
@@ -96,7 +101,8 @@ def parse_args(argv=None):
     option("seed", type=int, default=1)
     option("threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     option("stop", type=flag, default=True, help="stop when the detector says so (true)")
-    option("job-name", default="fashion-mnist", help="TrainingJobName outside SageMaker")
+    option("job-name", help="TrainingJobName outside SageMaker (fashion-mnist)")
+    option("checkpoint-dir", default="", help="save a checkpoint every epoch; resume from it")
     # SageMaker's locations, with local defaults.
     option("data-dir", default=os.environ.get("SM_CHANNEL_TRAINING",
                                               "/usr/share/datasets/fashion-mnist"))
@@ -111,7 +117,9 @@ def parse_args(argv=None):
         p.set_defaults(**PRESETS[preset])
     p.set_defaults(**{k: v for k, v in hps.items() if not k.startswith("fitwatch_")})
     a, rest = p.parse_known_args(argv)
-    a.detector = detector_options(p, hps, rest)
+    a.settings = fitwatch_settings(p, a.job_name, hps, rest)
+    if not a.checkpoint_dir and os.path.isdir("/opt/ml/checkpoints"):
+        a.checkpoint_dir = "/opt/ml/checkpoints"
     if min(a.train_size, a.val_size, a.test_size, a.epochs, a.width, a.batch_size) <= 0 \
             or not 0 <= a.label_noise <= 1 or not 0 <= a.dropout < 1:
         p.error("an option is out of range")
@@ -166,6 +174,28 @@ class MLP(nn.Module):
         return self.out(x)
 
 
+def save_checkpoint(path, epoch, model, optimizer, monitor, best):
+    """Everything a resumed run needs, written to a temporary file and renamed
+    so that an interruption never leaves half a checkpoint."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    torch.save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "fitwatch": monitor.save_state(), "rng": torch.get_rng_state(),
+                "best_state": best[0], "best_epoch": best[1]}, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def resume(path, model, optimizer, monitor):
+    """Loads a checkpoint; returns (epoch it was saved after, (best weights, best epoch))."""
+    # The job's own checkpoint folder, written by save_checkpoint(): trusted.
+    # (weights_only=True cannot read the optimiser's floats in torch 1.13.)
+    saved = torch.load(path)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    monitor.restore_state(saved["fitwatch"])  # fitwatch.Error if it is not a state of these options
+    torch.set_rng_state(saved["rng"])
+    return saved["epoch"], (saved["best_state"], saved["best_epoch"])
+
+
 @torch.no_grad()
 def evaluate(model, split):
     model.eval()
@@ -189,18 +219,30 @@ def main(argv=None):
     model = MLP(a.width, a.dropout)
     optimizer = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
 
-    log = fitwatch.Logger(job_name=a.job_name)
+    # Only global rank 0 writes files; the settings decide which ranks write lines.
+    writes_files = fitwatch.read_process_rank().rank == 0
+    log = fitwatch.Logger(settings=a.settings)
     hyper = log.property("Hyperparameters")
     log.set(hyper, f"train_size={a.train_size} width={a.width} lr={a.lr} "
                    f"weight_decay={a.weight_decay} dropout={a.dropout} "
                    f"label_noise={a.label_noise} seed={a.seed}")
-    monitor = fitwatch.Monitor(log, **a.detector)
-    best_state, best_epoch = None, 0
+    monitor = fitwatch.Monitor(log, a.settings.detector)
+    best_state, best_epoch, first_epoch = None, 0, 1
+    checkpoint = os.path.join(a.checkpoint_dir, "fitwatch-resume.pth") if a.checkpoint_dir else ""
+    if checkpoint and os.path.exists(checkpoint):
+        try:
+            done, (best_state, best_epoch) = resume(checkpoint, model, optimizer, monitor)
+        except (OSError, RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as e:
+            print(f"train.py: checkpoint {checkpoint}: {e}", file=sys.stderr)
+            return 1
+        first_epoch = done + 1
+        print(f"resumed from {checkpoint} after epoch {done}", file=sys.stderr)
     print(f"train {len(train[0])} (label noise {a.label_noise:.2f}), validation {len(val[0])}, "
           f"test {len(test[0])}; width {a.width}", file=sys.stderr)
     started, in_observe, stopped_at = time.monotonic(), 0.0, 0
     n = len(train[0])
-    for epoch in range(1, a.epochs + 1):
+    epoch = first_epoch - 1
+    for epoch in range(first_epoch, a.epochs + 1):
         order = torch.randperm(n)
         loss_sum = torch.zeros((), dtype=torch.float64)
         correct = torch.zeros((), dtype=torch.int64)
@@ -230,6 +272,8 @@ def main(argv=None):
               f"acc {train_acc:.3f}/{val_acc:.3f}  gap {s.gap:+.4f}  GL {s.generalization_loss:5.1f}%  "
               f"streak {s.rise_streak}  since-best {s.since_best}"
               + ("  OVERFITTING" if s.overfitting else ""), file=sys.stderr)
+        if writes_files and checkpoint:
+            save_checkpoint(checkpoint, epoch, model, optimizer, monitor, (best_state, best_epoch))
         if monitor.should_stop() and a.stop:
             stopped_at = epoch
             break
@@ -242,14 +286,16 @@ def main(argv=None):
     else:
         print("finished; " + (f"overfitting: {s.reason}" if s.overfitting else "no overfitting detected"),
               file=sys.stderr)
+    val_loss, _ = evaluate(model, val)
+    log.close()
+    if not writes_files:
+        return 0
     os.makedirs(a.model_dir, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(a.model_dir, "model.pth"))
-    val_loss, _ = evaluate(model, val)
     print(f"saved {os.path.join(a.model_dir, 'model.pth')} (epoch {best_epoch if stopped_at else epoch}, "
           f"validation loss {val_loss:.4f})", file=sys.stderr)
     print(f"training took {time.monotonic() - started:.1f} s; fitwatch: {1000 * in_observe:.3f} ms "
           f"in observe()", file=sys.stderr)
-    log.close()
     return 0
 
 

@@ -19,14 +19,15 @@ import io
 import json
 import os
 import sys
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Union
 
 from . import _core
-from ._core import Metric, Property, Signals
+from ._core import Metric, Property, Settings, Signals
 
 __all__ = [
-    "DEFAULT_NAMESPACE", "DetectorOptions", "Error", "Logger", "Metric", "Monitor",
-    "Property", "SIGNAL_METRICS", "Signals", "UNITS", "schema",
+    "DEFAULT_NAMESPACE", "DetectorOptions", "Error", "HYPERPARAMETER_PREFIX", "Logger", "Metric",
+    "Monitor", "ProcessRank", "Property", "SETTING_NAMES", "SIGNAL_METRICS", "Settings", "Signals",
+    "UNITS", "read_process_rank", "schema", "settings_from",
 ]
 __version__ = "0.1.0"
 
@@ -36,6 +37,11 @@ DEFAULT_NAMESPACE: str = _core.DEFAULT_NAMESPACE
 UNITS = _core.UNITS
 #: The metrics Monitor.observe() writes, in the order of the line.
 SIGNAL_METRICS = _core.SIGNAL_METRICS
+#: Every setting's name (docs/settings.md): the hyperparameter is
+#: HYPERPARAMETER_PREFIX + name, the environment variable FITWATCH_<NAME>.
+SETTING_NAMES = _core.SETTING_NAMES
+#: "fitwatch_": the prefix of a setting given as a hyperparameter.
+HYPERPARAMETER_PREFIX: str = _core.HYPERPARAMETER_PREFIX
 
 
 #: The one exception type: the C++ fitwatch::error, a ValueError whose message
@@ -46,6 +52,36 @@ Error = _core.Error
 def schema(namespace: str = DEFAULT_NAMESPACE) -> Dict[str, Any]:
     """The metrics, dimensions and properties fitwatch writes (``fitwatch schema``)."""
     return json.loads(_core.schema_json(namespace))
+
+
+def settings_from(hyperparameters: Optional[Mapping[str, Any]] = None,
+                  environ: Optional[Mapping[str, str]] = None) -> Settings:
+    """Detector and logger settings, read by the C++ library as every front end
+    reads them (docs/settings.md): defaults, then the ``FITWATCH_<NAME>``
+    variables of ``environ`` (default ``os.environ``), then the
+    ``fitwatch_<name>`` keys of ``hyperparameters`` (other keys are ignored).
+
+    Values are text as SageMaker delivers them ("0.5", "True", JSON-quoted
+    "\"0.5\""); a non-str value (from SM_HPS's JSON) is read as its str().
+    Raises fitwatch.Error (a ValueError) on an unknown ``fitwatch_*`` key or a
+    bad value, with the C++ message, e.g.
+    ``fitwatch: setting fitwatch_smoothing="abc": not a number``.
+    """
+    return _core.read_settings(dict(hyperparameters or {}),
+                               dict(os.environ if environ is None else environ))
+
+
+class ProcessRank(NamedTuple):
+    """The process's place in a torchrun job; (0, 0, 1) outside one."""
+    rank: int
+    local_rank: int
+    world_size: int
+
+
+def read_process_rank() -> ProcessRank:
+    """RANK, LOCAL_RANK and WORLD_SIZE as torchrun sets them, read by the C++
+    library; raises fitwatch.Error if one is set but malformed."""
+    return ProcessRank(*_core.read_process_rank())
 
 
 def _line_buffer_stdout() -> None:
@@ -80,6 +116,10 @@ class Logger(_core.Logger):
     default; the training thread never waits for the reader of stdout).
     ``overflow``: what flush() does when ``queue_capacity`` evaluations wait:
     "drop_oldest", "drop_newest" or "block". Timeouts are in seconds.
+    ``settings`` (from settings_from()): namespace, job name and default
+    dimensions come from it instead, and, as in C++, a process of a torchrun
+    job that must not write (RANK other than 0 unless
+    ``fitwatch_write_ranks=all``) gets a logger that discards every line.
 
     Raises fitwatch.Error (a ValueError) on an invalid namespace, job name,
     dimension or option, with the C++ library's message.
@@ -102,10 +142,14 @@ class Logger(_core.Logger):
         sigterm_timeout: float = 10.0,
         shutdown_timeout: float = 5.0,
         line_buffer_stdout: bool = True,
+        settings: Optional[Settings] = None,
     ) -> None:
+        if settings is not None and (namespace != DEFAULT_NAMESPACE or job_name):
+            raise TypeError("fitwatch: namespace and job_name come from the settings "
+                            "(fitwatch_namespace, fitwatch_job_name)")
         super().__init__(namespace, job_name, True, None if path is None else os.fspath(path),
                          background_writer, queue_capacity, overflow, flush_on_sigterm,
-                         sigterm_timeout, shutdown_timeout)
+                         sigterm_timeout, shutdown_timeout, settings)
         self._shutdown_timeout = shutdown_timeout
         if dimensions is not None:
             sets = [dimensions] if isinstance(dimensions, Mapping) else list(dimensions)
@@ -168,13 +212,28 @@ class Monitor(_core.Monitor):
     (``timestamp`` in ms since the epoch; extra keyword arguments become
     properties of the line and keep their value on later lines). A NaN or
     infinite loss means divergence, as in C++. Returns the Signals.
+
+    ``settings`` (from settings_from()): the detector options come from it
+    (keyword options still win) and, without a logger, so does the logger's
+    (see Logger).
+
+    ``save_state()`` returns the detector's state and the best epoch as JSON
+    text: save it with a checkpoint. ``restore_state(text)`` puts it back in a
+    monitor with the same options, which then goes on as if it had never
+    stopped; it raises fitwatch.Error (a ValueError) on a state that is not
+    one (malformed, out of range, saved with other options) and leaves the
+    monitor unchanged.
     """
 
     def __init__(self, logger: Optional[_core.Logger] = None,
                  options: Optional[_core.DetectorOptions] = None, *, job_name: str = "",
-                 **detector_options: Any) -> None:
+                 settings: Optional[Settings] = None, **detector_options: Any) -> None:
+        if settings is not None:
+            if options is not None:
+                raise TypeError("fitwatch: give options or settings, not both")
+            options = settings.detector
         if logger is None:
-            logger = Logger(job_name=job_name)
+            logger = Logger(job_name=job_name, settings=settings)
         elif job_name:
             raise TypeError("fitwatch: job_name is for the logger Monitor makes; "
                             "pass it to your Logger")

@@ -13,13 +13,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "fitwatch/error.hpp"
 #include "fitwatch/monitor.hpp"
+#include "fitwatch/settings.hpp"
 
 namespace py = pybind11;
 using namespace fitwatch;
@@ -189,12 +192,22 @@ void bind_logger(py::module_& m) {
       .def(py::init([](const std::string& ns, const std::string& job_name, bool default_dimensions,
                        std::optional<std::string> path, bool background_writer,
                        std::size_t queue_capacity, const std::string& overflow,
-                       bool flush_on_sigterm, double sigterm_timeout, double shutdown_timeout) {
+                       bool flush_on_sigterm, double sigterm_timeout, double shutdown_timeout,
+                       const settings* from) {
              logger_options o;
-             o.namespace_name = ns;
-             o.job_name = job_name;
-             o.default_dimensions = default_dimensions;
-             if (path) o.output = std::make_shared<file_sink>(*path);
+             bool writes = true;
+             if (from) {
+               // As C++: namespace, job name and dimensions from the settings;
+               // a rank that must not write gets a sink that discards lines.
+               const auto rank = read_process_rank();
+               o = from->logger_options_for(rank);
+               writes = from->writes_metrics(rank);
+             } else {
+               o.namespace_name = ns;
+               o.job_name = job_name;
+               o.default_dimensions = default_dimensions;
+             }
+             if (path && writes) o.output = std::make_shared<file_sink>(*path);
              o.background_writer = background_writer;
              o.queue_capacity = queue_capacity;
              o.overflow = parse_overflow(overflow);
@@ -206,7 +219,7 @@ void bind_logger(py::module_& m) {
            py::arg("namespace"), py::arg("job_name"), py::arg("default_dimensions"),
            py::arg("path"), py::arg("background_writer"), py::arg("queue_capacity"),
            py::arg("overflow"), py::arg("flush_on_sigterm"), py::arg("sigterm_timeout"),
-           py::arg("shutdown_timeout"))
+           py::arg("shutdown_timeout"), py::arg("settings") = py::none())
       .def(
           "metric",
           [](logger& log, std::string_view name, std::string_view unit_name, int resolution_) {
@@ -274,7 +287,71 @@ void bind_monitor(py::module_& m) {
           "signals", [](const py_monitor& self) { return self.mon.get_detector().current(); })
       .def_property_readonly(
           "options", [](const py_monitor& self) { return self.mon.get_detector().options(); })
-      .def_property_readonly("logger", [](const py_monitor& self) { return self.logger_object; });
+      .def_property_readonly("logger", [](const py_monitor& self) { return self.logger_object; })
+      .def("save_state", [](const py_monitor& self) { return self.mon.save_state(); })
+      .def(
+          "restore_state",
+          [](py_monitor& self, const std::string& state) { self.mon.restore_state(state); },
+          py::arg("state"));
+}
+
+// A Python mapping -> text values as SageMaker delivers them: a str is kept,
+// anything else (an int, a float, a bool from SM_HPS's JSON) is its str(),
+// so True is "True", which the C++ parser reads.
+std::map<std::string, std::string> text_map(const py::dict& d) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : d) out[py::str(key)] = py::str(value);
+  return out;
+}
+
+void bind_settings(py::module_& m) {
+  py::class_<settings>(m, "Settings",
+                       "Detector and logger settings read from hyperparameters and the "
+                       "environment (docs/settings.md).")
+      .def_property_readonly("detector", [](const settings& s) { return s.detector; })
+      .def_property_readonly("namespace", [](const settings& s) { return s.namespace_name; })
+      .def_property_readonly("job_name", [](const settings& s) { return s.job_name; })
+      .def_property_readonly("default_dimensions",
+                             [](const settings& s) { return s.default_dimensions; })
+      .def(
+          "value", [](const settings& s, std::string_view name) { return setting_value(s, name); },
+          py::arg("name"))
+      .def(
+          "writes_metrics",
+          [](const settings& s, long rank) {
+            process_rank r;
+            r.rank = rank;
+            return s.writes_metrics(r);
+          },
+          py::arg("rank"));
+
+  py::list names;
+  for (const auto& spec : setting_specs()) names.append(std::string(spec.name));
+  m.attr("SETTING_NAMES") = py::tuple(names);
+  m.attr("HYPERPARAMETER_PREFIX") = std::string(hyperparameter_prefix);
+
+  // The environment first, then the hyperparameters (they win), then the
+  // same check the C++ front ends make.
+  m.def(
+      "read_settings",
+      [](const py::dict& hyperparameters, const py::dict& environ) {
+        settings s;
+        const auto env = text_map(environ);
+        for (const auto& spec : setting_specs()) {
+          const auto variable = environment_variable_of(spec.name);
+          if (const auto it = env.find(variable); it != env.end()) {
+            apply_setting(s, spec.name, it->second, variable);
+          }
+        }
+        apply_hyperparameters(s, text_map(hyperparameters));
+        validate(s);
+        return s;
+      },
+      py::arg("hyperparameters"), py::arg("environ"));
+  m.def("read_process_rank", [] {
+    const auto r = read_process_rank();
+    return py::make_tuple(r.rank, r.local_rank, r.world_size);
+  });
 }
 
 }  // namespace
@@ -284,6 +361,7 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<error>(m, "Error", PyExc_ValueError);
   bind_detector_options(m);
   bind_signals(m);
+  bind_settings(m);
   bind_logger(m);
   bind_monitor(m);
   m.def("schema_json", &schema_json, py::arg("namespace") = std::string(default_namespace));
