@@ -43,7 +43,8 @@ settings (docs/settings.md; the meaning of each detector setting and why its
 default: docs/detector.md). Each is also the environment variable
 FITWATCH_<NAME> (FITWATCH_GL_THRESHOLD=10); a flag wins over the variable.
 In a torchrun job (RANK set) only rank 0 writes EMF lines unless
---write-ranks all; --passthrough lines are always written.
+--write-ranks all; --passthrough lines are always written. BOOL is true or
+false (also True/False, 1/0).
 )";
 
 // Flags that are not the name of a setting: (flag, setting, value or empty
@@ -71,14 +72,14 @@ std::string emit_usage() {
   for (const auto& spec : setting_specs()) {
     const std::string meta = spec.type == "number"    ? "X"
                              : spec.type == "count"   ? "N"
-                             : spec.type == "boolean" ? "true|false"
+                             : spec.type == "boolean" ? "BOOL"
                              : spec.type == "text"    ? "TEXT"
                                                       : "0|all";
     std::string line = "  " + flag_of(spec.name) + " " + meta;
     line.resize(std::max<std::size_t>(line.size() + 1, 28), ' ');
     text += line + std::string(spec.description);
     const auto value = setting_value(defaults, spec.name);
-    if (!value.empty()) text += " (" + value + ")";
+    if (!value.empty()) text += " [default " + value + "]";
     text += "\n";
   }
   text += "aliases:\n";
