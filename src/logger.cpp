@@ -7,6 +7,7 @@
 
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
+#include "fitwatch/settings.hpp"
 #include "frame.hpp"
 #include "sigterm.hpp"
 #include "threads.hpp"
@@ -18,6 +19,19 @@ std::int64_t now_ms() noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The default output: stdout, unless this process is a torchrun rank that
+// must not write (settings.hpp: only global rank 0, unless
+// FITWATCH_WRITE_RANKS=all). A bad RANK or FITWATCH_WRITE_RANKS is reported
+// and the process writes: a duplicate line is better than none.
+std::shared_ptr<sink> default_output() {
+  try {
+    if (!environment_writes_metrics()) return std::make_shared<discard_sink>();
+  } catch (const error& e) {
+    detail::report(std::string(e.what()) + "; this process writes metric lines");
+  }
+  return stdout_sink();
 }
 
 }  // namespace
@@ -162,7 +176,7 @@ logger::logger(logger_options options) : impl_(std::make_shared<impl>(std::move(
   } else {
     s.rec.set_dimensions({});
   }
-  s.out = s.options.output ? s.options.output : stdout_sink();
+  s.out = s.options.output ? s.options.output : default_output();
   if (s.options.background_writer) {
     s.ring.resize(s.options.queue_capacity);
     // The writer holds its own reference to the state, so that a writer stuck

@@ -14,12 +14,6 @@
 namespace fitwatch {
 namespace {
 
-// A discarding sink for the ranks that must not write.
-class discard_sink : public sink {
- public:
-  void write(std::string_view) noexcept override {}
-};
-
 std::string quoted(std::string_view key, std::string_view value) {
   // Keys and values come from outside: cut them to a readable length.
   const auto cut = [](std::string_view t) {
@@ -73,8 +67,8 @@ const std::vector<entry>& table() {
       {{"train_window", "count", "training losses the slope reads at least (3 to 16)"},
        &d::train_window},
       {{"strong_rise_units", "number",
-        "GL, jump and trend also fire, whatever the training loss, this many noise units above "
-        "the best; 0 = never"},
+        "GL, jump and trend also fire, whatever the training loss does, this many noise units "
+        "above the best; 0 = never"},
        &d::strong_rise_units},
       {{"rise_patience", "count", "rise-streak rule: rises in a row; 0 disables it"},
        &d::rise_patience},
@@ -265,11 +259,22 @@ void apply_hyperparameters(settings& s, const std::map<std::string, std::string>
   }
 }
 
+namespace {
+// Applies FITWATCH_<NAME> if it is set.
+void apply_variable(settings& s, std::string_view name) {
+  const auto variable = environment_variable_of(name);
+  if (const char* v = std::getenv(variable.c_str())) apply_setting(s, name, v, variable);
+}
+}  // namespace
+
 void apply_environment(settings& s) {
-  for (const auto& e : table()) {
-    const auto variable = environment_variable_of(e.spec.name);
-    if (const char* v = std::getenv(variable.c_str())) apply_setting(s, e.spec.name, v, variable);
-  }
+  for (const auto& e : table()) apply_variable(s, e.spec.name);
+}
+
+bool environment_writes_metrics() {
+  settings s;
+  apply_variable(s, "write_ranks");
+  return s.writes_metrics(read_process_rank());
 }
 
 settings read_settings() {
@@ -290,7 +295,10 @@ logger_options settings::logger_options_for(const process_rank& r) const {
   o.namespace_name = namespace_name;
   o.job_name = job_name;
   o.default_dimensions = default_dimensions;
-  if (!writes_metrics(r)) o.output = std::make_shared<discard_sink>();
+  // Set either way: a logger left to its default output would apply the
+  // environment's gate (FITWATCH_WRITE_RANKS), not these settings'.
+  o.output =
+      writes_metrics(r) ? std::shared_ptr<sink>(stdout_sink()) : std::make_shared<discard_sink>();
   return o;
 }
 

@@ -5,6 +5,10 @@
 
 #include "fitwatch/monitor.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -205,7 +209,8 @@ TEST_CASE("torchrun's RANK, LOCAL_RANK, WORLD_SIZE; only rank 0 writes unless wr
     }
     s.ranks = fitwatch::write_ranks::all;
     CHECK(s.writes_metrics(r));
-    CHECK(s.logger_options_for(r).output == nullptr);  // stdout
+    // stdout, set explicitly: the default output would apply FITWATCH_WRITE_RANKS instead.
+    CHECK(std::dynamic_pointer_cast<fitwatch::fd_sink>(s.logger_options_for(r).output) != nullptr);
   }
   SUBCASE("hostile values are rejected with the variable's name") {
     const scoped_env env{{{"RANK", "2"}, {"WORLD_SIZE", "2"}}};
@@ -216,6 +221,48 @@ TEST_CASE("torchrun's RANK, LOCAL_RANK, WORLD_SIZE; only rank 0 writes unless wr
     const scoped_env env{{{"RANK", "-1"}}};
     CHECK(error_of([] { fitwatch::read_process_rank(); }) ==
           "fitwatch: setting RANK=\"-1\": not a whole number >= 0");
+  }
+}
+
+// What a plain `fitwatch::logger log;` (default output: stdout) writes for
+// one evaluation, with fd 1 sent to a file meanwhile.
+std::string stdout_of_default_logger() {
+  const fitwatch::test::temp_dir dir;
+  const auto path = dir.file("stdout");
+  std::fflush(stdout);
+  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(file >= 0);
+  const int saved = ::dup(STDOUT_FILENO);
+  ::dup2(file, STDOUT_FILENO);
+  {
+    fitwatch::logger log;
+    fitwatch::monitor mon{log};
+    mon.observe(1, {0.5, 0.6});
+  }  // the destructor writes what is queued
+  ::dup2(saved, STDOUT_FILENO);
+  ::close(saved);
+  ::close(file);
+  return fitwatch::test::slurp(path);
+}
+
+TEST_CASE("a default logger on torchrun rank 1 writes nothing unless FITWATCH_WRITE_RANKS=all") {
+  CHECK_FALSE(stdout_of_default_logger().empty());  // outside torchrun: writes
+  const scoped_env env{{{"RANK", "1"}, {"WORLD_SIZE", "2"}}};
+  CHECK(stdout_of_default_logger().empty());
+  {
+    const scoped_env all{{{"FITWATCH_WRITE_RANKS", "all"}}};
+    const auto out = stdout_of_default_logger();
+    REQUIRE_FALSE(out.empty());
+    CHECK(nlohmann::json::parse(out.substr(0, out.find('\n')))["ValidationLoss"] == 0.6);
+  }
+  {
+    const scoped_env zero{{{"RANK", "0"}}};
+    CHECK_FALSE(stdout_of_default_logger().empty());
+  }
+  {
+    // A bad variable is reported, and the process writes (never throws).
+    const scoped_env bad{{{"FITWATCH_WRITE_RANKS", "some"}}};
+    CHECK_FALSE(stdout_of_default_logger().empty());
   }
 }
 

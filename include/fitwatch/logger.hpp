@@ -102,7 +102,9 @@ struct logger_options {
   std::string job_name;
   /// Dimension set [TrainingJobName] and property Host.
   bool default_dimensions = true;
-  /// Where lines go; default: stdout.
+  /// Where lines go; default: stdout, except in a torchrun job (RANK set),
+  /// where only global rank 0 writes and other ranks discard their lines,
+  /// unless FITWATCH_WRITE_RANKS=all (settings.hpp, environment_writes_metrics()).
   std::shared_ptr<sink> output;
   /// Serialize and write on a background thread (default). When false,
   /// flush() writes on the calling thread (for tools and tests).

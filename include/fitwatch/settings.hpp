@@ -71,7 +71,8 @@ struct settings {
   }
   /// Logger options with these settings; a process that must not write
   /// (writes_metrics() false) gets a sink that discards every line, so its
-  /// detector still runs and its loop still sees should_stop().
+  /// detector still runs and its loop still sees should_stop(); one that
+  /// must gets stdout_sink() (whatever FITWATCH_WRITE_RANKS says).
   logger_options logger_options_for(const process_rank& r) const;
 };
 
@@ -107,6 +108,11 @@ void apply_hyperparameters(settings& s, const std::map<std::string, std::string>
 void apply_environment(settings& s);
 /// Defaults, then the environment.
 settings read_settings();
+/// Whether this process writes metric lines by the environment alone:
+/// FITWATCH_WRITE_RANKS (only this variable) and read_process_rank(). The
+/// gate of a logger left to its default output (stdout).
+/// \throw error on a bad FITWATCH_WRITE_RANKS, RANK or WORLD_SIZE.
+bool environment_writes_metrics();
 
 /// A hyperparameter's text as SageMaker delivers it -> its value: a value
 /// the SDK JSON-quoted ("\"overfit\"") is decoded, any other is kept.

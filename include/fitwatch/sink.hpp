@@ -11,6 +11,7 @@
 //   such lines never tear, even between processes sharing the pipe.
 // - file_sink: appends to a file (O_APPEND).
 // - ostream_sink: any std::ostream, for tests and embedding.
+// - discard_sink: writes nothing.
 // A logger calls its sink from its background writer thread (see logger.hpp),
 // so a sink may block without blocking the training thread.
 //
@@ -79,6 +80,12 @@ class file_sink : public fd_sink {
   ~file_sink() override;
   file_sink(const file_sink&) = delete;
   file_sink& operator=(const file_sink&) = delete;
+};
+
+/// Discards every line (a torchrun rank that must not write, see settings.hpp).
+class discard_sink : public sink {
+ public:
+  void write(std::string_view) noexcept override {}
 };
 
 /// Writes to a std::ostream the caller keeps alive.

@@ -114,10 +114,15 @@ def test_the_defaults_are_those_fitwatch_emit_uses(tmp_path, cli):
     assert got == want
 
 
-def cli_error(cli, *args):
-    r = subprocess.run([cli, "emit", *args], input="", capture_output=True, text=True)
+def cli_error(cli, flag, value):
+    """The library's message for a bad `fitwatch emit FLAG VALUE`; emit says
+    `fitwatch emit: setting FLAG="VALUE": <message without "fitwatch: ">`."""
+    r = subprocess.run([cli, "emit", flag, value], input="", capture_output=True, text=True)
     assert r.returncode == 2
-    return r.stderr.splitlines()[0].removeprefix("fitwatch emit: ")
+    prefix = f'fitwatch emit: setting {flag}="{value}": '
+    line = r.stderr.splitlines()[0]
+    assert line.startswith(prefix)
+    return "fitwatch: " + line.removeprefix(prefix)
 
 
 def test_cpp_errors_are_value_errors_with_the_cpp_message(cli):

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "fitwatch/monitor.hpp"
+#include "fitwatch/settings.hpp"
 #include "run_command.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
@@ -100,6 +101,90 @@ TEST_CASE("emit: flags reach the logger and the detector") {
   CHECK(bad.err.find("invalid namespace \"AWS/Mine\"") != std::string::npos);
   CHECK(run_command(cli + " emit --smoothing 2", "").exit_code == 2);
   CHECK(run_command(cli + " emit --bogus", "").exit_code == 2);
+}
+
+// --gl-threshold for gl_threshold.
+std::string flag_of(std::string_view setting) {
+  std::string flag = "--" + std::string(setting);
+  for (auto& c : flag) c = c == '_' ? '-' : c;
+  return flag;
+}
+
+TEST_CASE("emit: every setting is a flag, and a bad value gives the library's message and exit 2") {
+  const fitwatch::settings defaults;
+  std::size_t rejected = 0;
+  const auto usage = run_command(cli + " emit --help").err;  // made from setting_specs()
+  CHECK(has_usage(usage, "emit"));
+  for (const auto& spec : fitwatch::setting_specs()) {
+    const std::string name(spec.name), flag = flag_of(spec.name);
+    INFO(flag);
+    // A valid value other than the default, as test_settings.cpp picks them.
+    const std::string other =
+        spec.type == "boolean"
+            ? (fitwatch::setting_value(defaults, name) == "true" ? "false" : "true")
+        : spec.type == "text"     ? "Other"
+        : spec.type == "0 or all" ? "all"
+        : name == "smoothing"     ? "0.5"
+                                  : "4";
+    const auto ok = run_command(cli + " emit " + flag + " " + other, "1,0.5,0.6\n");
+    CHECK(ok.exit_code == 0);
+    CHECK(ok.err.empty());
+    CHECK(usage.find("\n  " + flag + " ") != std::string::npos);
+    // "x" is no number, count, boolean or 0/all; the library says why.
+    fitwatch::settings s;
+    std::string expected;
+    try {
+      fitwatch::apply_setting(s, name, "x", flag);
+    } catch (const fitwatch::error& e) {
+      expected = e.what();
+    }
+    if (expected.empty()) continue;  // text: any value
+    ++rejected;
+    const auto bad = run_command(cli + " emit " + flag + " x", "1,0.5,0.6\n");
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.out.empty());
+    // "fitwatch: setting --x=...: why" said once, after "fitwatch emit: ".
+    CHECK(bad.err.rfind(
+              "fitwatch emit: " + expected.substr(std::string("fitwatch: ").size()) + "\n", 0) ==
+          0);
+  }
+  CHECK(rejected + 2 == fitwatch::setting_specs().size());  // all but namespace and job_name
+  // The aliases of the earlier flags.
+  CHECK(run_command(cli + " emit --gap-ratio 0.5 --no-check-finite --no-default-dimensions", "")
+            .exit_code == 0);
+  CHECK(run_command(cli + " emit --gap-ratio -1", "").err.find("setting --gap-ratio=\"-1\"") !=
+        std::string::npos);
+}
+
+TEST_CASE("emit: FITWATCH_* variables are settings too, and a flag wins") {
+  const auto namespace_of = [](const std::string& command) {
+    const auto r = run_command(command, "1,0.5,0.6\n");
+    REQUIRE(r.exit_code == 0);
+    return parse_emf(lines_of(r.out).at(0))["_aws"]["CloudWatchMetrics"][0]["Namespace"];
+  };
+  CHECK(namespace_of("FITWATCH_NAMESPACE=Env/NS " + cli + " emit") == "Env/NS");
+  CHECK(namespace_of("FITWATCH_NAMESPACE=Env/NS " + cli + " emit --namespace Flag/NS") ==
+        "Flag/NS");
+  const auto bad = run_command("FITWATCH_SMOOTHING=abc " + cli + " emit", "");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.rfind("fitwatch emit: setting FITWATCH_SMOOTHING=\"abc\": not a number\n", 0) == 0);
+}
+
+TEST_CASE("emit: on torchrun rank 1 only --passthrough lines are written, unless write_ranks=all") {
+  const std::string in = "hello\n1,0.5,0.6\n";
+  const std::string rank1 = "RANK=1 WORLD_SIZE=2 ";
+  const auto quiet = run_command(rank1 + cli + " emit --passthrough", in);
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.out == "hello\n");
+  for (const std::string& command :
+       {rank1 + "FITWATCH_WRITE_RANKS=all " + cli + " emit --passthrough",
+        rank1 + cli + " emit --passthrough --write-ranks all"}) {
+    const auto r = run_command(command, in);
+    CHECK(r.exit_code == 0);
+    REQUIRE(lines_of(r.out).size() == 2);
+    CHECK(parse_emf(lines_of(r.out)[1])["ValidationLoss"] == 0.6);
+  }
+  CHECK(run_command("RANK=2 WORLD_SIZE=2 " + cli + " emit", "").exit_code == 2);
 }
 
 TEST_CASE("emit: the jump and trend rules are on by default and each flag turns one off") {

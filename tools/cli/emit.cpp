@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -14,11 +15,12 @@
 #include <sstream>
 
 #include "fitwatch/monitor.hpp"
+#include "fitwatch/settings.hpp"
 
 namespace fitwatch::tools {
 namespace {
 
-constexpr const char* emit_usage = R"(usage: fitwatch emit [options] < evaluations
+constexpr const char* emit_usage_head = R"(usage: fitwatch emit [options] < evaluations
 
 Reads one evaluation per line from stdin, runs fitwatch's overfitting
 detector and writes the same EMF lines the C++ library writes.
@@ -28,7 +30,7 @@ optional "timestamp" in ms since the epoch). The epoch and the timestamp are
 integers; a loss may be NaN, Infinity or -Infinity (as Python's json writes
 them): the detector reads that as divergence. Bad lines are reported on
 stderr with their line number and skipped; the exit code is 1 if any line
-was bad, 2 if stdout cannot be written.
+was bad, 2 if stdout cannot be written or a setting is bad.
 
 options:
   --passthrough             write every line that is not an evaluation (the
@@ -36,18 +38,74 @@ options:
                             in order; an evaluation is a JSON object with
                             "epoch" and "train_loss" or "val_loss", or a CSV
                             line whose first three fields are numbers
-  --namespace NS            metric namespace (FitWatch)
-  --job-name NAME           TrainingJobName outside SageMaker (local)
   --dimension NAME=VALUE    add a dimension to the set (repeatable)
-  --no-default-dimensions   no TrainingJobName dimension
-detector (defaults in docs/detector.md):
-  --min-delta X  --warmup N  --smoothing A  --gl-threshold PCT  --gl-confirm N
-  --gl-min-since-best N  --gl-noise-units K  --jump-sigmas K  --trend-window N
-  --trend-t T  --trend-min-gl PCT  --train-falling-t T (0: off)  --train-window N
-  --strong-rise-units K (0: off)
-  --rise-patience N  --patience N  --gap-ratio X  --divergence-threshold X
-  --no-check-finite
+settings (docs/settings.md; the meaning of each detector setting and why its
+default: docs/detector.md). Each is also the environment variable
+FITWATCH_<NAME> (FITWATCH_GL_THRESHOLD=10); a flag wins over the variable.
+In a torchrun job (RANK set) only rank 0 writes EMF lines unless
+--write-ranks all; --passthrough lines are always written. BOOL is true or
+false (also True/False, 1/0).
 )";
+
+// Flags that are not the name of a setting: (flag, setting, value or empty
+// if the flag takes one).
+struct alias {
+  std::string_view flag, setting, value;
+};
+constexpr alias aliases[] = {
+    {"--gap-ratio", "gap_ratio_threshold", ""},
+    {"--no-check-finite", "check_finite", "false"},
+    {"--no-default-dimensions", "default_dimensions", "false"},
+};
+
+std::string flag_of(std::string_view setting) {
+  std::string flag = "--" + std::string(setting);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+// The usage, with one line per setting made from setting_specs(), so that
+// the two cannot drift.
+std::string emit_usage() {
+  std::string text = emit_usage_head;
+  const settings defaults;
+  for (const auto& spec : setting_specs()) {
+    const std::string meta = spec.type == "number"    ? "X"
+                             : spec.type == "count"   ? "N"
+                             : spec.type == "boolean" ? "BOOL"
+                             : spec.type == "text"    ? "TEXT"
+                                                      : "0|all";
+    std::string line = "  " + flag_of(spec.name) + " " + meta;
+    line.resize(std::max<std::size_t>(line.size() + 1, 28), ' ');
+    text += line + std::string(spec.description);
+    const auto value = setting_value(defaults, spec.name);
+    if (!value.empty()) text += " [default " + value + "]";
+    text += "\n";
+  }
+  text += "aliases:\n";
+  for (const auto& a : aliases) {
+    text += "  " + std::string(a.flag) + " = " + flag_of(a.setting) +
+            (a.value.empty() ? std::string(" X") : " " + std::string(a.value)) + "\n";
+  }
+  return text;
+}
+
+// The library's errors ("fitwatch: setting --x=...: ...") said once:
+// "fitwatch emit: setting --x=...: ...".
+std::string message_of(const std::exception& e) {
+  std::string what = e.what();
+  constexpr std::string_view prefix = "fitwatch: ";
+  if (what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+  return "fitwatch emit: " + what;
+}
+
+// --gl-threshold -> gl_threshold, if that is a setting; else empty.
+std::string setting_of_flag(const std::string& flag) {
+  for (const auto& spec : setting_specs()) {
+    if (flag_of(spec.name) == flag) return std::string(spec.name);
+  }
+  return {};
+}
 
 double parse_number(const std::string& text) {
   std::string t = text;
@@ -297,80 +355,41 @@ bool is_csv_evaluation(const std::string& line, const csv_columns& c) {
 }  // namespace
 
 int emit_command(const std::vector<std::string>& args, std::istream& in, std::ostream& err) {
-  logger_options options;
-  options.background_writer = false;  // lines in input order, written before we read on
-  options.flush_on_sigterm = false;
-  detector_options d;
+  settings s;
   std::vector<dimension> extra;
   bool passthrough = false;
   try {
+    s = read_settings();  // FITWATCH_* variables; the flags below win
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
       const auto next = [&]() -> std::string {
         if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
         return args[++i];
       };
-      const auto count = [&]() { return static_cast<std::size_t>(std::stoul(next())); };
-      if (a == "--namespace") {
-        options.namespace_name = next();
-      } else if (a == "--job-name") {
-        options.job_name = next();
-      } else if (a == "--dimension") {
+      const alias* al = nullptr;
+      for (const auto& x : aliases) {
+        if (x.flag == a) al = &x;
+      }
+      if (a == "--dimension") {
         const auto kv = next();
         const auto eq = kv.find('=');
         if (eq == std::string::npos) throw std::invalid_argument("--dimension needs NAME=VALUE");
         extra.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
       } else if (a == "--passthrough") {
         passthrough = true;
-      } else if (a == "--no-default-dimensions") {
-        options.default_dimensions = false;
-      } else if (a == "--min-delta") {
-        d.min_delta = std::stod(next());
-      } else if (a == "--warmup") {
-        d.warmup = count();
-      } else if (a == "--smoothing") {
-        d.smoothing = std::stod(next());
-      } else if (a == "--gl-threshold") {
-        d.gl_threshold = std::stod(next());
-      } else if (a == "--gl-confirm") {
-        d.gl_confirm = count();
-      } else if (a == "--gl-min-since-best") {
-        d.gl_min_since_best = count();
-      } else if (a == "--jump-sigmas") {
-        d.jump_sigmas = std::stod(next());
-      } else if (a == "--trend-window") {
-        d.trend_window = count();
-      } else if (a == "--trend-t") {
-        d.trend_t = std::stod(next());
-      } else if (a == "--trend-min-gl") {
-        d.trend_min_gl = std::stod(next());
-      } else if (a == "--gl-noise-units") {
-        d.gl_noise_units = std::stod(next());
-      } else if (a == "--train-falling-t") {
-        d.train_falling_t = std::stod(next());
-      } else if (a == "--train-window") {
-        d.train_window = count();
-      } else if (a == "--strong-rise-units") {
-        d.strong_rise_units = std::stod(next());
-      } else if (a == "--rise-patience") {
-        d.rise_patience = count();
-      } else if (a == "--patience") {
-        d.patience = count();
-      } else if (a == "--gap-ratio") {
-        d.gap_ratio_threshold = std::stod(next());
-      } else if (a == "--divergence-threshold") {
-        d.divergence_threshold = std::stod(next());
-      } else if (a == "--no-check-finite") {
-        d.check_finite = false;
       } else if (a == "--help" || a == "-h") {
-        err << emit_usage;
+        err << emit_usage();
         return 0;
+      } else if (al != nullptr) {
+        apply_setting(s, al->setting, al->value.empty() ? next() : std::string(al->value), a);
+      } else if (const auto name = setting_of_flag(a); !name.empty()) {
+        apply_setting(s, name, next(), a);
       } else {
         throw std::invalid_argument("unknown option " + a);
       }
     }
   } catch (const std::exception& e) {
-    err << "fitwatch emit: " << e.what() << "\n" << emit_usage;
+    err << message_of(e) << "\n" << emit_usage();
     return 2;
   }
 
@@ -380,8 +399,12 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
     return 2;
   }
   const auto out = stdout_sink();
-  options.output = out;
   try {
+    const auto rank = read_process_rank();
+    logger_options options = s.logger_options_for(rank);
+    if (s.writes_metrics(rank)) options.output = out;  // its failed() is checked below
+    options.background_writer = false;  // lines in input order, written before we read on
+    options.flush_on_sigterm = false;
     logger log{options};
     if (!extra.empty()) {
       dimension_set set;
@@ -389,7 +412,7 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
       set.insert(set.end(), extra.begin(), extra.end());
       log.set_dimensions({set});
     }
-    monitor mon{log, d};
+    monitor mon{log, s.detector};
     std::string raw, line;
     std::size_t number = 0, bad = 0;
     std::optional<csv_columns> columns;
@@ -450,8 +473,8 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
       return 2;
     }
     return bad == 0 ? 0 : 1;
-  } catch (const std::exception& e) {  // set-up: a bad namespace, dimension or threshold
-    err << "fitwatch emit: " << e.what() << "\n";
+  } catch (const std::exception& e) {  // set-up: a bad dimension, RANK or WORLD_SIZE
+    err << message_of(e) << "\n";
     return 2;
   }
 }
