@@ -226,8 +226,12 @@ class WatchRewritesTheReport(unittest.TestCase):
             points, deadline = None, time.time() + 30
             while points != "10" and time.time() < deadline:
                 time.sleep(0.1)
-                with open(report, encoding="utf-8") as f:  # never half a file: renamed into place
-                    points = Elements(f.read()).by_id.get("j0-train", ("", {}))[1].get("data-points")
+                try:  # watch writes it at start; a slow start (sanitizers) may not have yet
+                    with open(report, encoding="utf-8") as f:  # never half a file: renamed
+                        points = Elements(f.read()).by_id.get("j0-train", ("", {}))[1].get(
+                            "data-points")
+                except FileNotFoundError:
+                    continue
             self.assertEqual(points, "10")
             p.stdin.writelines(lines[10:])
         finally:
