@@ -19,7 +19,8 @@ ENV = dict(os.environ,
            AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_CONFIG_FILE="/dev/null",
            AWS_SHARED_CREDENTIALS_FILE="/dev/null", ACCOUNT="123456789012", REPO="fitwatch-train",
            IMAGE="123456789012.dkr.ecr.us-east-1.amazonaws.com/fitwatch-train:latest",
-           BUCKET="fitwatch-123456789012-us-east-1", JOB="fitwatch-demo-1", STACK="fitwatch-fitwatch-demo-1")
+           BUCKET="fitwatch-123456789012-us-east-1", JOB="fitwatch-demo-1", STACK="fitwatch-fitwatch-demo-1",
+           TEAM_TOPIC="arn:aws:sns:us-east-1:123456789012:fitwatch-team")
 
 
 def commands():

@@ -3,6 +3,7 @@
 // guide, "How alarm state is evaluated when data is missing":
 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
 // 5 periods retrieved, oldest first; every cell of both tables is a check.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -354,6 +355,48 @@ TEST_CASE("the shipped template: parameters, Rules, ForEach and the collision ch
   CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
                        doctest::Contains("resource Subscriptionabxcom: duplicate logical ID"),
                        template_error);
+}
+
+TEST_CASE("the shipped template with TeamTopicArn: no topic of its own, the team's is notified") {
+  // Issue #13: every job stack created its own topic, so every member had to
+  // confirm a subscription for every job.
+  std::ifstream f(std::string(FITWATCH_SOURCE_DIR) + "/templates/overfitting-alerts.yaml");
+  std::stringstream text;
+  text << f.rdbuf();
+  const json t = fitwatch::tools::parse_template(text.str());
+  const std::string team = "arn:aws:sns:us-east-1:123456789012:fitwatch-team";
+  const auto has = [](const template_model& m, const std::string& skipped) {
+    return std::find(m.skipped.begin(), m.skipped.end(), skipped) != m.skipped.end();
+  };
+  fitwatch::tools::template_options o;
+  o.parameters = {{"TrainingJobName", "job-1"}, {"TeamTopicArn", team}};
+  auto model = fitwatch::tools::evaluate_template(t, o);
+  CHECK(model.topics.empty());
+  CHECK_FALSE(has(model, "AWS::SNS::TopicPolicy: AlertTopicPolicy"));
+  REQUIRE(model.composites.size() == 1);
+  CHECK(model.composites[0].alarm_actions == std::vector<std::string>{team});
+  CHECK(model.composites[0].ok_actions.empty());
+  // TeamEmails, a key and recovery emails: still no topic, no key, and the
+  // OK action goes to the team topic too.
+  o.parameters["TeamEmails"] = "a@x.com,b@y.org";
+  o.parameters["CreateTopicKey"] = "true";
+  o.parameters["NotifyOnRecovery"] = "true";
+  model = fitwatch::tools::evaluate_template(t, o);
+  CHECK(model.topics.empty());
+  CHECK_FALSE(has(model, "AWS::KMS::Key: TopicKey"));
+  CHECK(model.composites[0].ok_actions == std::vector<std::string>{team});
+  // Without it, as before: its own topic with the subscriptions, notified.
+  o.parameters.erase("TeamTopicArn");
+  model = fitwatch::tools::evaluate_template(t, o);
+  REQUIRE(model.topics.size() == 1);
+  CHECK(model.topics[0].emails == std::vector<std::string>{"a@x.com", "b@y.org"});
+  CHECK(model.composites[0].alarm_actions == std::vector<std::string>{model.topics[0].arn});
+  CHECK(has(model, "AWS::SNS::TopicPolicy: AlertTopicPolicy"));
+  CHECK(has(model, "AWS::KMS::Key: TopicKey"));
+  // A value that is no topic ARN is refused.
+  o.parameters["TeamTopicArn"] = "arn:aws:sns:us-east-1:1234:fitwatch-team";
+  CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+                       doctest::Contains("parameter TeamTopicArn"), template_error);
 }
 
 namespace {

@@ -208,3 +208,28 @@ TEST_CASE("alarm limits: PutMetricAlarm's EvaluationPeriods x Period and Datapoi
   CHECK(error_of(one("      EvaluationPeriods: '0x10'\n")) ==
         "resource A: EvaluationPeriods is not a number: \"0x10\"");
 }
+
+TEST_CASE("alarm limits: an AlarmDescription over 1024 characters is refused, as CloudWatch does") {
+  // A metric alarm B, and a composite A on it; `type` says which is described.
+  const auto described = [](const std::string& text, const std::string& type) {
+    const std::string d = "      AlarmDescription: \"" + text + "\"\n";
+    return "Resources:\n" + alarm("B", "      AlarmName: B\n" + (type == "metric" ? d : "")) +
+           "  A:\n    Type: AWS::CloudWatch::CompositeAlarm\n    Properties:\n"
+           "      AlarmRule: 'ALARM(\"B\")'\n" +
+           (type == "composite" ? d : "");
+  };
+  for (const char* type : {"metric", "composite"}) {
+    INFO(type);
+    CHECK(error_of(described(std::string(1024, 'd'), type)).empty());
+    CHECK(error_of(described(std::string(1025, 'd'), type)) ==
+          "resource " + std::string(type[0] == 'm' ? "B" : "A") +
+              ": AlarmDescription is 1025 characters; CloudWatch allows at most 1024");
+    // Characters, not bytes: 1024 two-byte characters fit.
+    std::string accented;
+    for (int i = 0; i < 1024; ++i) accented += "\xc3\xa9";
+    CHECK(error_of(described(accented, type)).empty());
+    // Line breaks count as characters too ("\n" in a YAML double-quoted scalar).
+    CHECK(error_of(described(std::string(1020, 'd') + "\\n\\n\\n\\n\\n", type))
+              .find("1025 characters") != std::string::npos);
+  }
+}

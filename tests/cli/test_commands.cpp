@@ -481,7 +481,9 @@ TEST_CASE("replay: template problems are clear errors") {
   CHECK(r.err.find("not valid YAML") != std::string::npos);
   r = run_command(cli + " replay --template " + tmpl + " --param TrainingJobName=j", "");
   CHECK(r.exit_code == 2);
-  CHECK(r.err.find("parameter TeamEmails: no value") != std::string::npos);
+  // TeamEmails may be empty only with the team stack's topic (TeamTopicArn).
+  CHECK(r.err.find(tmpl + ": rule TeamEmailsNotEmpty failed: TeamEmails must list at least one "
+                          "address") != std::string::npos);
   r = run_command(
       cli + " replay --template " + tmpl + " --param TrainingJobName=j --param TeamEmails=nope",
       "");

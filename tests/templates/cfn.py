@@ -18,12 +18,14 @@ def _tag(name):
             value = loader.construct_sequence(node, deep=True)
         else:
             value = loader.construct_mapping(node, deep=True)
-        return {"Ref": value} if name == "Ref" else {"Fn::" + name: value}
+        if name in ("Ref", "Condition"):  # !Condition X in Conditions: {"Condition": "X"}
+            return {name: value}
+        return {"Fn::" + name: value}
 
     return construct
 
 
-for _name in ["Ref", "Sub", "GetAtt", "If", "Not", "Equals", "And", "Or", "Join", "Select",
+for _name in ["Ref", "Condition", "Sub", "GetAtt", "If", "Not", "Equals", "And", "Or", "Join", "Select",
               "Split", "Contains", "FindInMap", "Base64", "Cidr", "ImportValue", "GetAZs",
               "ToJsonString", "Length"]:
     _Loader.add_constructor("!" + _name, _tag(_name))

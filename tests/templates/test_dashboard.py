@@ -135,7 +135,7 @@ class Dashboard(unittest.TestCase):
         self.assertTrue(q.startswith("SOURCE '/aws/sagemaker/TrainingJobs' |"), q)
         self.assertIn("filter TrainingJobName = 'job-7'", q)
         self.assertIn("OverfittingReason != ''", q)
-        self.assertIn("fields @timestamp, Epoch, BestEpoch, OverfittingReason", q)
+        self.assertIn("fields @timestamp, OverfittingReason, Epoch, TrainLoss, ValidationLoss, BestEpoch", q)
         self.assertEqual(logs[0]["region"], REGION)
 
     def test_default_range_covers_a_job_and_widgets_do_not_overlap(self):

@@ -124,9 +124,14 @@ class MainTemplate(unittest.TestCase):
         self.assertEqual(body["Properties"]["Protocol"], "email")
         assertion = self.t["Rules"]["TeamEmailsNotEmpty"]["Assertions"][0]["Assert"]
         self.assertEqual(assertion, {"Fn::Not": [{"Fn::Contains": [{"Ref": "TeamEmails"}, ""]}]})
+        # Empty only as the default (with TeamTopicArn); the rule above
+        # refuses it when this stack subscribes the team itself.
+        self.assertEqual(self.t["Rules"]["TeamEmailsNotEmpty"]["RuleCondition"],
+                         {"Fn::Equals": [{"Ref": "TeamTopicArn"}, ""]})
         pattern = re.compile(self.t["Parameters"]["TeamEmails"]["AllowedPattern"])
         self.assertTrue(pattern.match("a.b+team@example.co.uk"))
-        for bad in ["", "not-an-address", "a@b", "a@b.c,d@e.f"]:
+        self.assertTrue(pattern.match(""))
+        for bad in ["not-an-address", "a@b", "a@b.c,d@e.f", " a@b.c"]:
             self.assertFalse(pattern.match(bad), bad)
 
     def test_topic_policy_lets_only_this_stacks_alarm_publish(self):
@@ -151,7 +156,11 @@ class MainTemplate(unittest.TestCase):
             t = cfn.load(path)
             key = t["Resources"]["TopicKey"]
             self.assertEqual(key["Condition"], "CreateKmsKey")
-            self.assertEqual(t["Conditions"]["CreateKmsKey"], {"Fn::Equals": [{"Ref": "CreateTopicKey"}, "true"]})
+            # A key only for a topic of the stack's own (not with TeamTopicArn).
+            create = t["Conditions"]["CreateKmsKey"]
+            self.assertIn(create, [{"Fn::Equals": [{"Ref": "CreateTopicKey"}, "true"]},
+                                   {"Fn::And": [{"Condition": "CreateTopic"},
+                                                {"Fn::Equals": [{"Ref": "CreateTopicKey"}, "true"]}]}])
             self.assertEqual(t["Parameters"]["CreateTopicKey"]["Default"], "false")
             self.assertTrue(key["Properties"]["EnableKeyRotation"])
             cw = [s for s in key["Properties"]["KeyPolicy"]["Statement"]

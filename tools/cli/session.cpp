@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "alarms/cloudwatch_text.hpp"
@@ -83,6 +85,104 @@ void check_number_parameters(const nlohmann::json& tmpl, const template_options&
                            ": a Number parameter needs a finite decimal number");
     }
   }
+}
+
+// A stack name for a template file among several: its stem, as
+// CloudFormation allows one (a letter, then letters, digits and hyphens),
+// made unique among the names already `taken`.
+std::string stack_name_of(const std::string& path, const std::vector<std::string>& taken) {
+  std::string stem = path.substr(path.find_last_of('/') + 1);  // npos + 1 = 0
+  stem = stem.substr(0, std::min<std::size_t>(stem.find('.'), 100));
+  std::string name;
+  for (const char c : stem) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
+  if (name.empty() || !std::isalpha(static_cast<unsigned char>(name[0]))) name = "stack-" + name;
+  std::string unique = name;
+  for (int i = 2; std::find(taken.begin(), taken.end(), unique) != taken.end(); ++i)
+    unique = name + "-" + std::to_string(i);
+  return unique;
+}
+
+// Adds one stack's alarms and topics to the others'. CloudWatch alarm names
+// are unique in an account and Region, and so are topic names.
+void merge_stack(template_model& all, template_model&& m) {
+  const auto check = [&](const std::string& name, bool taken, const char* what) {
+    if (taken) {
+      throw template_error(std::string(what) + " " + name +
+                           " is also declared by an earlier --template (stacks " + all.stack_name +
+                           "); names are unique in an account and Region");
+    }
+  };
+  const auto alarm_taken = [&](const std::string& name) {
+    for (const auto& a : all.alarms)
+      if (a.name == name) return true;
+    for (const auto& a : all.composites)
+      if (a.name == name) return true;
+    return false;
+  };
+  for (auto& a : m.alarms) {
+    check(a.name, alarm_taken(a.name), "alarm");
+    all.alarms.push_back(std::move(a));
+  }
+  for (auto& a : m.composites) {
+    check(a.name, alarm_taken(a.name), "alarm");
+    all.composites.push_back(std::move(a));
+  }
+  for (auto& tp : m.topics) {
+    bool taken = false;
+    for (const auto& other : all.topics) taken |= other.arn == tp.arn;
+    check(tp.arn, taken, "topic");
+    all.topics.push_back(std::move(tp));
+  }
+  for (auto& s : m.skipped) all.skipped.push_back(std::move(s));
+  all.stack_name += (all.stack_name.empty() ? "" : ", ") + m.stack_name;
+}
+
+// --template once or more: each file is one stack, evaluated on its own
+// with the --param values it declares (with several files, a value the
+// file does not declare is ignored for it), then the stacks' alarms and
+// topics are merged as one account's: an alarm whose action is another
+// stack's topic (a job stack notifying the team stack's topic) emails that
+// topic's subscribers. The message of an error names the file.
+template_model read_stacks(const alarms_options& o) {
+  template_model all;
+  all.region = o.t.region;
+  all.account_id = o.t.account_id;
+  const bool several = o.templates.size() > 1;
+  std::vector<std::string> names;
+  std::set<std::string> declared;  // --param names some template declares
+  for (const auto& path : o.templates) {
+    try {
+      std::ifstream f(path, std::ios::binary);
+      if (!f) throw template_error("cannot open " + path + ": " + std::strerror(errno));
+      std::stringstream text;
+      text << f.rdbuf();
+      const auto parsed = parse_template(text.str());
+      template_options t = o.t;
+      if (several) {
+        t.stack_name = stack_name_of(path, names);
+        const bool has =
+            parsed.is_object() && parsed.contains("Parameters") && parsed["Parameters"].is_object();
+        for (auto it = t.parameters.begin(); it != t.parameters.end();) {
+          if (has && parsed["Parameters"].contains(it->first)) {
+            declared.insert(it->first);
+            ++it;
+          } else {
+            it = t.parameters.erase(it);
+          }
+        }
+      }
+      names.push_back(t.stack_name);
+      check_number_parameters(parsed, t);
+      merge_stack(all, evaluate_template(parsed, t));
+    } catch (const std::exception& e) {
+      throw template_error(path + ": " + e.what());
+    }
+  }
+  for (const auto& [name, value] : o.t.parameters) {
+    if (several && declared.count(name) == 0)
+      throw template_error("--param " + name + "=" + value + ": no template declares " + name);
+  }
+  return all;
 }
 
 std::string safe(const std::string& s) {
@@ -296,8 +396,8 @@ class session {
 
 }  // namespace
 
-const char* const alarms_usage = R"(usage: fitwatch replay --template FILE [options] [LOG...]
-       fitwatch watch  --template FILE [options] < live log
+const char* const alarms_usage = R"(usage: fitwatch replay --template FILE... [options] [LOG...]
+       fitwatch watch  --template FILE... [options] < live log
 
 Evaluates the CloudFormation template's CloudWatch alarms on an EMF log with
 CloudWatch's rules (periods, statistics, M of N, TreatMissingData, composite
@@ -307,8 +407,15 @@ replay reads LOG files (stdin if none); watch reads a live log from stdin,
 passes every line through to stdout and reports transitions on stderr.
 
 options:
-  --template FILE        the template (YAML or JSON)             (required)
-  --param KEY=VALUE      a template parameter (repeatable)
+  --template FILE        a template (YAML or JSON), one stack    (required)
+                         Repeatable: e.g. templates/team.yaml and a job's
+                         stack with --param TeamTopicArn=<team topic ARN>;
+                         each is evaluated on its own, then their alarms
+                         and topics are merged, so an alarm notifying
+                         another stack's topic emails its subscribers
+  --param KEY=VALUE      a template parameter (repeatable); with several
+                         templates, each gets only the parameters it
+                         declares (ignored for the others)
   --region REGION        (us-east-1)
   --outbox DIR           write each email as DIR/NNN-<alarm>-<state>-<to>.eml
   --format text|json     transitions as text (default) or one JSON object each
@@ -338,7 +445,7 @@ alarms_options parse_alarms_options(const std::vector<std::string>& args, bool l
       return args[++i];
     };
     if (a == "--template") {
-      o.template_file = next();
+      o.templates.push_back(next());
     } else if (a == "--param") {
       const auto kv = next();
       const auto eq = kv.find('=');
@@ -378,7 +485,7 @@ alarms_options parse_alarms_options(const std::vector<std::string>& args, bool l
       o.logs.push_back(a);
     }
   }
-  if (o.template_file.empty()) throw std::invalid_argument("--template is required");
+  if (o.templates.empty()) throw std::invalid_argument("--template is required");
   if (!o.smtp.url.empty()) {
     const char* env = std::getenv("FITWATCH_SMTP_PASSWORD");
     if (o.smtp.password.empty() && env != nullptr) o.smtp.password = env;
@@ -406,15 +513,9 @@ int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& ou
   }
   std::unique_ptr<session> s;
   try {
-    std::ifstream f(o.template_file, std::ios::binary);
-    if (!f) throw template_error("cannot open " + o.template_file + ": " + std::strerror(errno));
-    std::stringstream text;
-    text << f.rdbuf();
-    const auto parsed = parse_template(text.str());
-    check_number_parameters(parsed, o.t);
-    s = std::make_unique<session>(o, evaluate_template(parsed, o.t), live ? err : out, err);
+    s = std::make_unique<session>(o, read_stacks(o), live ? err : out, err);
   } catch (const std::exception& e) {
-    err << name << ": " << o.template_file << ": " << e.what() << "\n";
+    err << name << ": " << e.what() << "\n";
     return 2;
   }
   // Past the template, an error can still come from evaluating it (metric

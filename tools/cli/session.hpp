@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "cfn/template.hpp"
-#include "notify/smtp.hpp"
 #include "logs.hpp"
+#include "notify/smtp.hpp"
 
 namespace fitwatch::tools {
 
 struct alarms_options {
-  std::string template_file;
-  template_options t;
+  std::vector<std::string> templates;  ///< --template, once per stack
+  template_options t;                  ///< --param values are shared by the stacks
   std::string outbox;
   bool json = false;
   std::optional<std::int64_t> tail;

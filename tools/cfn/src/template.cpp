@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -733,6 +734,14 @@ class evaluator {
     a.name = alarm_name(id);
     a.arn = alarm_arn(a.name);
     a.description = string_or(p, "AlarmDescription", "");
+    // PutMetricAlarm and PutCompositeAlarm: AlarmDescription is 0-1024
+    // characters (UTF-8 code points: bytes that do not continue one).
+    if (const auto n = std::count_if(a.description.begin(), a.description.end(),
+                                     [](char c) { return (c & 0xC0) != 0x80; });
+        n > 1024) {
+      throw template_error("resource " + id + ": AlarmDescription is " + std::to_string(n) +
+                           " characters; CloudWatch allows at most 1024");
+    }
     a.actions_enabled = !p.contains("ActionsEnabled") || p["ActionsEnabled"] == true ||
                         p["ActionsEnabled"] == "true";
     a.ok_actions = strings(p, "OKActions");
