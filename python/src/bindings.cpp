@@ -46,6 +46,18 @@ void option(py::class_<detector_options>& c, py::list& names, const char* name,
           o.*field = static_cast<std::size_t>(v);
         },
         doc);
+  } else if constexpr (std::is_same_v<T, direction>) {
+    c.def_property(
+        name,
+        [field](const detector_options& o) { return o.*field == direction::max ? "max" : "min"; },
+        [field, name](detector_options& o, const std::string& v) {
+          if (v != "min" && v != "max") {
+            throw error(std::string("detector ") + name + " must be min or max, got \"" +
+                        v.substr(0, 200) + "\"");
+          }
+          o.*field = v == "max" ? direction::max : direction::min;
+        },
+        doc);
   } else {
     c.def_readwrite(name, field, doc);
   }
@@ -58,6 +70,10 @@ void bind_detector_options(py::module_& m) {
   c.def(py::init<>());
   py::list names;
   using o = detector_options;
+  option(c, names, "monitor", &o::monitor,
+         "The validation metric the rules read; ValidationLoss (default) is val_loss, any other "
+         "name is observe(metric=...).");
+  option(c, names, "mode", &o::mode, "min: lower values are better (a loss); max: higher.");
   option(c, names, "min_delta", &o::min_delta,
          "A change smaller than this is neither an improvement nor a rise.");
   option(c, names, "warmup", &o::warmup, "Evaluations ignored by every rule.");
@@ -268,18 +284,21 @@ void bind_monitor(py::module_& m) {
           "observe",
           [](py_monitor& self, std::int64_t epoch, double train_loss, double val_loss,
              std::optional<double> train_acc, std::optional<double> val_acc,
-             std::optional<std::int64_t> timestamp, const py::kwargs& properties) {
+             std::optional<double> metric, std::optional<std::int64_t> timestamp,
+             const py::kwargs& properties) {
             auto& log = self.logger_object.cast<logger&>();
             for (const auto& [name, value] : properties) {
               set_property(log, log.property(name.cast<std::string>()), value);
             }
-            const evaluation e{train_loss, val_loss, train_acc, val_acc};
+            evaluation e{train_loss, val_loss, train_acc, val_acc};
+            e.metric = metric;
             return timestamp ? self.mon.observe_at(epoch, e, *timestamp)
                              : self.mon.observe(epoch, e);
           },
           py::arg("epoch"), py::arg("train_loss"), py::arg("val_loss"), py::kw_only(),
           py::arg("train_acc") = py::none(), py::arg("val_acc") = py::none(),
-          py::arg("timestamp") = py::none(), py::return_value_policy::copy)
+          py::arg("metric") = py::none(), py::arg("timestamp") = py::none(),
+          py::return_value_policy::copy)
       .def("should_stop", [](const py_monitor& self) { return self.mon.should_stop(); })
       .def_property_readonly("best_epoch",
                              [](const py_monitor& self) { return self.mon.best_epoch(); })
@@ -364,7 +383,8 @@ PYBIND11_MODULE(_core, m) {
   bind_settings(m);
   bind_logger(m);
   bind_monitor(m);
-  m.def("schema_json", &schema_json, py::arg("namespace") = std::string(default_namespace));
+  m.def("schema_json", &schema_json, py::arg("namespace") = std::string(default_namespace),
+        py::arg("options") = detector_options{});
   m.attr("DEFAULT_NAMESPACE") = std::string(default_namespace);
   py::list units;
   for (std::size_t i = 0; i < unit_count; ++i)
