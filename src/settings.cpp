@@ -264,6 +264,22 @@ std::string setting_value(const settings& s, std::string_view name) {
       e.where);
 }
 
+std::optional<detector_field> detector_field_of(std::string_view name) {
+  for (const auto& e : table()) {
+    if (e.spec.name != name) continue;
+    return std::visit(
+        [](auto member) -> std::optional<detector_field> {
+          if constexpr (of_detector_v<decltype(member)>) {
+            return member;
+          } else {
+            return std::nullopt;
+          }
+        },
+        e.where);
+  }
+  return std::nullopt;
+}
+
 std::map<std::string, std::string> detector_option_values(const detector_options& options) {
   settings s;
   s.detector = options;

@@ -360,3 +360,19 @@ TEST_CASE("monitor and mode: one table for hyperparameters, FITWATCH_MODE and ho
         }).rfind("fitwatch: setting --monitor=\"GeneralizationLoss\": monitored metric", 0) == 0);
   CHECK(s.detector.monitor == "auc");  // unchanged by every failure
 }
+
+TEST_CASE("detector_field_of: the member of every detector setting, none for the logger's") {
+  const auto options = fitwatch::detector_option_values(fitwatch::detector_options{});
+  for (const auto& spec : fitwatch::setting_specs()) {
+    INFO(spec.name);
+    const auto field = fitwatch::detector_field_of(spec.name);
+    CHECK(field.has_value() == (options.count(std::string(spec.name)) == 1));
+  }
+  CHECK_FALSE(fitwatch::detector_field_of("no_such_setting"));
+  // The member is the one the setting sets.
+  settings s;
+  fitwatch::apply_setting(s, "warmup", "7");
+  const auto warmup =
+      std::get<std::size_t fitwatch::detector_options::*>(*fitwatch::detector_field_of("warmup"));
+  CHECK(s.detector.*warmup == 7);
+}
