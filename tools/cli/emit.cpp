@@ -26,14 +26,15 @@ Reads one evaluation per line from stdin, runs fitwatch's overfitting
 detector and writes the same EMF lines the C++ library writes.
 Input lines: CSV  epoch,train_loss,val_loss[,train_acc,val_acc]  (an optional
 header line names the columns), or JSON objects with those keys (and an
-optional "timestamp" in ms since the epoch). With --monitor NAME (not
-ValidationLoss) the monitored metric is the column or key NAME, which a CSV
-names in its header line: --monitor val_f1 --mode max reads val_f1 as
-higher-is-better and writes it as val_f1 (docs/detector.md, "Any metric"). The epoch and the timestamp are
+optional "timestamp" in ms since the epoch). The epoch and the timestamp are
 integers; a loss may be NaN, Infinity or -Infinity (as Python's json writes
 them): the detector reads that as divergence. Bad lines are reported on
 stderr with their line number and skipped; the exit code is 1 if any line
 was bad, 2 if stdout cannot be written or a setting is bad.
+Any metric: with --monitor NAME (other than ValidationLoss) the rules read
+the column or key NAME (a CSV names it in its header line) and the lines
+carry it as NAME, its best as BestNAME; --mode max if higher is better
+(--monitor val_f1 --mode max; docs/detector.md, "Any metric").
 
 options:
   --passthrough             write every line that is not an evaluation (the
