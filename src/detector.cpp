@@ -9,10 +9,12 @@
 
 #include "fitwatch/error.hpp"
 #include "fitwatch/settings.hpp"
+#include "validate.hpp"
 
 namespace fitwatch {
 
-detector::detector(detector_options options) : options_(options) {
+detector::detector(detector_options options) : options_(std::move(options)) {
+  validate_metric_name(options_.monitor);  // the reasons and the monitor name it
   if (!(options_.smoothing > 0 && options_.smoothing <= 1)) {
     throw error("detector smoothing must be in (0, 1], got " + std::to_string(options_.smoothing));
   }
@@ -101,6 +103,24 @@ double slope_t(std::size_t n, At value) {
   return slope / se;
 }
 
+// How the reasons name the monitored metric and its worse direction:
+// "validation loss ... above its best" by default, "val_f1 ... below its
+// best" for a named metric with mode max.
+struct wording {
+  std::string subject;
+  const char* worse;  // above / below (its best)
+  const char* rose;   // rose / fell
+  const char* rising;
+  const char* jumped;
+};
+
+wording wording_of(const detector_options& o) {
+  const bool max = o.mode == direction::max;
+  return {o.monitor == default_monitor ? std::string("validation loss") : o.monitor,
+          max ? "below" : "above", max ? "fell" : "rose", max ? "falling" : "rising",
+          max ? "dropped" : "jumped"};
+}
+
 }  // namespace
 
 // The training loss's trend from the best evaluation on: at least
@@ -118,93 +138,108 @@ const signals& detector::update(const evaluation& e) {
   auto& s = signals_;
   s.evaluation = count_++;
   s.improved = false;
-  s.finite = std::isfinite(e.train_loss) && std::isfinite(e.validation_loss);
+  const bool named = options_.monitor != default_monitor;
+  const double metric =
+      named ? e.metric.value_or(std::numeric_limits<double>::quiet_NaN()) : e.validation_loss;
+  s.finite =
+      std::isfinite(e.train_loss) && std::isfinite(e.validation_loss) && std::isfinite(metric);
   const bool above = e.train_loss > options_.divergence_threshold ||
                      e.validation_loss > options_.divergence_threshold;
   if ((!s.finite && options_.check_finite) || above) {
     s.diverged = true;
-    s.reason = !s.finite ? "a loss is not finite (NaN or infinity)"
-                         : "a loss is above the divergence threshold";
+    s.reason = s.finite ? "a loss is above the divergence threshold"
+               : named  ? "a loss or " + options_.monitor + " is not finite (NaN or infinity)"
+                        : "a loss is not finite (NaN or infinity)";
     stop_ = true;
   }
   if (!s.finite) return s;  // nothing else can be computed from this evaluation
 
+  // The rules read the metric oriented so that lower is better: negated
+  // with mode max. Negation is exact, so a mirrored curve gives the same
+  // verdicts bit for bit. The signals hold the metric's own values.
+  const double sign = options_.mode == direction::max ? -1.0 : 1.0;
+  const double value = sign * metric;
+  double best = sign * s.best_validation;
+
   s.noise = noise();  // of the earlier evaluations: a jump must not hide itself
-  history_[history_count_ % history_size] = e.validation_loss;
+  history_[history_count_ % history_size] = value;
   train_history_[history_count_ % history_size] = e.train_loss;
   ++history_count_;
 
   s.gap = e.validation_loss - e.train_loss;
   s.gap_ratio = e.train_loss != 0 ? s.gap / e.train_loss : 0;
-  const double v = has_best_ ? options_.smoothing * e.validation_loss +
-                                   (1 - options_.smoothing) * s.smoothed_validation
-                             : e.validation_loss;
-  s.smoothed_validation = v;
+  const double v = has_best_ ? options_.smoothing * value +
+                                   (1 - options_.smoothing) * sign * s.smoothed_validation
+                             : value;
+  s.smoothed_validation = sign * v;
 
   // Keras / Lightning: improvement iff current + |min_delta| < best.
-  if (!has_best_ || v + std::fabs(options_.min_delta) < s.best_validation) {
+  if (!has_best_ || v + std::fabs(options_.min_delta) < best) {
     s.improved = has_best_;
-    s.best_validation = v;
+    best = v;
     s.best_evaluation = s.evaluation;
     s.since_best = 0;
     has_best_ = true;
   } else {
     ++s.since_best;
   }
+  s.best_validation = sign * best;
   s.rise_streak = s.evaluation > 0 && v > previous_ + options_.min_delta ? s.rise_streak + 1 : 0;
   previous_ = v;
   // Percent of |best|, so that the rules mean the same for losses below zero.
-  const double scale = std::fabs(s.best_validation);
-  s.generalization_loss = scale > 0 ? 100.0 * (v - s.best_validation) / scale : 0.0;
+  const double scale = std::fabs(best);
+  s.generalization_loss = scale > 0 ? 100.0 * (v - best) / scale : 0.0;
   const double smoothed_noise = s.noise * std::sqrt(options_.smoothing / (2 - options_.smoothing));
   gl_run_ = s.generalization_loss > options_.gl_threshold &&
-                    v - s.best_validation > options_.gl_noise_units * smoothed_noise
+                    v - best > options_.gl_noise_units * smoothed_noise
                 ? gl_run_ + 1
                 : 0;
   s.train_trend = train_trend(s.since_best);
   const bool train_falling =
       options_.train_falling_t == 0 || s.train_trend < -options_.train_falling_t;
   const bool strong_rise = options_.strong_rise_units > 0 && gl_run_ > 0 && s.noise > 0 &&
-                           v - s.best_validation > options_.strong_rise_units * smoothed_noise;
+                           v - best > options_.strong_rise_units * smoothed_noise;
 
   // The verdict: latched until a new best; rules are silent during warm-up.
   if (s.improved) latched_ = false;
   if (!latched_ && s.evaluation >= options_.warmup) {
+    const auto w = wording_of(options_);
     std::ostringstream why;
     why.precision(3);
-    const double rise = e.validation_loss - s.best_validation;  // raw, above the (smoothed) best
+    const double rise = value - best;  // raw, worse than the (smoothed) best
     if (!train_falling && !strong_rise) {
       // the validation-loss rules below speak only while the model still
       // learns the training set, or beyond strong_rise_units (see both)
     } else if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm &&
                s.since_best >= options_.gl_min_since_best) {
-      why << "validation loss " << s.generalization_loss << "% above its best (evaluation "
-          << s.best_evaluation + 1 << ") for " << gl_run_ << " evaluations";
+      why << w.subject << " " << s.generalization_loss << "% " << w.worse
+          << " its best (evaluation " << s.best_evaluation + 1 << ") for " << gl_run_
+          << " evaluations";
     } else if (options_.jump_sigmas > 0 && s.noise > 0 && s.since_best >= 1 &&
                rise > options_.jump_sigmas * s.noise &&
                rise > options_.gl_threshold / 100 * scale) {
-      why << "validation loss jumped to " << e.validation_loss << ", " << rise / s.noise
-          << " noise units above its best (evaluation " << s.best_evaluation + 1 << ")";
+      why << w.subject << " " << w.jumped << " to " << metric << ", " << rise / s.noise
+          << " noise units " << w.worse << " its best (evaluation " << s.best_evaluation + 1 << ")";
     } else if (options_.trend_window > 0 && s.since_best + 1 >= options_.trend_window &&
                s.generalization_loss > options_.trend_min_gl &&
                slope_t(options_.trend_window,
                        [this](std::size_t back) { return history_at(back); }) > options_.trend_t) {
-      why << "validation loss rising steadily for " << options_.trend_window << " evaluations, "
-          << s.generalization_loss << "% above its best (evaluation " << s.best_evaluation + 1
-          << ")";
+      why << w.subject << " " << w.rising << " steadily for " << options_.trend_window
+          << " evaluations, " << s.generalization_loss << "% " << w.worse
+          << " its best (evaluation " << s.best_evaluation + 1 << ")";
     }
     const bool validation_rule = !why.str().empty();
     if (validation_rule && options_.train_falling_t > 0) {
       if (train_falling) {
         why << ", while the training loss still falls";
       } else {
-        why << ", " << (v - s.best_validation) / smoothed_noise << " noise units above its best";
+        why << ", " << (v - best) / smoothed_noise << " noise units " << w.worse << " its best";
       }
     }
     if (validation_rule) {
       // the first rule that fired is the reason
     } else if (options_.rise_patience > 0 && s.rise_streak >= options_.rise_patience) {
-      why << "validation loss rose " << s.rise_streak << " evaluations in a row";
+      why << w.subject << " " << w.rose << " " << s.rise_streak << " evaluations in a row";
     } else if (options_.patience > 0 && s.since_best >= options_.patience) {
       why << "no improvement for " << s.since_best << " evaluations";
     } else if (options_.gap_ratio_threshold > 0 && s.gap_ratio > options_.gap_ratio_threshold) {
@@ -354,8 +389,11 @@ void detector::restore_state(std::string_view text) {
   // options would resume a different detector.
   const auto options = j.find("options");
   if (options == j.end() || !options->is_object()) bad_state("options are missing");
+  // An option the state lacks (saved before the option existed) was its default.
+  const auto defaults = detector_option_values(detector_options{});
   for (const auto& [name, value] : detector_option_values(options_)) {
     const auto it = options->find(name);
+    if (it == options->end() && defaults.at(name) == value) continue;
     if (it == options->end() || !it->is_string() || it->get<std::string>() != value) {
       bad_state("saved with " + name + "=" + (it == options->end() ? "(missing)" : it->dump()) +
                 ", this detector has " + name + "=\"" + value + "\"");

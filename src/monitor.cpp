@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "fitwatch/error.hpp"
+#include "validate.hpp"
 
 namespace fitwatch {
 namespace {
@@ -77,30 +78,95 @@ constexpr bool every_metric_has_a_value() {
 static_assert(every_metric_has_a_value(),
               "a metric of signal_metrics has no entry in metric_values");
 
+constexpr std::string_view best_metric = "BestValidationLoss";
+constexpr std::string_view host_property = "Host";
+constexpr std::string_view job_dimension = "TrainingJobName";
+
+bool named(std::string_view monitor) {
+  return monitor != default_monitor;
+}
+
+// The name a metric of signal_metrics is written under: the best follows
+// the monitored metric, every other keeps its name.
+std::string name_of(const metric_spec& m, std::string_view monitor) {
+  return m.name == best_metric ? best_metric_name(monitor) : std::string(m.name);
+}
+
 }  // namespace
 
-std::string schema_json(std::string_view namespace_name) {
+std::string best_metric_name(std::string_view monitor) {
+  return "Best" + std::string(monitor);
+}
+
+void check_monitor_name(std::string_view name) {
+  validate_metric_name(name);
+  validate_metric_name(best_metric_name(name));
+  if (!named(name)) return;
+  const auto taken = [](std::string_view n) {
+    for (const auto& m : signal_metrics) {
+      if (m.name == n) return true;
+    }
+    for (const auto p :
+         {epoch_property, best_epoch_property, reason_property, host_property, job_dimension}) {
+      if (p == n) return true;
+    }
+    return false;
+  };
+  for (const auto& n : {std::string(name), best_metric_name(name)}) {
+    if (taken(n)) {
+      throw error("monitored metric \"" + std::string(name) + "\": " + n +
+                  " is a name fitwatch already writes on the line");
+    }
+  }
+}
+
+std::string schema_json(std::string_view namespace_name, const detector_options& options) {
+  check_monitor_name(options.monitor);
+  const auto metric = [](const std::string& name, unit u, resolution r, std::string_view what) {
+    return nlohmann::ordered_json{{"Name", name},
+                                  {"Unit", to_string(u)},
+                                  {"StorageResolution", static_cast<int>(r)},
+                                  {"Description", what}};
+  };
+  const bool is_named = named(options.monitor);
   nlohmann::ordered_json metrics = nlohmann::ordered_json::array();
   for (const auto& m : signal_metrics) {
-    metrics.push_back({{"Name", m.name},
-                       {"Unit", to_string(m.unit_)},
-                       {"StorageResolution", static_cast<int>(m.resolution_)},
-                       {"Description", m.description}});
+    const std::string best_text = "best (smoothed) " + options.monitor + " so far";
+    metrics.push_back(metric(name_of(m, options.monitor), m.unit_, m.resolution_,
+                             is_named && m.name == best_metric ? best_text : m.description));
   }
+  if (is_named) {
+    metrics.push_back(metric(options.monitor, unit::none, resolution::high,
+                             "the monitored validation metric of the evaluation"));
+  }
+  const bool max = options.mode == direction::max;
   const nlohmann::ordered_json schema = {
       {"Namespace", namespace_name},
-      {"Dimensions", {{"TrainingJobName"}}},
+      {"Dimensions", {{job_dimension}}},
       {"Metrics", metrics},
-      {"Properties", {epoch_property, best_epoch_property, reason_property, "Host"}},
+      {"Properties", {epoch_property, best_epoch_property, reason_property, host_property}},
+      {"Monitor",
+       {{"Name", options.monitor},
+        {"Mode", max ? "max" : "min"},
+        {"Best", best_metric_name(options.monitor)},
+        {"Description",
+         "the validation metric the rules read (settings monitor and mode). A metric other than "
+         "ValidationLoss is written under its own name and its best under Best<name>; "
+         "GeneralizationLoss, ValidationLossRiseStreak, EvaluationsSinceBest, "
+         "OverfittingDetected and TrainingDiverged keep their names for every metric and measure "
+         "it worse than its best: above it with mode min, below it with mode max"}}},
   };
   return schema.dump(2);
 }
 
 monitor::monitor(logger& log, detector_options options) : log_(log), detector_(options) {
+  const auto& name = detector_.options().monitor;
+  check_monitor_name(name);
   for (std::size_t i = 0; i < signal_metrics.size(); ++i) {
     const auto& m = signal_metrics[i];
-    ids_[i] = log_.metric(m.name, m.unit_, m.resolution_);
+    ids_[i] = log_.metric(name_of(m, name), m.unit_, m.resolution_);
   }
+  if (named(name)) monitored_ = log_.metric(name, unit::none, resolution::high);
   epoch_ = log_.property(epoch_property);
   best_epoch_ = log_.property(best_epoch_property);
   reason_ = log_.property(reason_property);
@@ -113,6 +179,9 @@ void monitor::record(std::int64_t epoch, const evaluation& e) {
   // loss (and counts it); the signals still tell the story.
   for (std::size_t i = 0; i < ids_.size(); ++i) {
     if (const auto v = table_values[i](e, s)) log_.put(ids_[i], *v);
+  }
+  if (monitored_) {  // a missing value is not written (the detector reads it as NaN)
+    if (e.metric) log_.put(*monitored_, *e.metric);
   }
   log_.set(epoch_, epoch);
   log_.set(best_epoch_, best_epoch_value_);

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "fitwatch/error.hpp"
+#include "fitwatch/monitor.hpp"
 
 namespace fitwatch {
 namespace {
@@ -29,8 +30,17 @@ std::string quoted(std::string_view key, std::string_view value) {
 // How one setting is read and written: a member of the detector's options
 // or of the settings themselves.
 using field = std::variant<double detector_options::*, std::size_t detector_options::*,
-                           bool detector_options::*, std::string settings::*, bool settings::*,
+                           bool detector_options::*, std::string detector_options::*,
+                           direction detector_options::*, std::string settings::*, bool settings::*,
                            write_ranks settings::*>;
+
+// The members that are the detector's options (saved with its state).
+template <class M>
+constexpr bool of_detector_v = std::is_same_v<M, double detector_options::*> ||
+                               std::is_same_v<M, std::size_t detector_options::*> ||
+                               std::is_same_v<M, bool detector_options::*> ||
+                               std::is_same_v<M, std::string detector_options::*> ||
+                               std::is_same_v<M, direction detector_options::*>;
 
 struct entry {
   setting_spec spec;
@@ -42,6 +52,12 @@ const std::vector<entry>& table() {
   using d = detector_options;
   using s = settings;
   static const std::vector<entry> t = {
+      {{"monitor", "text",
+        "the validation metric the rules read (its name in the EMF lines); ValidationLoss is the "
+        "validation loss"},
+       &d::monitor},
+      {{"mode", "min or max", "min: lower values of the monitored metric are better; max: higher"},
+       &d::mode},
       {{"min_delta", "number", "a change smaller than this is neither an improvement nor a rise"},
        &d::min_delta},
       {{"warmup", "count", "evaluations ignored by every rule"}, &d::warmup},
@@ -189,6 +205,16 @@ void apply_setting(settings& s, std::string_view name, std::string_view raw, std
           next.detector.*member = static_cast<std::size_t>(n);
         } else if constexpr (std::is_same_v<m, bool detector_options::*>) {
           next.detector.*member = parse_boolean(value, key);
+        } else if constexpr (std::is_same_v<m, std::string detector_options::*>) {
+          next.detector.*member = value;
+        } else if constexpr (std::is_same_v<m, direction detector_options::*>) {
+          if (value == "min") {
+            next.detector.*member = direction::min;
+          } else if (value == "max") {
+            next.detector.*member = direction::max;
+          } else {
+            bad(key, value, "not min or max");
+          }
         } else if constexpr (std::is_same_v<m, std::string settings::*>) {
           next.*member = value;
         } else if constexpr (std::is_same_v<m, bool settings::*>) {
@@ -223,6 +249,10 @@ std::string setting_value(const settings& s, std::string_view name) {
           return std::to_string(s.detector.*member);
         } else if constexpr (std::is_same_v<m, bool detector_options::*>) {
           return s.detector.*member ? "true" : "false";
+        } else if constexpr (std::is_same_v<m, std::string detector_options::*>) {
+          return s.detector.*member;
+        } else if constexpr (std::is_same_v<m, direction detector_options::*>) {
+          return s.detector.*member == direction::max ? "max" : "min";
         } else if constexpr (std::is_same_v<m, std::string settings::*>) {
           return s.*member;
         } else if constexpr (std::is_same_v<m, bool settings::*>) {
@@ -234,19 +264,29 @@ std::string setting_value(const settings& s, std::string_view name) {
       e.where);
 }
 
+std::optional<detector_field> detector_field_of(std::string_view name) {
+  for (const auto& e : table()) {
+    if (e.spec.name != name) continue;
+    return std::visit(
+        [](auto member) -> std::optional<detector_field> {
+          if constexpr (of_detector_v<decltype(member)>) {
+            return member;
+          } else {
+            return std::nullopt;
+          }
+        },
+        e.where);
+  }
+  return std::nullopt;
+}
+
 std::map<std::string, std::string> detector_option_values(const detector_options& options) {
   settings s;
   s.detector = options;
   std::map<std::string, std::string> out;
   for (const auto& e : table()) {
-    const bool of_detector = std::visit(
-        [](auto member) {
-          using m = decltype(member);
-          return std::is_same_v<m, double detector_options::*> ||
-                 std::is_same_v<m, std::size_t detector_options::*> ||
-                 std::is_same_v<m, bool detector_options::*>;
-        },
-        e.where);
+    const bool of_detector =
+        std::visit([](auto member) { return of_detector_v<decltype(member)>; }, e.where);
     if (of_detector) out[std::string(e.spec.name)] = setting_value(s, e.spec.name);
   }
   return out;
@@ -286,7 +326,8 @@ settings read_settings() {
 void validate(const settings& s) {
   const detector check{s.detector};  // throws on invalid options
   (void)check;
-  record probe{s.namespace_name};  // throws on an invalid namespace
+  check_monitor_name(s.detector.monitor);  // a name the monitor can write
+  record probe{s.namespace_name};          // throws on an invalid namespace
   (void)probe;
 }
 

@@ -622,3 +622,137 @@ TEST_CASE("a bad or hostile state is rejected with a clear error and changes not
   target.restore_state(good.dump());
   CHECK(target.current().evaluation == 7);
 }
+
+// ---- any metric: monitor and mode ------------------------------------------
+
+namespace {
+
+// The evaluations at which the verdict turns on (0-based), with the rules
+// of record enabled too, so that every rule has a say.
+std::vector<std::size_t> alarm_evaluations(const detector_options& o,
+                                           const std::vector<fitwatch::evaluation>& run) {
+  detector d{o};
+  std::vector<std::size_t> out;
+  bool before = false;
+  for (const auto& e : run) {
+    const auto& s = d.update(e);
+    if (s.overfitting && !before) out.push_back(s.evaluation);
+    before = s.overfitting;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("mode max on a mirrored curve alarms at the same evaluations as min on the curve") {
+  const auto losses = overfitting_run();
+  // The same run as a higher-is-better metric: the validation loss negated
+  // (an accuracy-like curve that peaks, then falls), the training loss kept.
+  std::vector<fitwatch::evaluation> mirrored;
+  for (const auto& e : losses) {
+    fitwatch::evaluation m{e.train_loss, e.validation_loss};
+    m.metric = -e.validation_loss;
+    mirrored.push_back(m);
+  }
+  for (const auto rules : {0, 1}) {
+    INFO("rules of record: " << rules);
+    detector_options min;
+    if (rules == 1) {
+      min.rise_patience = 3;
+      min.patience = 6;
+    }
+    detector_options max = min;
+    max.monitor = "val_score";
+    max.mode = fitwatch::direction::max;
+    const auto want = alarm_evaluations(min, losses);
+    REQUIRE_FALSE(want.empty());
+    CHECK(alarm_evaluations(max, mirrored) == want);
+    // Fails if the mode is ignored: read as lower-is-better, the mirrored
+    // curve's fall is an improvement and its peak the worst evaluation.
+    detector_options ignored = max;
+    ignored.mode = fitwatch::direction::min;
+    CHECK(alarm_evaluations(ignored, mirrored) != want);
+  }
+  // Every signal mirrors: the same streaks and percents, the best in the
+  // metric's own units, and the reason names the metric and its direction.
+  detector_options max;
+  max.monitor = "val_score";
+  max.mode = fitwatch::direction::max;
+  detector a, b{max};
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    const auto& s = a.update(losses[i]);
+    const auto& t = b.update(mirrored[i]);
+    CHECK(t.best_validation == -s.best_validation);
+    CHECK(t.smoothed_validation == -s.smoothed_validation);
+    CHECK(t.generalization_loss == s.generalization_loss);
+    CHECK(t.rise_streak == s.rise_streak);
+    CHECK(t.since_best == s.since_best);
+    CHECK(t.best_evaluation == s.best_evaluation);
+    CHECK(t.overfitting == s.overfitting);
+    CHECK(t.gap == s.gap);  // from the losses, whatever the metric
+    if (s.overfitting) {
+      CHECK(t.reason.rfind("val_score ", 0) == 0);
+      CHECK(t.reason.find("below its best") != std::string::npos);
+      CHECK(s.reason.find("above its best") != std::string::npos);
+    }
+  }
+  CHECK(b.should_stop());
+}
+
+TEST_CASE("a named metric's words: a fall in a row, a drop, a missing or NaN value") {
+  detector_options o = only([](detector_options& x) { x.rise_patience = 2; });
+  o.monitor = "val_f1";
+  o.mode = fitwatch::direction::max;
+  detector d{o};
+  const auto at = [](double f1) {
+    fitwatch::evaluation e{0.1, 0.5};
+    e.metric = f1;
+    return e;
+  };
+  d.update(at(0.8));
+  d.update(at(0.9));
+  CHECK_FALSE(d.update(at(0.85)).overfitting);  // one fall
+  CHECK(d.update(at(0.84)).reason == "val_f1 fell 2 evaluations in a row");
+  // A missing value is a NaN: divergence, named.
+  const auto& s = d.update({0.1, 0.5});
+  CHECK(s.diverged);
+  CHECK(s.reason == "a loss or val_f1 is not finite (NaN or infinity)");
+}
+
+TEST_CASE("monitor: an invalid metric name is rejected when the detector is made") {
+  detector_options o;
+  o.monitor = "";
+  CHECK_THROWS_WITH_AS(detector{o}, doctest::Contains("invalid metric name \"\""), fitwatch::error);
+  o.monitor = std::string(300, 'x');
+  CHECK_THROWS_AS(detector{o}, fitwatch::error);
+  o.monitor = "val\xff";
+  CHECK_THROWS_WITH_AS(detector{o}, doctest::Contains("not valid UTF-8"), fitwatch::error);
+}
+
+TEST_CASE("a state saved with mode max is not restored into mode min; one saved without is") {
+  detector_options max;
+  max.monitor = "val_acc";
+  max.mode = fitwatch::direction::max;
+  detector a{max};
+  fitwatch::evaluation e{0.5, 0.6};
+  e.metric = 0.7;
+  a.update(e);
+  detector_options min = max;
+  min.mode = fitwatch::direction::min;
+  detector b{min};
+  CHECK_THROWS_WITH_AS(b.restore_state(a.save_state()),
+                       "fitwatch: detector state: saved with mode=\"max\", this detector has "
+                       "mode=\"min\"",
+                       fitwatch::error);
+  // A state written before monitor and mode existed had the defaults.
+  detector c;
+  c.update({0.5, 0.6});
+  auto old = nlohmann::json::parse(c.save_state());
+  old["options"].erase("monitor");
+  old["options"].erase("mode");
+  detector fresh;
+  fresh.restore_state(old.dump());
+  CHECK(fresh.current().best_validation == 0.6);
+  detector named{max};
+  CHECK_THROWS_AS(named.restore_state(old.dump()), fitwatch::error);
+}

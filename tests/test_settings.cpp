@@ -145,10 +145,11 @@ TEST_CASE("every setting reads back what it writes and changes its own field") {
     // Another valid value changes this setting and no other.
     const std::string other = spec.type == "boolean"
                                   ? (fitwatch::setting_value(s, name) == "true" ? "false" : "true")
-                              : spec.type == "text"     ? "Other"
-                              : spec.type == "0 or all" ? "all"
-                              : name == "smoothing"     ? "0.5"
-                                                        : "4";
+                              : spec.type == "text"       ? "Other"
+                              : spec.type == "0 or all"   ? "all"
+                              : spec.type == "min or max" ? "max"
+                              : name == "smoothing"       ? "0.5"
+                                                          : "4";
     fitwatch::apply_setting(s, name, other);
     CHECK(fitwatch::setting_value(s, name) == other);
     for (const auto& o : fitwatch::setting_specs()) {
@@ -323,4 +324,55 @@ TEST_CASE("hyperparameters.json: strings kept, hostile files rejected with a rea
   CHECK(error_of([&] {
           fitwatch::read_hyperparameters(dir.file("missing.json"));
         }).find("cannot open") != std::string::npos);
+}
+
+TEST_CASE("monitor and mode: one table for hyperparameters, FITWATCH_MODE and hostile values") {
+  {
+    const scoped_env env{{{"FITWATCH_MONITOR", "val_f1"}, {"FITWATCH_MODE", "max"}}};
+    const settings s = fitwatch::read_settings();
+    CHECK(s.detector.monitor == "val_f1");
+    CHECK(s.detector.mode == fitwatch::direction::max);
+  }
+  settings s;
+  CHECK(s.detector.monitor == "ValidationLoss");  // the default: the loss, lower is better
+  CHECK(s.detector.mode == fitwatch::direction::min);
+  fitwatch::apply_hyperparameters(s, {{"fitwatch_mode", "\"max\""}, {"fitwatch_monitor", "auc"}});
+  CHECK(s.detector.mode == fitwatch::direction::max);
+  CHECK(s.detector.monitor == "auc");
+  CHECK(fitwatch::setting_value(s, "mode") == "max");
+  // A mode other than min or max, with the key and the value.
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_mode", "Max"}});
+        }) == "fitwatch: setting fitwatch_mode=\"Max\": not min or max");
+  CHECK(error_of([&] { fitwatch::apply_setting(s, "mode", "", "--mode"); }) ==
+        "fitwatch: setting --mode=\"\": not min or max");
+  // A metric name CloudWatch would not take, or one the line already holds.
+  CHECK(error_of([&] {
+          fitwatch::apply_hyperparameters(s, {{"fitwatch_monitor", ""}});
+        }).rfind("fitwatch: setting fitwatch_monitor=\"\": invalid metric name", 0) == 0);
+  CHECK(error_of([&] {
+          fitwatch::apply_setting(s, "monitor", "a\xff", "FITWATCH_MONITOR");
+        }).find("not valid UTF-8") != std::string::npos);
+  CHECK(error_of([&] { fitwatch::apply_setting(s, "monitor", std::string(100000, 'm')); }).size() <
+        1200);
+  CHECK(error_of([&] {
+          fitwatch::apply_setting(s, "monitor", "GeneralizationLoss", "--monitor");
+        }).rfind("fitwatch: setting --monitor=\"GeneralizationLoss\": monitored metric", 0) == 0);
+  CHECK(s.detector.monitor == "auc");  // unchanged by every failure
+}
+
+TEST_CASE("detector_field_of: the member of every detector setting, none for the logger's") {
+  const auto options = fitwatch::detector_option_values(fitwatch::detector_options{});
+  for (const auto& spec : fitwatch::setting_specs()) {
+    INFO(spec.name);
+    const auto field = fitwatch::detector_field_of(spec.name);
+    CHECK(field.has_value() == (options.count(std::string(spec.name)) == 1));
+  }
+  CHECK_FALSE(fitwatch::detector_field_of("no_such_setting"));
+  // The member is the one the setting sets.
+  settings s;
+  fitwatch::apply_setting(s, "warmup", "7");
+  const auto warmup =
+      std::get<std::size_t fitwatch::detector_options::*>(*fitwatch::detector_field_of("warmup"));
+  CHECK(s.detector.*warmup == 7);
 }

@@ -69,6 +69,39 @@ TEST_CASE("torch_monitor restores the best epoch's weights when it stops") {
   CHECK(last["ValidationAccuracy"] == 0.8);
 }
 
+TEST_CASE("torch_monitor with a mode max metric keeps the weights of its highest value") {
+  auto sink = std::make_shared<fitwatch::test::capture_sink>();
+  fitwatch::logger log{fitwatch::test::quiet_options(sink)};
+  torch::manual_seed(0);
+  torch::nn::Linear model(4, 1);
+  fitwatch::detector_options o;
+  o.gl_noise_units = 0;
+  o.monitor = "val_acc";
+  o.mode = fitwatch::direction::max;
+  fitwatch::torch_monitor mon{log, *model, o};
+  // The loss curve of the test above, mirrored: best at epoch 5, verdict at 8.
+  const std::vector<double> acc = {-1.0, -0.8, -0.6, -0.5, -0.5, -0.55, -0.6, -0.65, -0.7};
+  torch::Tensor weights_at_best;
+  int epoch = 0;
+  for (const double a : acc) {
+    ++epoch;
+    {
+      torch::NoGradGuard g;
+      model->weight.add_(0.1);
+    }
+    if (epoch == 5) weights_at_best = model->weight.detach().clone();
+    fitwatch::evaluation e{0.3 - 0.01 * epoch, 0.4};
+    e.metric = a;
+    mon.observe(epoch, e);
+    if (mon.should_stop()) break;
+  }
+  CHECK(epoch == 8);
+  CHECK(mon.best_epoch() == 5);
+  CHECK(mon.restored());
+  CHECK(torch::equal(model->weight, weights_at_best));
+  CHECK(fitwatch::test::parse_emf(sink->snapshot().back())["val_acc"] == -0.65);
+}
+
 namespace {
 
 // One "training run" of the adapter: the weights move every epoch, the

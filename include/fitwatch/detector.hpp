@@ -21,6 +21,11 @@
 //   diverged       = a loss is NaN/Inf, or above divergence_threshold
 //   overfitting    = the verdict of the enabled rules, latched until a new best
 //
+// The "validation loss" above is the monitored metric (detector_options::
+// monitor, the validation loss by default); with mode max (accuracy, F1,
+// AUC: higher is better) the rules read it negated, so "rose" and "above
+// its best" mean "got worse" and "worse than its best" either way.
+//
 // \code
 //   fitwatch::detector d;                       // documented defaults
 //   for (int epoch = 0; ...; ++epoch) {
@@ -43,8 +48,25 @@
 
 namespace fitwatch {
 
+/// Whether lower (a loss) or higher (accuracy, F1, AUC) values of the
+/// monitored validation metric are better.
+enum class direction : std::uint8_t { min, max };
+
+/// The name of the monitored metric by default: the validation loss.
+inline constexpr std::string_view default_monitor = "ValidationLoss";
+
 /// The rules and their thresholds. Defaults are documented in docs/detector.md.
 struct detector_options {
+  /// The validation metric the rules read: `ValidationLoss` (the default)
+  /// reads evaluation::validation_loss; any other name reads
+  /// evaluation::metric and is the name the monitor writes it under. The
+  /// reasons name it. \throw error (detector) if not a valid metric name.
+  std::string monitor{default_monitor};
+  /// Whether lower (min, a loss) or higher (max) values of it are better.
+  /// With max the rules read the negated metric: "above its best", a rise,
+  /// the generalization loss and the rise streak all mean "worse than its
+  /// best", below it.
+  direction mode = direction::min;
   /// A change smaller than this is neither an improvement nor a rise.
   double min_delta = 0.0;
   /// Evaluations ignored by every rule (signals are still computed).
@@ -109,7 +131,10 @@ struct detector_options {
 };
 
 /// One evaluation's inputs. Accuracies are optional (fractions or percent,
-/// as the program reports them; the detector does not read them).
+/// as the program reports them; the detector does not read them). `metric`
+/// is the value of the monitored metric when detector_options::monitor
+/// names one other than the validation loss (missing: read as NaN, so as
+/// divergence).
 struct evaluation {
   evaluation() = default;
   /// `{train, val}` or `{train, val, train_acc, val_acc}`: the accuracies are
@@ -125,6 +150,7 @@ struct evaluation {
   double validation_loss = 0;
   std::optional<double> train_accuracy;
   std::optional<double> validation_accuracy;
+  std::optional<double> metric;  ///< the monitored metric, if not the validation loss
 };
 
 /// The signals after one evaluation.
@@ -132,24 +158,25 @@ struct signals {
   std::size_t evaluation = 0;      ///< 0-based index of this evaluation
   double gap = 0;                  ///< validation - training loss
   double gap_ratio = 0;            ///< (validation - training) / training
-  double smoothed_validation = 0;  ///< what the rules read
+  double smoothed_validation = 0;  ///< what the rules read (the monitored metric, smoothed)
   std::size_t rise_streak = 0;
   std::size_t since_best = 0;
-  double best_validation = 0;
+  double best_validation = 0;  ///< best (smoothed) value of the monitored metric
   std::size_t best_evaluation = 0;
-  double generalization_loss = 0;  ///< percent above the best
+  double generalization_loss = 0;  ///< percent worse than the best (above it; below with max)
   double noise = 0;                ///< robust std. dev. of the change per evaluation, 0 until known
   double train_trend = 0;          ///< t of the training loss's slope (< 0: falling), 0 until known
   bool improved = false;           ///< this evaluation set a new best
   bool diverged = false;
   bool overfitting = false;
-  bool finite = true;  ///< both losses finite (else gap etc. are not set)
+  bool finite = true;  ///< both losses (and the monitored metric) finite, else gap etc. are not set
   std::string reason;  ///< which rule fired, empty if none
 };
 
 class detector {
  public:
-  /// \throw error on invalid options (smoothing outside (0, 1], negative thresholds).
+  /// \throw error on invalid options (smoothing outside (0, 1], negative
+  /// thresholds, a monitor that is not a valid metric name).
   explicit detector(detector_options options = {});
 
   /// Updates the state with one evaluation and returns the signals.

@@ -2,9 +2,12 @@
 //
 // monitor::observe() runs the detector on one evaluation and writes the raw
 // losses and the detector's signals as one EMF line, so a reader sees raw
-// and derived values side by side. The metrics it writes are declared once,
-// in signal_metrics below; `fitwatch schema` prints them, and the templates'
-// alarms must watch exactly these (a test checks it).
+// and derived values side by side. A monitored metric other than the
+// validation loss (detector_options::monitor, e.g. val_f1 with mode max) is
+// written under its own name, its best under "Best" + name; the signals the
+// alarms read keep their names (docs/detector.md, "Any metric"). The metrics it writes are declared
+// once, in signal_metrics below; `fitwatch schema` prints them, and the templates' alarms must
+// watch exactly these (a test checks it).
 //
 // \code
 //   fitwatch::logger log;
@@ -21,6 +24,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -64,13 +68,31 @@ inline constexpr std::string_view epoch_property = "Epoch";
 inline constexpr std::string_view best_epoch_property = "BestEpoch";
 inline constexpr std::string_view reason_property = "OverfittingReason";
 
-/// The schema as JSON text: namespace, dimension sets, metrics, properties.
-std::string schema_json(std::string_view namespace_name = default_namespace);
+/// The name the best value of the monitored metric is written under:
+/// "Best" + monitor (BestValidationLoss by default, Bestval_f1 for val_f1).
+std::string best_metric_name(std::string_view monitor);
+
+/// Checks a monitored metric's name (detector_options::monitor) as the
+/// monitor will write it: a valid CloudWatch metric name, as is "Best" +
+/// name, and, unless it is the default ValidationLoss, not a name the line
+/// already holds (a metric of signal_metrics, a property, TrainingJobName).
+/// \throw error naming it.
+void check_monitor_name(std::string_view name);
+
+/// The schema as JSON text: namespace, dimension sets, metrics, properties,
+/// and the monitored metric (`options.monitor`, `options.mode`): a named
+/// metric is written under its name and its best under best_metric_name();
+/// every other metric keeps its name, so the templates' alarms read the same
+/// signals whatever the metric.
+std::string schema_json(std::string_view namespace_name = default_namespace,
+                        const detector_options& options = {});
 
 class monitor {
  public:
-  /// Declares the signal metrics on `log` (which must outlive the monitor).
-  /// \throw error if a name clashes with one the program declared.
+  /// Declares the signal metrics on `log` (which must outlive the monitor),
+  /// and the monitored metric if it is not the validation loss.
+  /// \throw error if a name clashes with one the program declared, or on
+  /// invalid options (see detector and check_monitor_name()).
   explicit monitor(logger& log, detector_options options = {});
 
   /// Runs the detector on one evaluation and writes one EMF line.
@@ -95,6 +117,7 @@ class monitor {
   logger& log_;
   detector detector_;
   std::array<metric_id, signal_metrics.size()> ids_{};
+  std::optional<metric_id> monitored_;  // a named monitored metric
   property_id epoch_{}, best_epoch_{}, reason_{};
   std::int64_t best_epoch_value_ = 0;
 };

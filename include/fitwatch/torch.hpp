@@ -138,7 +138,17 @@ class torch_monitor {
                          std::optional<double> train_accuracy = std::nullopt,
                          std::optional<double> validation_accuracy = std::nullopt,
                          std::optional<std::int64_t> timestamp_ms = std::nullopt) {
-    evaluation e{scalar(train_loss), scalar(validation_loss), train_accuracy, validation_accuracy};
+    return observe(epoch,
+                   evaluation{scalar(train_loss), scalar(validation_loss), train_accuracy,
+                              validation_accuracy},
+                   timestamp_ms);
+  }
+
+  /// One evaluation of plain numbers: with a monitored metric other than
+  /// the validation loss (detector_options::monitor), its value is
+  /// `e.metric` (docs/detector.md, "Any metric").
+  const signals& observe(std::int64_t epoch, const evaluation& e,
+                         std::optional<std::int64_t> timestamp_ms = std::nullopt) {
     const bool was_stopping = monitor_.should_stop();
     const auto& s =
         timestamp_ms ? monitor_.observe_at(epoch, e, *timestamp_ms) : monitor_.observe(epoch, e);

@@ -49,9 +49,12 @@ HYPERPARAMETER_PREFIX: str = _core.HYPERPARAMETER_PREFIX
 Error = _core.Error
 
 
-def schema(namespace: str = DEFAULT_NAMESPACE) -> Dict[str, Any]:
-    """The metrics, dimensions and properties fitwatch writes (``fitwatch schema``)."""
-    return json.loads(_core.schema_json(namespace))
+def schema(namespace: str = DEFAULT_NAMESPACE, monitor: str = "ValidationLoss",
+           mode: str = "min") -> Dict[str, Any]:
+    """The metrics, dimensions and properties fitwatch writes (``fitwatch schema``),
+    for the monitored metric ``monitor`` and its ``mode`` (docs/detector.md,
+    "Any metric")."""
+    return json.loads(_core.schema_json(namespace, DetectorOptions(monitor=monitor, mode=mode)))
 
 
 def settings_from(hyperparameters: Optional[Mapping[str, Any]] = None,
@@ -208,10 +211,15 @@ class Monitor(_core.Monitor):
     (``patience=5``) or a DetectorOptions.
 
     ``observe(epoch, train_loss, val_loss, *, train_acc=None, val_acc=None,
-    timestamp=None, **properties)`` runs the detector and writes the line
-    (``timestamp`` in ms since the epoch; extra keyword arguments become
-    properties of the line and keep their value on later lines). A NaN or
-    infinite loss means divergence, as in C++. Returns the Signals.
+    metric=None, timestamp=None, **properties)`` runs the detector and writes
+    the line (``timestamp`` in ms since the epoch; extra keyword arguments
+    become properties of the line and keep their value on later lines). A NaN
+    or infinite loss means divergence, as in C++. Returns the Signals.
+
+    ``monitor`` and ``mode`` (detector options) pick the metric the rules
+    read: ``Monitor(monitor="val_f1", mode="max")`` reads ``metric=`` of each
+    ``observe()`` as higher-is-better and writes it as ``val_f1`` (its best as
+    ``Bestval_f1``); the default is the validation loss, lower-is-better.
 
     ``settings`` (from settings_from()): the detector options come from it
     (keyword options still win) and, without a logger, so does the logger's
@@ -241,6 +249,14 @@ class Monitor(_core.Monitor):
         if options is not None:
             merged = DetectorOptions(**{**_as_dict(options), **detector_options})
         super().__init__(logger, merged)
+        self._named_metric = "" if merged.monitor == "ValidationLoss" else merged.monitor
+
+    def observe(self, epoch: int, train_loss: float, val_loss: float, *,  # type: ignore[override]
+                metric: Optional[float] = None, **kwargs: Any) -> Signals:
+        if self._named_metric and metric is None:
+            raise TypeError("fitwatch: this Monitor reads %r: pass observe(..., metric=value)"
+                            % self._named_metric)
+        return super().observe(epoch, train_loss, val_loss, metric=metric, **kwargs)
 
     @property
     def options(self) -> DetectorOptions:  # type: ignore[override]

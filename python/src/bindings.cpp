@@ -5,9 +5,10 @@
 // converts arguments. The Pythonic surface (keyword arguments, context
 // manager, defaults) is python/fitwatch/__init__.py.
 //
-// Adding a detector option: one option(...) line below; DetectorOptions,
-// Monitor(**options) pick it up from `_fields`; python/tests/test_api.py checks
-// that `_fields` is exactly the options table of docs/detector.md.
+// Adding a detector option: its row in the settings table (src/settings.cpp)
+// binds it here too; DetectorOptions, Monitor(**options) pick it up from
+// `_fields`; python/tests/test_api.py checks that `_fields` is exactly the
+// options table of docs/detector.md.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -18,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "fitwatch/error.hpp"
@@ -29,73 +31,56 @@ using namespace fitwatch;
 
 namespace {
 
-// A detector option as a Python attribute. Counts (std::size_t) take a
-// Python int and reject a negative one with the detector's own wording.
+// A detector option as a Python attribute, named and documented as the
+// setting of the same name (docs/settings.md). Counts (std::size_t) take a
+// Python int and reject a negative one with the detector's own wording; the
+// mode is the text "min" or "max".
 template <class T>
-void option(py::class_<detector_options>& c, py::list& names, const char* name,
-            T detector_options::*field, const char* doc) {
-  names.append(name);
+void option(py::class_<detector_options>& c, const std::string& name, T detector_options::*field,
+            const char* doc) {
   if constexpr (std::is_same_v<T, std::size_t>) {
     c.def_property(
-        name, [field](const detector_options& o) { return o.*field; },
+        name.c_str(), [field](const detector_options& o) { return o.*field; },
         [field, name](detector_options& o, long long v) {
           if (v < 0) {
-            throw error(std::string("detector ") + name + " must not be negative, got " +
-                        std::to_string(v));
+            throw error("detector " + name + " must not be negative, got " + std::to_string(v));
           }
           o.*field = static_cast<std::size_t>(v);
         },
         doc);
+  } else if constexpr (std::is_same_v<T, direction>) {
+    c.def_property(
+        name.c_str(),
+        [field](const detector_options& o) { return o.*field == direction::max ? "max" : "min"; },
+        [field, name](detector_options& o, const std::string& v) {
+          if (v != "min" && v != "max") {
+            throw error("detector " + name + " must be min or max, got \"" + v.substr(0, 200) +
+                        "\"");
+          }
+          o.*field = v == "max" ? direction::max : direction::min;
+        },
+        doc);
   } else {
-    c.def_readwrite(name, field, doc);
+    c.def_readwrite(name.c_str(), field, doc);
   }
 }
 
+// Every detector option of the settings table, in its order: the names,
+// types and descriptions are written once, in src/settings.cpp.
 void bind_detector_options(py::module_& m) {
   py::class_<detector_options> c(m, "DetectorOptions",
                                  "The detector's rules and thresholds; the defaults are the C++ "
                                  "ones (docs/detector.md).");
   c.def(py::init<>());
   py::list names;
-  using o = detector_options;
-  option(c, names, "min_delta", &o::min_delta,
-         "A change smaller than this is neither an improvement nor a rise.");
-  option(c, names, "warmup", &o::warmup, "Evaluations ignored by every rule.");
-  option(c, names, "smoothing", &o::smoothing,
-         "Exponential smoothing of the validation loss, in (0, 1]; 1 = none.");
-  option(c, names, "gl_threshold", &o::gl_threshold,
-         "GL rule: percent above the best (0 disables).");
-  option(c, names, "gl_confirm", &o::gl_confirm, "GL rule: evaluations in a row.");
-  option(c, names, "gl_min_since_best", &o::gl_min_since_best,
-         "GL rule: evaluations after the best, at least.");
-  option(c, names, "gl_noise_units", &o::gl_noise_units,
-         "GL rule: noise floor in noise units (0 = percent only).");
-  option(c, names, "jump_sigmas", &o::jump_sigmas,
-         "Jump rule: noise units above the best (0 disables).");
-  option(c, names, "trend_window", &o::trend_window,
-         "Trend rule: last N losses (0 disables; at most 16).");
-  option(c, names, "trend_t", &o::trend_t, "Trend rule: t of the slope.");
-  option(c, names, "trend_min_gl", &o::trend_min_gl,
-         "Trend rule: percent above the best, at least.");
-  option(
-      c, names, "train_falling_t", &o::train_falling_t,
-      "GL/jump/trend fire only while the training loss falls this many standard errors (0: off).");
-  option(c, names, "train_window", &o::train_window,
-         "Training losses read by train_falling_t (3..16).");
-  option(c, names, "strong_rise_units", &o::strong_rise_units,
-         "GL/jump/trend also fire, whatever the training loss does, this many noise units "
-         "above the best (0: never).");
-  option(c, names, "rise_patience", &o::rise_patience,
-         "Rule: validation loss rose N evaluations in a row (0 disables).");
-  option(c, names, "patience", &o::patience,
-         "Rule (Keras EarlyStopping): no improvement for N evaluations (0 disables).");
-  option(c, names, "gap_ratio_threshold", &o::gap_ratio_threshold,
-         "Rule (SageMaker Debugger Overfit): (val - train) / train above this (0 disables).");
-  option(c, names, "check_finite", &o::check_finite, "A NaN/inf loss means divergence.");
-  option(c, names, "divergence_threshold", &o::divergence_threshold,
-         "A loss above this means divergence.");
-  option(c, names, "stop_on_overfitting", &o::stop_on_overfitting,
-         "should_stop() also when overfitting, not only on divergence.");
+  for (const auto& spec : setting_specs()) {
+    const auto field = detector_field_of(spec.name);
+    if (!field) continue;  // a setting of the logger
+    const std::string name(spec.name);
+    // The table's descriptions are string literals: they outlive the module.
+    std::visit([&](auto member) { option(c, name, member, spec.description.data()); }, *field);
+    names.append(name);
+  }
   c.attr("_fields") = py::tuple(names);
 }
 
@@ -268,18 +253,21 @@ void bind_monitor(py::module_& m) {
           "observe",
           [](py_monitor& self, std::int64_t epoch, double train_loss, double val_loss,
              std::optional<double> train_acc, std::optional<double> val_acc,
-             std::optional<std::int64_t> timestamp, const py::kwargs& properties) {
+             std::optional<double> metric, std::optional<std::int64_t> timestamp,
+             const py::kwargs& properties) {
             auto& log = self.logger_object.cast<logger&>();
             for (const auto& [name, value] : properties) {
               set_property(log, log.property(name.cast<std::string>()), value);
             }
-            const evaluation e{train_loss, val_loss, train_acc, val_acc};
+            evaluation e{train_loss, val_loss, train_acc, val_acc};
+            e.metric = metric;
             return timestamp ? self.mon.observe_at(epoch, e, *timestamp)
                              : self.mon.observe(epoch, e);
           },
           py::arg("epoch"), py::arg("train_loss"), py::arg("val_loss"), py::kw_only(),
           py::arg("train_acc") = py::none(), py::arg("val_acc") = py::none(),
-          py::arg("timestamp") = py::none(), py::return_value_policy::copy)
+          py::arg("metric") = py::none(), py::arg("timestamp") = py::none(),
+          py::return_value_policy::copy)
       .def("should_stop", [](const py_monitor& self) { return self.mon.should_stop(); })
       .def_property_readonly("best_epoch",
                              [](const py_monitor& self) { return self.mon.best_epoch(); })
@@ -364,7 +352,8 @@ PYBIND11_MODULE(_core, m) {
   bind_settings(m);
   bind_logger(m);
   bind_monitor(m);
-  m.def("schema_json", &schema_json, py::arg("namespace") = std::string(default_namespace));
+  m.def("schema_json", &schema_json, py::arg("namespace") = std::string(default_namespace),
+        py::arg("options") = detector_options{});
   m.attr("DEFAULT_NAMESPACE") = std::string(default_namespace);
   py::list units;
   for (std::size_t i = 0; i < unit_count; ++i)

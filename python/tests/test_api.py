@@ -216,3 +216,63 @@ def test_schema_is_the_cpp_schema(cli):
     assert fitwatch.schema("Team/ML") == json.loads(r.stdout)
     assert [m["Name"] for m in fitwatch.schema()["Metrics"]] == list(fitwatch.SIGNAL_METRICS)
     assert "Count/Second" in fitwatch.UNITS and len(fitwatch.UNITS) == 27
+
+
+# An accuracy that peaks at epoch 13 and falls while the training loss still falls.
+ACCURACY = [(i + 1, 0.4 * math.exp(-0.05 * i), 0.5 + 0.001 * i,
+             0.9 - 0.0008 * (i - 12) ** 2 + 0.002 * math.sin(1.7 * i)) for i in range(30)]
+
+
+def first_alarm(events):
+    return next((e["Epoch"] for e in events if e["OverfittingDetected"] == 1), None)
+
+
+def test_monitor_mode_max_alarms_after_the_peak_as_fitwatch_emit_does(tmp_path, cli):
+    path = tmp_path / "emf.log"
+    with fitwatch.Logger(job_name="j", path=path) as log:
+        mon = fitwatch.Monitor(log, monitor="val_acc", mode="max")
+        signals = [mon.observe(e, t, v, metric=a, timestamp=1700000000000 + e)
+                   for e, t, v, a in ACCURACY]
+    events = emf_lines(path.read_text())
+    assert validate(cli, path.read_text())[0] == 0
+    epoch = first_alarm(events)
+    assert epoch is not None and epoch > 13
+    assert mon.best_epoch == 13
+    s = signals[epoch - 1]
+    assert s.overfitting and s.reason.startswith("val_acc ") and "below its best" in s.reason
+    assert events[-1]["val_acc"] == ACCURACY[-1][3]
+    assert "Bestval_acc" in events[-1] and "BestValidationLoss" not in events[-1]
+    # The same curve through `fitwatch emit`: the same first alarm.
+    csv = "epoch,train_loss,val_loss,val_acc\n" + "".join("%d,%r,%r,%r\n" % c for c in ACCURACY)
+    r = subprocess.run([cli, "emit", "--job-name", "j", "--monitor", "val_acc", "--mode", "max"],
+                       input=csv, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert first_alarm(emf_lines(r.stdout)) == epoch
+    # Read as lower-is-better, the rise while the model learns is what alarms.
+    with fitwatch.Logger(job_name="j", path=tmp_path / "min.log") as log:
+        mon = fitwatch.Monitor(log, monitor="val_acc")
+        for e, t, v, a in ACCURACY:
+            mon.observe(e, t, v, metric=a)
+    assert first_alarm(emf_lines((tmp_path / "min.log").read_text())) < 13
+
+
+def test_monitor_and_mode_from_settings_and_their_errors():
+    s = fitwatch.settings_from({"fitwatch_monitor": "val_acc", "fitwatch_mode": "max"}, environ={})
+    assert (s.detector.monitor, s.detector.mode) == ("val_acc", "max")
+    mon = fitwatch.Monitor(fitwatch.Logger(path="/dev/null"), settings=s)
+    assert mon.options.mode == "max"
+    with pytest.raises(TypeError, match="metric="):
+        mon.observe(1, 0.5, 0.6)  # the named metric's value is required
+    with pytest.raises(fitwatch.Error, match=r'^fitwatch: setting FITWATCH_MODE="up": not min or '
+                                             r'max$'):
+        fitwatch.settings_from(environ={"FITWATCH_MODE": "up"})
+    with pytest.raises(fitwatch.Error, match='^fitwatch: detector mode must be min or max, got "up"'):
+        fitwatch.DetectorOptions(mode="up")
+    with pytest.raises(fitwatch.Error, match='invalid metric name ""'):
+        fitwatch.Monitor(fitwatch.Logger(path="/dev/null"), monitor="")
+    with pytest.raises(fitwatch.Error, match="Epoch is a name fitwatch already writes"):
+        fitwatch.Monitor(fitwatch.Logger(path="/dev/null"), monitor="Epoch")
+    schema = fitwatch.schema(monitor="val_acc", mode="max")
+    assert schema["Monitor"] == {**schema["Monitor"], "Name": "val_acc", "Mode": "max",
+                                 "Best": "Bestval_acc"}
+    assert "val_acc" in {m["Name"] for m in schema["Metrics"]}

@@ -2,8 +2,11 @@
 // user runs them (exit codes, stdout, stderr).
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "fitwatch/monitor.hpp"
 #include "fitwatch/settings.hpp"
@@ -122,11 +125,15 @@ TEST_CASE("emit: every setting is a flag, and a bad value gives the library's me
     const std::string other =
         spec.type == "boolean"
             ? (fitwatch::setting_value(defaults, name) == "true" ? "false" : "true")
-        : spec.type == "text"     ? "Other"
-        : spec.type == "0 or all" ? "all"
-        : name == "smoothing"     ? "0.5"
-                                  : "4";
-    const auto ok = run_command(cli + " emit " + flag + " " + other, "1,0.5,0.6\n");
+        : spec.type == "text"       ? "Other"
+        : spec.type == "0 or all"   ? "all"
+        : spec.type == "min or max" ? "max"
+        : name == "smoothing"       ? "0.5"
+                                    : "4";
+    // A named monitored metric is a column the header names.
+    const std::string input =
+        name == "monitor" ? "epoch,train_loss,val_loss,Other\n1,0.5,0.6,0.7\n" : "1,0.5,0.6\n";
+    const auto ok = run_command(cli + " emit " + flag + " " + other, input);
     CHECK(ok.exit_code == 0);
     CHECK(ok.err.empty());
     CHECK(usage.find("\n  " + flag + " ") != std::string::npos);
@@ -148,7 +155,8 @@ TEST_CASE("emit: every setting is a flag, and a bad value gives the library's me
               "fitwatch emit: " + expected.substr(std::string("fitwatch: ").size()) + "\n", 0) ==
           0);
   }
-  CHECK(rejected + 2 == fitwatch::setting_specs().size());  // all but namespace and job_name
+  // All but namespace, job_name and monitor ("x" is a valid metric name).
+  CHECK(rejected + 3 == fitwatch::setting_specs().size());
   // The aliases of the earlier flags.
   CHECK(run_command(cli + " emit --gap-ratio 0.5 --no-check-finite --no-default-dimensions", "")
             .exit_code == 0);
@@ -609,4 +617,163 @@ TEST_CASE("replay and watch: a Number --param or --tail that is not a finite num
       CHECK(r.err.find(std::string("duration '") + tail + "'") != std::string::npos);
     }
   }
+}
+
+// ---- any metric: --monitor and --mode (issue 13, part 4) ------------------
+
+namespace {
+// A validation accuracy that peaks at evaluation 12 and falls, with a little
+// deterministic noise, while the training loss still falls: overfitting.
+double accuracy_at(int i) {
+  return 0.9 - 0.0008 * (i - 12) * (i - 12) + 0.002 * std::sin(1.7 * i);
+}
+double train_loss_at(int i) {
+  return 0.4 * std::exp(-0.05 * i);
+}
+double val_loss_at(int i) {
+  return 0.5 + 0.001 * i;
+}
+
+std::string accuracy_csv() {
+  std::string csv = "epoch,train_loss,val_loss,val_acc\n";
+  for (int i = 0; i < 30; ++i) {
+    csv += std::to_string(i + 1) + "," + json(train_loss_at(i)).dump() + "," +
+           json(val_loss_at(i)).dump() + "," + json(accuracy_at(i)).dump() + "\n";
+  }
+  return csv;
+}
+}  // namespace
+
+TEST_CASE("emit --mode max: an accuracy that peaks and falls alarms, and only with max") {
+  const auto r =
+      run_command(cli + " emit --job-name j --monitor val_acc --mode max", accuracy_csv());
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.empty());
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 30);
+  int first_alarm = 0;
+  for (const auto& l : lines) {
+    const auto e = parse_emf(l);
+    if (first_alarm == 0 && e["OverfittingDetected"] == 1) {
+      first_alarm = e["Epoch"].get<int>();
+      const auto reason = e["OverfittingReason"].get<std::string>();
+      CHECK(reason.rfind("val_acc ", 0) == 0);
+      CHECK(reason.find("below its best") != std::string::npos);
+    }
+  }
+  CHECK(first_alarm > 13);  // after the peak (epoch 13)
+  const auto last = parse_emf(lines.back());
+  CHECK(last["val_acc"] == accuracy_at(29));
+  CHECK(last["BestEpoch"] == 13);
+  CHECK(last["Bestval_acc"].get<double>() > 0.89);  // the smoothed peak
+  CHECK_FALSE(last.contains("BestValidationLoss"));
+  CHECK(last["ValidationLoss"] == val_loss_at(29));
+  CHECK(run_command(cli + " validate", r.out).exit_code == 0);
+  // Read as lower-is-better (the mode ignored), the rise while the model
+  // learns is the "overfitting" and the fall an improvement.
+  const auto min = run_command(cli + " emit --job-name j --monitor val_acc", accuracy_csv());
+  int min_alarm = 0;
+  for (const auto& l : lines_of(min.out)) {
+    const auto e = parse_emf(l);
+    if (min_alarm == 0 && e["OverfittingDetected"] == 1) min_alarm = e["Epoch"].get<int>();
+  }
+  CHECK(min_alarm < 13);
+}
+
+TEST_CASE("emit --monitor: a missing column or key is a bad line; a bad name or mode exit 2") {
+  // No header: the named metric has no column.
+  auto r = run_command(cli + " emit --monitor val_f1", "1,0.5,0.6\n");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("line 1: no column val_f1 (the monitored metric): name it in a header line") !=
+        std::string::npos);
+  r = run_command(cli + " emit --monitor val_f1", "epoch,train_loss,val_loss\n1,0.5,0.6\n");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("line 1: header must name the monitored metric val_f1") != std::string::npos);
+  r = run_command(cli + " emit --monitor val_f1",
+                  "{\"epoch\": 1, \"train_loss\": 0.5, \"val_loss\": 0.6}\n"
+                  "{\"epoch\": 2, \"train_loss\": 0.5, \"val_loss\": 0.6, \"val_f1\": 0.7}\n");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("line 1: missing \"val_f1\"") != std::string::npos);
+  REQUIRE(lines_of(r.out).size() == 1);
+  CHECK(parse_emf(lines_of(r.out)[0])["val_f1"] == 0.7);
+  // Hostile settings: the key and the value, exit 2, nothing written.
+  r = run_command(cli + " emit --mode maximum", "");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.rfind("fitwatch emit: setting --mode=\"maximum\": not min or max\n", 0) == 0);
+  r = run_command(cli + " emit --monitor 'a\tb\xff'", "1,0.5,0.6\n");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("fitwatch emit: setting --monitor=") == 0);
+  CHECK(r.err.find("invalid metric name") != std::string::npos);
+  CHECK(r.out.empty());
+  r = run_command("FITWATCH_MONITOR=OverfittingDetected " + cli + " emit", "1,0.5,0.6\n");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.rfind("fitwatch emit: setting FITWATCH_MONITOR=\"OverfittingDetected\": monitored "
+                    "metric \"OverfittingDetected\": OverfittingDetected is a name fitwatch "
+                    "already writes on the line\n",
+                    0) == 0);
+}
+
+TEST_CASE("schema --monitor --mode: the named metric and its best; the rest unchanged") {
+  const auto r = run_command(cli + " schema --monitor val_f1 --mode max");
+  REQUIRE(r.exit_code == 0);
+  const auto s = json::parse(r.out);
+  fitwatch::detector_options o;
+  o.monitor = "val_f1";
+  o.mode = fitwatch::direction::max;
+  CHECK(json::parse(fitwatch::schema_json("FitWatch", o)) == s);
+  CHECK(s["Monitor"]["Mode"] == "max");
+  std::set<std::string> names;
+  for (const auto& m : s["Metrics"]) names.insert(m["Name"].get<std::string>());
+  CHECK(names.count("val_f1") == 1);
+  CHECK(names.count("Bestval_f1") == 1);
+  CHECK(names.count("BestValidationLoss") == 0);
+  CHECK(names.count("OverfittingDetected") == 1);
+  CHECK(s["Metrics"].size() == fitwatch::signal_metrics.size() + 1);
+  const auto bad = run_command(cli + " schema --mode up");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.rfind("fitwatch schema: setting --mode=\"up\": not min or max\n", 0) == 0);
+  CHECK(run_command(cli + " schema --monitor").exit_code == 2);
+}
+
+TEST_CASE("a mode max metric end to end: emit | replay through the template emails the team") {
+  // JSON lines one minute apart, as a real job writes them.
+  const std::int64_t t0 = 1750000000000;
+  std::string in;
+  for (int i = 0; i < 30; ++i) {
+    in += json{{"epoch", i + 1},
+               {"train_loss", train_loss_at(i)},
+               {"val_loss", val_loss_at(i)},
+               {"val_acc", accuracy_at(i)},
+               {"timestamp", t0 + i * 60000}}
+              .dump() +
+          "\n";
+  }
+  const auto replay = [&](const std::string& mode, const std::string& outbox) {
+    const auto emitted =
+        run_command(cli + " emit --job-name j --monitor val_acc --mode " + mode, in);
+    REQUIRE(emitted.exit_code == 0);
+    return run_command(cli + " replay --tail 0 --template " + tmpl + params + " --outbox " + outbox,
+                       emitted.out);
+  };
+  // The epoch of the composite alarm's first OK -> ALARM transition.
+  const auto alarm_epoch = [](const std::string& out) {
+    const std::string mark = "j-fitwatch-alert  OK -> ALARM  (epoch ";
+    const auto at = out.find(mark);
+    return at == std::string::npos ? -1 : std::stoi(out.substr(at + mark.size()));
+  };
+  const fitwatch::test::temp_dir dir;
+  const auto r = replay("max", dir.file("max"));
+  CHECK(r.exit_code == 0);
+  CHECK(alarm_epoch(r.out) > 13);  // after the peak of the accuracy (epoch 13)
+  std::vector<std::string> emails;
+  for (const auto& f : std::filesystem::directory_iterator(dir.file("max"))) {
+    emails.push_back(fitwatch::test::slurp(f.path().string()));
+  }
+  REQUIRE(emails.size() == 1);
+  CHECK(emails[0].find("To: a@example.com") != std::string::npos);
+  CHECK(emails[0].find("Subject: ALARM: \"j-fitwatch-alert\"") != std::string::npos);
+  // The mode ignored: the email goes out while the model still learns.
+  const auto early = replay("min", dir.file("min"));
+  CHECK(early.exit_code == 0);
+  CHECK(alarm_epoch(early.out) < 13);
 }

@@ -31,6 +31,10 @@ integers; a loss may be NaN, Infinity or -Infinity (as Python's json writes
 them): the detector reads that as divergence. Bad lines are reported on
 stderr with their line number and skipped; the exit code is 1 if any line
 was bad, 2 if stdout cannot be written or a setting is bad.
+Any metric: with --monitor NAME (other than ValidationLoss) the rules read
+the column or key NAME (a CSV names it in its header line) and the lines
+carry it as NAME, its best as BestNAME; --mode max if higher is better
+(--monitor val_f1 --mode max; docs/detector.md, "Any metric").
 
 options:
   --passthrough             write every line that is not an evaluation (the
@@ -70,11 +74,12 @@ std::string emit_usage() {
   std::string text = emit_usage_head;
   const settings defaults;
   for (const auto& spec : setting_specs()) {
-    const std::string meta = spec.type == "number"    ? "X"
-                             : spec.type == "count"   ? "N"
-                             : spec.type == "boolean" ? "BOOL"
-                             : spec.type == "text"    ? "TEXT"
-                                                      : "0|all";
+    std::string meta = spec.type == "number"    ? "X"
+                       : spec.type == "count"   ? "N"
+                       : spec.type == "boolean" ? "BOOL"
+                       : spec.type == "text"    ? "TEXT"
+                                                : std::string(spec.type);  // "0 or all" -> 0|all
+    if (const auto o = meta.find(" or "); o != std::string::npos) meta.replace(o, 4, "|");
     std::string line = "  " + flag_of(spec.name) + " " + meta;
     line.resize(std::max<std::size_t>(line.size() + 1, 28), ' ');
     text += line + std::string(spec.description);
@@ -170,6 +175,7 @@ struct input_row {
 
 struct csv_columns {
   int epoch = 0, train = 1, val = 2, train_acc = 3, val_acc = 4;
+  int metric = -1;  // a named monitored metric: only from a header line
 };
 
 std::vector<std::string> split_csv(const std::string& line) {
@@ -218,7 +224,8 @@ std::string mark_non_finite(const std::string& line) {
   return out;
 }
 
-input_row parse_json(const nlohmann::json& j) {
+// `monitor`: the key of a named monitored metric, empty for the validation loss.
+input_row parse_json(const nlohmann::json& j, const std::string& monitor) {
   const auto value = [&](const char* key, bool required) -> std::optional<double> {
     const auto it = j.find(key);
     if (it == j.end()) {
@@ -267,6 +274,7 @@ input_row parse_json(const nlohmann::json& j) {
   r.e.validation_loss = *value("val_loss", true);
   r.e.train_accuracy = value("train_acc", false);
   r.e.validation_accuracy = value("val_acc", false);
+  if (!monitor.empty()) r.e.metric = value(monitor.c_str(), true);
   if (j.contains("timestamp")) {
     r.timestamp = integer("timestamp");
     if (*r.timestamp < 0) {
@@ -283,7 +291,7 @@ bool is_evaluation(const nlohmann::json& j) {
          (j.contains("train_loss") || j.contains("val_loss"));
 }
 
-input_row parse_csv(const std::string& line, const csv_columns& c) {
+input_row parse_csv(const std::string& line, const csv_columns& c, const std::string& monitor) {
   const auto f = split_csv(line);
   if (f.size() < 3) {
     throw std::invalid_argument("expected epoch,train_loss,val_loss[,train_acc,val_acc]");
@@ -307,11 +315,18 @@ input_row parse_csv(const std::string& line, const csv_columns& c) {
   };
   r.e.train_accuracy = optional(c.train_acc);
   r.e.validation_accuracy = optional(c.val_acc);
+  if (!monitor.empty()) {
+    if (c.metric < 0) {
+      throw std::invalid_argument("no column " + monitor +
+                                  " (the monitored metric): name it in a header line");
+    }
+    r.e.metric = parse_number(at(c.metric));
+  }
   return r;
 }
 
 // A header line names the columns; returns nullopt if the line is data.
-std::optional<csv_columns> parse_header(const std::string& line) {
+std::optional<csv_columns> parse_header(const std::string& line, const std::string& monitor) {
   const auto f = split_csv(line);
   if (f.empty()) return std::nullopt;
   try {
@@ -319,7 +334,7 @@ std::optional<csv_columns> parse_header(const std::string& line) {
     return std::nullopt;  // a number: data, not a header
   } catch (const std::exception&) {
   }
-  csv_columns c{-1, -1, -1, -1, -1};
+  csv_columns c{-1, -1, -1, -1, -1, -1};
   for (std::size_t i = 0; i < f.size(); ++i) {
     std::string name = f[i];
     while (!name.empty() && (name.back() == ' ' || name.back() == '\r')) name.pop_back();
@@ -330,9 +345,13 @@ std::optional<csv_columns> parse_header(const std::string& line) {
     if (name == "val_loss" || name == "validation_loss") c.val = k;
     if (name == "train_acc" || name == "train_accuracy") c.train_acc = k;
     if (name == "val_acc" || name == "validation_accuracy") c.val_acc = k;
+    if (!monitor.empty() && name == monitor) c.metric = k;
   }
   if (c.epoch < 0 || c.train < 0 || c.val < 0) {
     throw std::invalid_argument("header must name epoch, train_loss and val_loss");
+  }
+  if (!monitor.empty() && c.metric < 0) {
+    throw std::invalid_argument("header must name the monitored metric " + monitor);
   }
   return c;
 }
@@ -413,6 +432,9 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
       log.set_dimensions({set});
     }
     monitor mon{log, s.detector};
+    // The column or key of a named monitored metric; empty: the validation loss.
+    const std::string metric =
+        s.detector.monitor == default_monitor ? std::string() : s.detector.monitor;
     std::string raw, line;
     std::size_t number = 0, bad = 0;
     std::optional<csv_columns> columns;
@@ -439,11 +461,11 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
           }
           if (j.is_discarded()) j = nlohmann::json::parse(line);  // throws, with the position
           if (!j.is_object()) throw std::invalid_argument("not a JSON object");
-          r = parse_json(j);
+          r = parse_json(j, metric);
         } else {
           if (first_data && !columns) {
             try {
-              columns = parse_header(line);
+              columns = parse_header(line, metric);
             } catch (const std::exception&) {
               if (!passthrough) throw;
               pass();
@@ -455,7 +477,7 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
             pass();
             continue;
           }
-          r = parse_csv(line, columns.value_or(csv_columns{}));
+          r = parse_csv(line, columns.value_or(csv_columns{}), metric);
         }
         first_data = false;
         if (r.timestamp) {
