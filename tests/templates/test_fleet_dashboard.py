@@ -9,6 +9,7 @@ import re
 import unittest
 
 import cfn
+import check_metrics
 from test_dashboard import ACCOUNT, REGION, Evaluator, arn
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -86,6 +87,17 @@ class FleetDashboard(unittest.TestCase):
         for w in b["widgets"]:
             if w["type"] == "metric":
                 self.assertIn('SCHEMA("Team/ML", TrainingJobName)', query_of(w["properties"]))
+
+    def test_the_schema_check_reads_the_dashboards_queries(self):
+        # A dashboard query on a metric the library does not write is caught.
+        text = cfn.read(FLEET)
+        old = 'SELECT AVG(ValidationLoss) FROM SCHEMA(\\"${MetricNamespace}\\", TrainingJobName)'
+        self.assertIn(old, text)
+        schema = check_metrics.schema(os.environ["FITWATCH_CLI"])
+        self.assertEqual(check_metrics.check(cfn.load(text, text=True), schema), [])
+        problems = check_metrics.check(cfn.load(text.replace(old, old.replace("ValidationLoss", "ValLoss")),
+                                                text=True), schema)
+        self.assertEqual(problems, ["Dashboard: metric 'ValLoss' is not one fitwatch emits"])
 
     def test_alarm_widget_lists_both_alarms(self):
         (alarms,) = widgets("alarm")
