@@ -169,6 +169,26 @@ class DivergenceInTheFleet(unittest.TestCase):
         self.assertEqual([t for t in transitions if t["alarm"] == OVERFITTING and contributor_of(t)], [])
 
 
+class HostileJobNames(unittest.TestCase):
+    def test_a_job_name_with_cr_lf_cannot_inject_headers_or_stop_the_replay(self):
+        # The contributor's name comes from the log: it goes into the Subject.
+        evil = "evil\r\nBcc: m@evil.example"
+        log = emit("job-a", curve(T0))
+        lines = [json.loads(l) for l in log.splitlines()]
+        for d in lines:
+            d["TrainingJobName"] = evil
+        transitions, emails = replay("".join(json.dumps(d) + "\n" for d in lines))
+        alarms = [t for t in transitions if t["alarm"] == OVERFITTING and contributor_of(t)]
+        self.assertEqual([contributor_of(t) for t in alarms], [evil, evil])  # ALARM, then OK
+        mine = [m for _, m in emails if "evil" in m["Subject"]]
+        self.assertEqual(len(mine), len(TEAM))
+        for m in mine:
+            self.assertIsNone(m["Bcc"])
+            self.assertNotIn("\r", m["Subject"])
+            self.assertNotIn("\n", m["Subject"])
+            self.assertEqual(subject(m), (OVERFITTING, "evil??Bcc: m@evil.example"))
+
+
 class TeamTopic(unittest.TestCase):
     def test_a_team_topic_is_notified_and_no_topic_is_created(self):
         topic = "arn:aws:sns:us-east-1:123456789012:fitwatch-team"

@@ -84,6 +84,11 @@ email render_email(const transition& t, const template_model& model, const topic
   std::string name = t.alarm_name;
   std::string who =
       t.contributor_level() ? " " + describe_dimensions(t.contributor_attributes) : "";
+  // A dimension value comes from a log line: a CR or LF in it must not
+  // end the Subject header (to_rfc5322 would refuse the whole email).
+  for (char& c : who) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
   const std::size_t room = 99 - state.size() - 4 - 4 - region.size();  // ': "', '"', " in "
   shorten(who, room - std::min<std::size_t>(name.size(), 16));
   shorten(name, room - who.size());
