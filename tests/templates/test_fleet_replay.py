@@ -189,6 +189,18 @@ class HostileJobNames(unittest.TestCase):
             self.assertEqual(subject(m), (OVERFITTING, "evil??Bcc: m@evil.example"))
 
 
+    def test_the_longest_job_name_keeps_the_subject_under_100_characters(self):
+        job = "j" * 63  # SageMaker's longest training job name
+        _, emails = replay(emit(job, curve(T0)))
+        subjects = [m["Subject"] for _, m in emails if "TrainingJobName" in m["Subject"]]
+        self.assertEqual(len(subjects), len(TEAM))
+        for s in subjects:
+            self.assertLess(len(s), 100)
+            self.assertTrue(s.startswith('ALARM: "fitwatch-flee..." [TrainingJobName = '), s)
+            self.assertIn(" [TrainingJobName = jjjjjjjjjjjjjjjjjjjj", s)
+            self.assertTrue(s.endswith('... in US East (N. Virginia)'), s)
+
+
 class TeamTopic(unittest.TestCase):
     def test_a_team_topic_is_notified_and_no_topic_is_created(self):
         topic = "arn:aws:sns:us-east-1:123456789012:fitwatch-team"
