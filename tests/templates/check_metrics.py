@@ -77,6 +77,14 @@ def check(template, sch):
         if not _dims_ok(dims, sch):
             problems.append("%s: dimensions %s differ from fitwatch's %s" % (where, sorted(dims), sch["dimension_sets"]))
 
+    def check_insights(where, expr):
+        found = re.search(r'SELECT\s+\w+\((\w+)\)\s+FROM\s+SCHEMA\("([^"]+)"((?:,\s*\w+)*)\)', expr)
+        if found:
+            dims = [d.strip() for d in found.group(3).split(",") if d.strip()]
+            check_metric(where, found.group(2), found.group(1), dims)
+        elif "SELECT" in expr:
+            problems.append("%s: cannot read the Metrics Insights query %r" % (where, expr))
+
     for name, res in _resources(template):
         kind, props = res.get("Type"), res.get("Properties") or {}
         if kind == "AWS::CloudWatch::Alarm":
@@ -88,19 +96,16 @@ def check(template, sch):
                     m = q["MetricStat"]["Metric"]
                     check_metric(name, m.get("Namespace"), m.get("MetricName"),
                                  [d["Name"] for d in m.get("Dimensions") or []])
-                expr = _sub_text(q.get("Expression"), defaults) or ""
-                found = re.search(r'SELECT\s+\w+\((\w+)\)\s+FROM\s+SCHEMA\("([^"]+)"((?:,\s*\w+)*)\)', expr)
-                if found:
-                    dims = [d.strip() for d in found.group(3).split(",") if d.strip()]
-                    check_metric(name, found.group(2), found.group(1), dims)
-                elif expr and "SELECT" in expr:
-                    problems.append("%s: cannot read the Metrics Insights query %r" % (name, expr))
+                check_insights(name, _sub_text(q.get("Expression"), defaults) or "")
         elif kind == "AWS::CloudWatch::Dashboard":
             body = json.loads(_sub_text(props["DashboardBody"], defaults))
             for widget in body["widgets"]:
                 for m in (widget.get("properties") or {}).get("metrics") or []:
                     names = [x for x in m if not isinstance(x, dict)]
-                    check_metric(name, names[0], names[1], names[2::2])
+                    if names:
+                        check_metric(name, names[0], names[1], names[2::2])
+                    for options in (x for x in m if isinstance(x, dict)):
+                        check_insights(name, options.get("expression") or "")
         elif kind == "AWS::Logs::MetricFilter":
             for t in props.get("MetricTransformations") or []:
                 check_metric(name, t.get("MetricNamespace"), t.get("MetricName"),

@@ -137,7 +137,8 @@ class MainTemplate(unittest.TestCase):
     def test_topic_policy_lets_only_this_stacks_alarm_publish(self):
         # Not alarm:* (issue #12): any alarm of the account could publish, and
         # auto-stop acts on what arrives on the topic.
-        for path, alarm in [(MAIN, "OverfittingCompositeAlarm"), (FLEET, "FleetOverfittingAlarm")]:
+        for path, alarms in [(MAIN, ["OverfittingCompositeAlarm"]),
+                             (FLEET, ["FleetOverfittingAlarm", "FleetDivergenceAlarm"])]:
             t = cfn.load(path)
             stmts = t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
             self.assertEqual(len(stmts), 1, path)
@@ -145,11 +146,12 @@ class MainTemplate(unittest.TestCase):
             self.assertEqual(stmt["Principal"], {"Service": "cloudwatch.amazonaws.com"})
             self.assertEqual(stmt["Action"], "sns:Publish")
             self.assertEqual(stmt["Condition"]["StringEquals"], {"aws:SourceAccount": {"Ref": "AWS::AccountId"}})
-            self.assertEqual(stmt["Condition"]["ArnEquals"], {"aws:SourceArn": {"Fn::GetAtt": [alarm, "Arn"]}})
-            # ...and it is the only alarm of the template with actions.
+            arns = [{"Fn::GetAtt": [a, "Arn"]} for a in alarms]
+            self.assertEqual(stmt["Condition"]["ArnEquals"], {"aws:SourceArn": arns[0] if len(arns) == 1 else arns})
+            # ...and they are the only alarms of the template with actions.
             with_actions = [k for k, v in t["Resources"].items() if isinstance(v, dict)
                             and "AlarmActions" in (v.get("Properties") or {})]
-            self.assertEqual(with_actions, [alarm], path)
+            self.assertEqual(with_actions, alarms, path)
 
     def test_optional_topic_key_lets_cloudwatch_alarms_use_it(self):
         for path in [MAIN, FLEET]:

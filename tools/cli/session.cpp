@@ -359,10 +359,13 @@ class session {
                   {"emails", emails}};
         j["epoch"] = t.epoch ? json(*t.epoch) : json(nullptr);
         if (!t.contributor.empty()) j["contributors"] = t.contributor;
+        if (t.contributor_level()) j["contributor_id"] = t.contributor_id;
+        j["sns_message"] = json::parse(sns_message(t, model_));
         report_ << j.dump() << "\n";
       } else {
-        report_ << iso_time(t.time_ms) << "  " << t.alarm_name << "  " << to_string(t.old_state)
-                << " -> " << to_string(t.new_state);
+        report_ << iso_time(t.time_ms) << "  " << t.alarm_name
+                << (t.contributor_level() ? " [" + t.contributor + "]" : "") << "  "
+                << to_string(t.old_state) << " -> " << to_string(t.new_state);
         if (t.epoch) report_ << "  (epoch " << *t.epoch << ")";
         report_ << "\n    " << t.reason << "\n";
         for (const auto& e : emails) {

@@ -63,14 +63,19 @@ bool utc(std::int64_t ms, std::tm& tm) {
 std::string out_of_range(std::int64_t ms) {
   return std::to_string(ms) + " ms (not a date in years 1970..9999)";
 }
-}  // namespace
 
-std::string iso_time(std::int64_t ms) {
+// `ms` in strftime's `format` (at most 31 characters), or out_of_range().
+std::string formatted(std::int64_t ms, const char* format) {
   std::tm tm;
   if (!utc(ms, tm)) return out_of_range(ms);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
+}
+}  // namespace
+
+std::string iso_time(std::int64_t ms) {
+  return formatted(ms, "%Y-%m-%d %H:%M:%S UTC");
 }
 
 std::string email_time(std::int64_t ms) {
@@ -88,11 +93,7 @@ std::string email_time(std::int64_t ms) {
 }
 
 std::string datapoint_time(std::int64_t ms) {
-  std::tm tm;
-  if (!utc(ms, tm)) return out_of_range(ms);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%d/%m/%y %H:%M:%S", &tm);
-  return buf;
+  return formatted(ms, "%d/%m/%y %H:%M:%S");
 }
 
 }  // namespace fitwatch::tools

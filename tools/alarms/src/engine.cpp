@@ -31,6 +31,42 @@ void check_numbers(const metric_alarm& a, const std::string& where) {
   if (a.evaluation_periods < 1) throw alarm_error(where + ": EvaluationPeriods must be at least 1");
 }
 
+// A transition of metric alarm `a` at tick `t`, with the actions it runs.
+transition metric_transition(const metric_alarm& a, std::int64_t t, alarm_state from,
+                             alarm_state to, std::string reason,
+                             std::optional<std::int64_t> epoch) {
+  transition tr;
+  tr.time_ms = t;
+  tr.alarm_name = a.name;
+  tr.alarm_arn = a.arn;
+  tr.old_state = from;
+  tr.new_state = to;
+  tr.reason = std::move(reason);
+  tr.epoch = epoch;
+  tr.metric = &a;
+  tr.alarm = &a;
+  if (a.actions_enabled) {
+    tr.actions = to == alarm_state::alarm ? a.alarm_actions
+                 : to == alarm_state::ok  ? a.ok_actions
+                                          : a.insufficient_data_actions;
+  }
+  return tr;
+}
+
+// A contributor's id: 16 hex digits (DescribeAlarmContributors' ContributorId
+// is 1..16 characters), the same for the same attributes (FNV-1a, 64 bits).
+std::string contributor_id(const std::string& attributes) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const char c : attributes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string id(16, '0');
+  for (std::size_t i = 16; i-- > 0; h >>= 4) id[i] = hex[h & 15];
+  return id;
+}
+
 }  // namespace
 
 // A metric-math alarm: its MetricStat queries, its expressions, and the id
@@ -53,7 +89,7 @@ struct engine::metric_state {
   std::size_t seen_series = static_cast<std::size_t>(-1);
   std::vector<period_samples> periods;
   std::vector<point> range;
-  std::map<std::string, alarm_state> contributors;  // Metrics Insights: per group value
+  std::set<std::string> in_alarm;  // Metrics Insights: the contributors (group values) in ALARM
   std::int64_t period_ms() const { return static_cast<std::int64_t>(alarm->period) * 1000; }
 };
 
@@ -235,7 +271,7 @@ void engine::evaluate_metric(metric_state& ms, std::int64_t t, std::vector<trans
   decision d;
   std::string contributors;
   if (ms.insights) {
-    d = insights_decision(ms, first_start, count, contributors);
+    d = insights_decision(ms, t, first_start, count, contributors, out);
   } else {
     if (ms.math) {
       math_range(ms, first_start, count);
@@ -245,24 +281,9 @@ void engine::evaluate_metric(metric_state& ms, std::int64_t t, std::vector<trans
     d = decide(a, ms.range, ms.state);
   }
   if (!d.next || *d.next == ms.state) return;
-  transition tr;
-  tr.time_ms = t;
-  tr.alarm_name = a.name;
-  tr.alarm_arn = a.arn;
-  tr.old_state = ms.state;
-  tr.new_state = *d.next;
-  tr.reason = std::move(d.reason);
-  tr.epoch = d.epoch;
-  tr.metric = &a;
-  tr.alarm = &a;
-  tr.contributor = std::move(contributors);
-  if (a.actions_enabled) {
-    tr.actions = *d.next == alarm_state::alarm ? a.alarm_actions
-                 : *d.next == alarm_state::ok  ? a.ok_actions
-                                               : a.insufficient_data_actions;
-  }
+  out.push_back(metric_transition(a, t, ms.state, *d.next, std::move(d.reason), d.epoch));
+  out.back().contributor = std::move(contributors);
   ms.state = *d.next;
-  out.push_back(std::move(tr));
 }
 
 void engine::single_range(metric_state& ms, std::int64_t first_start, std::size_t count) {
@@ -322,10 +343,26 @@ void engine::math_range(metric_state& ms, std::int64_t first_start, std::size_t 
   }
 }
 
-decision engine::insights_decision(metric_state& ms, std::int64_t first_start, std::size_t count,
-                                   std::string& who) {
-  // One time series per GROUP BY value (a contributor); the alarm is in
-  // ALARM while any contributor is.
+// A multi time series alarm: one time series per GROUP BY value (a
+// contributor). The user guide, "Acting on alarm changes"
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Acting_Alarm_Changes.html):
+// a contributor is only ever ALARM or OK, "because a time series only
+// exists when data is present", and SNS and Lambda actions run at the alarm
+// level and at the contributor level. "Create an alarm based on a Multi
+// Time Series Metrics Insights query"
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/multi-time-series-alarm.html):
+// the query is refreshed at every evaluation, and the alarm is in ALARM as
+// soon as one contributor is. So each contributor is decided on its own
+// series, and each change of one is a transition running the alarm's
+// actions. Not documented, and fitwatch's reading: a series with no
+// datapoint left in the evaluation range is no longer returned by the
+// query, so its contributor leaves ALARM (to OK) at that evaluation; the
+// alarm itself is OK when no contributor is in ALARM (from INSUFFICIENT_DATA
+// once a series exists). Reasons: the alarm's as in the EventBridge example
+// ("6 out of 6 time series evaluated to ALARM"), the contributor's below.
+decision engine::insights_decision(metric_state& ms, std::int64_t t, std::int64_t first_start,
+                                   std::size_t count, std::string& who,
+                                   std::vector<transition>& out) {
   const auto& a = *ms.alarm;
   const auto& q = *ms.insights;
   const std::int64_t p = ms.period_ms();
@@ -338,30 +375,58 @@ decision engine::insights_decision(metric_state& ms, std::int64_t first_start, s
     add_to_periods(series, periods, p);
   }
   const auto& stat = insights_statistic(q.fn);
+  std::size_t series = 0;
+  std::optional<std::int64_t> epoch;
+  const auto change = [&](const std::string& group, alarm_state to, std::string reason,
+                          std::optional<std::int64_t> at_epoch) {
+    const std::string attribute = q.group_by + "=" + group;
+    auto tr =
+        metric_transition(a, t, to == alarm_state::alarm ? alarm_state::ok : alarm_state::alarm, to,
+                          std::move(reason), at_epoch);
+    tr.contributor = attribute;
+    tr.contributor_id = contributor_id(attribute);
+    tr.contributor_attributes = {{q.group_by, group}};
+    out.push_back(std::move(tr));
+    if (to == alarm_state::alarm) {
+      ms.in_alarm.insert(group);
+    } else {
+      ms.in_alarm.erase(group);
+    }
+    epoch = at_epoch;
+  };
+  std::vector<point> range(count);
   for (const auto& [group, periods] : groups) {
-    std::vector<point> range(count);
+    bool any = false;
     for (std::size_t i = 0; i < count; ++i) {
       range[i] = {periods[i].start, statistic(stat, periods[i].values), periods[i].epoch};
+      any |= range[i].value.has_value();
     }
-    auto& cs = ms.contributors.emplace(group, alarm_state::insufficient_data).first->second;
-    const decision d = decide(a, range, cs);
-    if (d.next) cs = *d.next;
+    const bool was_alarm = ms.in_alarm.count(group) > 0;
+    if (!any) {  // the series no longer exists
+      if (was_alarm) change(group, alarm_state::ok, contributor_gone_reason(count), std::nullopt);
+      continue;
+    }
+    ++series;
+    const alarm_state current = was_alarm ? alarm_state::alarm : alarm_state::ok;
+    decision d = decide(a, range, current);
+    // Never INSUFFICIENT_DATA: a contributor whose datapoints decide
+    // nothing keeps its state.
+    if (!d.next || *d.next == alarm_state::insufficient_data || *d.next == current) continue;
+    change(group, *d.next, contributor_reason(a, range, *d.next, d.reason), d.epoch);
   }
-  alarm_state overall = alarm_state::insufficient_data;
-  for (const auto& [group, s] : ms.contributors) {
-    if (s == alarm_state::alarm) {
-      overall = alarm_state::alarm;
-      who += (who.empty() ? "" : ", ") + q.group_by + "=" + group;
-    } else if (s == alarm_state::ok && overall != alarm_state::alarm) {
-      overall = alarm_state::ok;
-    }
+  for (const auto& group : ms.in_alarm) {
+    who += (who.empty() ? "" : ", ") + q.group_by + "=" + group;
   }
   decision d;
-  if (overall != ms.state) {
-    d.next = overall;
-    d.reason = overall == alarm_state::alarm
-                   ? "Threshold Crossed: contributors in ALARM: " + who + "."
-                   : "Threshold Crossed: no contributor is in ALARM.";
+  d.epoch = epoch;
+  if (!ms.in_alarm.empty()) {
+    d.next = alarm_state::alarm;
+  } else if (series > 0 || ms.state == alarm_state::alarm) {
+    d.next = alarm_state::ok;
+  }
+  if (d.next && *d.next != ms.state) {
+    d.reason = std::to_string(ms.in_alarm.size()) + " out of " + std::to_string(series) +
+               " time series evaluated to ALARM";
   }
   return d;
 }

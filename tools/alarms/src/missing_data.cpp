@@ -8,13 +8,6 @@
 namespace fitwatch::tools {
 namespace {
 
-std::string phrase(const std::string& op) {
-  if (op == "GreaterThanOrEqualToThreshold") return "greater than or equal to";
-  if (op == "GreaterThanThreshold") return "greater than";
-  if (op == "LessThanThreshold") return "less than";
-  return "less than or equal to";
-}
-
 std::string list_points(const std::vector<const point*>& pts) {
   std::string out = "[";
   for (std::size_t i = 0; i < pts.size(); ++i) {
@@ -25,6 +18,13 @@ std::string list_points(const std::vector<const point*>& pts) {
 }
 
 }  // namespace
+
+std::string comparison_phrase(const std::string& op) {
+  if (op == "GreaterThanOrEqualToThreshold") return "greater than or equal to";
+  if (op == "GreaterThanThreshold") return "greater than";
+  if (op == "LessThanThreshold") return "less than";
+  return "less than or equal to";
+}
 
 bool breaches(const std::string& op, double v, double threshold) {
   if (op == "GreaterThanOrEqualToThreshold") return v >= threshold;
@@ -65,8 +65,8 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
     }
     r += std::to_string(k) + " out of the last " + std::to_string(total) + " datapoints " +
          list_points(pts) + (k == 1 ? " was " : " were ") +
-         (next == alarm_state::ok ? "not " : "") + phrase(a.comparison) + " the threshold (" +
-         java_double(a.threshold) + ")";
+         (next == alarm_state::ok ? "not " : "") + comparison_phrase(a.comparison) +
+         " the threshold (" + java_double(a.threshold) + ")";
     if (filled > 0) {
       r += ", with " + plural(filled, "missing datapoint") + " treated as [" + fill_word + "]";
     }
@@ -157,6 +157,31 @@ decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_st
   }
   if (wanted()) d.reason = threshold_text(window, *d.next, 0, nullptr);
   return d;
+}
+
+std::string contributor_reason(const metric_alarm& a, const std::vector<point>& range,
+                               alarm_state next, const std::string& decided) {
+  if (next != alarm_state::alarm) return decided;
+  // The datapoints evaluated: the most recent N real ones.
+  std::size_t k = 0, seen = 0;
+  const point* latest = nullptr;
+  for (auto it = range.rbegin();
+       it != range.rend() && seen < static_cast<std::size_t>(a.evaluation_periods); ++it) {
+    if (!it->value) continue;
+    ++seen;
+    if (!breaches(a.comparison, *it->value, a.threshold)) continue;
+    ++k;
+    if (latest == nullptr) latest = &*it;
+  }
+  if (latest == nullptr) return decided;  // breaching only by filled datapoints
+  return "Threshold Crossed: " + plural(k, "datapoint") + (k == 1 ? " was " : " were ") +
+         comparison_phrase(a.comparison) + " the threshold (" + java_double(a.threshold) +
+         "). The most recent datapoint which crossed the threshold: " + list_points({latest}) + ".";
+}
+
+std::string contributor_gone_reason(std::size_t periods) {
+  return "No datapoint in the last " + plural(periods, "period") +
+         ": the time series no longer exists.";
 }
 
 }  // namespace fitwatch::tools

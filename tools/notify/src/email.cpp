@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -74,15 +75,34 @@ email render_email(const transition& t, const template_model& model, const topic
   const std::string region = region_name(model.region);
   const std::string state = to_string(t.new_state);
   // SNS subjects stay under 100 characters; CloudWatch shortens the name.
+  // A contributor's notification names the contributor after the alarm
+  // (fitwatch's layout: AWS publishes no sample of it); the contributor
+  // keeps its room first, the alarm name at least 16 characters.
+  const auto shorten = [](std::string& s, std::size_t room) {
+    if (s.size() > room) s = s.substr(0, room - 3) + "...";
+  };
   std::string name = t.alarm_name;
-  const std::string tail = "\" in " + region;
-  const std::size_t room = 99 - state.size() - 3 - tail.size();
-  if (name.size() > room) name = name.substr(0, room - 3) + "...";
+  std::string who =
+      t.contributor_level() ? " " + describe_dimensions(t.contributor_attributes) : "";
+  // A dimension value comes from a log line: a CR or LF in it must not
+  // end the Subject header (to_rfc5322 would refuse the whole email).
+  for (char& c : who) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  const std::size_t room = 99 - state.size() - 4 - 4 - region.size();  // ': "', '"', " in "
+  shorten(who, room - std::min<std::size_t>(name.size(), 16));
+  shorten(name, room - who.size());
+  const std::string tail = "\"" + who + " in " + region;
   e.subject = state + ": \"" + name + tail;
 
   const std::string when = email_time(t.time_ms);
   std::ostringstream b;
-  if (t.composite) {
+  if (t.contributor_level()) {
+    b << "You are receiving this email because the contributor "
+      << describe_dimensions(t.contributor_attributes) << " of your Amazon CloudWatch Alarm \""
+      << t.alarm_name << "\" in the " << region << " region has entered the " << state
+      << " state, because \"" << t.reason << "\" at \"" << when << "\".\n\n";
+  } else if (t.composite) {
     b << "You are receiving this email because your Amazon CloudWatch Alarm \"" << t.alarm_name
       << "\" in the " << region << " region has transitioned to " << state << " state on \"" << when
       << "\", because \"" << t.reason << "\".\n\n";
@@ -96,8 +116,12 @@ email render_email(const transition& t, const template_model& model, const topic
     << ".console.aws.amazon.com/cloudwatch/deeplink.js?region=" << model.region
     << "#alarmsV2:alarm/" << t.alarm_name << "\n\n";
   const std::size_t w = 30;
-  b << "Alarm Details:\n"
-    << field("Name", t.alarm_name, w) << field("Description", t.alarm->description, w)
+  b << "Alarm Details:\n" << field("Name", t.alarm_name, w);
+  if (t.contributor_level()) {
+    b << field("Contributor", describe_dimensions(t.contributor_attributes), w)
+      << field("Contributor Id", t.contributor_id, w);
+  }
+  b << field("Description", t.alarm->description, w)
     << field("State Change", to_string(t.old_state) + " -> " + state, w)
     << field("Reason for State Change", t.reason, w) << field("Timestamp", when, w)
     << field("AWS Account", model.account_id, w) << field("Alarm Arn", t.alarm_arn, w);
@@ -133,7 +157,8 @@ email render_email(const transition& t, const template_model& model, const topic
         }
         b << field("MetricLabel", q.label.empty() ? q.id : q.label, mw);
       }
-      if (!t.contributor.empty()) b << field("Contributors in ALARM", t.contributor, mw);
+      if (!t.contributor_level() && !t.contributor.empty())
+        b << field("Contributors in ALARM", t.contributor, mw);
       b << field("TreatMissingData", a.treat_missing_data, mw);
     }
     b << "\n";
@@ -152,6 +177,83 @@ email render_email(const transition& t, const template_model& model, const topic
        "regarding this email, please contact us at https://aws.amazon.com/support\n";
   e.body = b.str();
   return e;
+}
+
+std::string sns_message(const transition& t, const template_model& model) {
+  using nlohmann::json;
+  const auto dims = [](const std::vector<std::pair<std::string, std::string>>& d) {
+    json out = json::array();
+    for (const auto& [name, value] : d) out.push_back({{"value", value}, {"name", name}});
+    return out;
+  };
+  // 2021-02-15T14:57:14.419+0000
+  const std::string iso = iso_time(t.time_ms);  // "2021-02-15 14:57:14 UTC"
+  const std::string when =
+      iso.size() == 23 ? iso.substr(0, 10) + "T" + iso.substr(11, 8) + ".000+0000" : iso;
+  json m = {{"AlarmName", t.alarm_name},
+            {"AlarmDescription",
+             t.alarm->description.empty() ? json(nullptr) : json(t.alarm->description)},
+            {"AWSAccountId", model.account_id},
+            {"NewStateValue", to_string(t.new_state)},
+            {"NewStateReason", t.reason},
+            {"StateChangeTime", when},
+            {"Region", region_name(model.region)},
+            {"AlarmArn", t.alarm_arn},
+            {"OldStateValue", to_string(t.old_state)},
+            {"OKActions", t.alarm->ok_actions},
+            {"AlarmActions", t.alarm->alarm_actions},
+            {"InsufficientDataActions", t.alarm->insufficient_data_actions}};
+  if (t.contributor_level()) {
+    m["AlarmContributorId"] = t.contributor_id;
+    json attributes = json::object();
+    for (const auto& [name, value] : t.contributor_attributes) attributes[name] = value;
+    m["AlarmContributorAttributes"] = attributes;
+  }
+  if (t.composite) {
+    m["AlarmRule"] = t.composite_alarm_->rule;
+    json children = json::array();
+    for (const auto& c : t.triggering_children) {
+      const auto arn = c.substr(0, c.find(' '));
+      children.push_back(
+          {{"Arn", arn}, {"State", {{"Value", to_string(t.new_state)}, {"Timestamp", when}}}});
+    }
+    m["TriggeringChildren"] = children;
+    return m.dump();
+  }
+  const auto& a = *t.metric;
+  json trigger = {{"Period", a.period},
+                  {"EvaluationPeriods", a.evaluation_periods},
+                  {"DatapointsToAlarm", a.datapoints_to_alarm},
+                  {"ComparisonOperator", a.comparison},
+                  {"Threshold", a.threshold},
+                  {"TreatMissingData", a.treat_missing_data}};
+  if (a.metrics.empty()) {
+    trigger["MetricName"] = a.metric_name;
+    trigger["Namespace"] = a.ns;
+    trigger["Statistic"] = a.statistic;
+    trigger["Unit"] = a.unit ? json(*a.unit) : json(nullptr);
+    trigger["Dimensions"] = dims(a.dimensions);
+  } else {
+    json metrics = json::array();
+    for (const auto& q : a.metrics) {
+      json x = {{"Id", q.id}, {"ReturnData", q.return_data}};
+      if (!q.label.empty()) x["Label"] = q.label;
+      if (q.expression.empty()) {
+        x["MetricStat"] = {{"Metric",
+                            {{"Namespace", q.ns},
+                             {"MetricName", q.metric_name},
+                             {"Dimensions", dims(q.dimensions)}}},
+                           {"Period", q.period},
+                           {"Stat", q.statistic}};
+      } else {
+        x["Expression"] = q.expression;
+      }
+      metrics.push_back(x);
+    }
+    trigger["Metrics"] = metrics;
+  }
+  m["Trigger"] = trigger;
+  return m.dump();
 }
 
 std::string to_rfc5322(const email& e) {

@@ -73,9 +73,11 @@ class engine {
   // The evaluation range of a single-metric or a metric-math alarm, into ms.range.
   void single_range(metric_state& ms, std::int64_t first_start, std::size_t count);
   void math_range(metric_state& ms, std::int64_t first_start, std::size_t count);
-  // A Metrics Insights alarm: each contributor decided, then the alarm.
-  decision insights_decision(metric_state& ms, std::int64_t first_start, std::size_t count,
-                             std::string& contributors);
+  // A Metrics Insights alarm: each contributor decided (its transitions
+  // into `out`), then the alarm.
+  decision insights_decision(metric_state& ms, std::int64_t t, std::int64_t first_start,
+                             std::size_t count, std::string& contributors,
+                             std::vector<transition>& out);
   void evaluate_composites(std::int64_t t, std::vector<transition>& out);
 
   const template_model& model_;

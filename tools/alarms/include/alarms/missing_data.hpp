@@ -30,6 +30,22 @@ struct decision {
 /// True if `value` breaches `threshold` under the ComparisonOperator.
 bool breaches(const std::string& comparison, double value, double threshold);
 
+/// "greater than or equal to" for GreaterThanOrEqualToThreshold, ...
+std::string comparison_phrase(const std::string& comparison);
+
+/// The reason of a Metrics Insights contributor's change to `next`
+/// (`decided` is decide()'s reason). ALARM in CloudWatch's words for
+/// contributors (the "Alarm Contributor State Change" example of
+/// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html):
+/// "Threshold Crossed: 1 datapoint was greater than or equal to the
+/// threshold (1.0). The most recent datapoint which crossed the threshold:
+/// [1.0 (15/06/25 12:02:00)]."; OK (undocumented) is `decided`.
+std::string contributor_reason(const metric_alarm& a, const std::vector<point>& range,
+                               alarm_state next, const std::string& decided);
+/// The reason of a contributor whose series has no datapoint left in the
+/// `periods` of the evaluation range (fitwatch's wording: undocumented).
+std::string contributor_gone_reason(std::size_t periods);
+
 /// Evaluates `range` (the evaluation range, oldest first) for alarm `a`
 /// currently in state `current`.
 decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_state current);

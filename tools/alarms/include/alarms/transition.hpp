@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "alarms/model.hpp"
@@ -25,7 +26,18 @@ struct transition {
   const metric_alarm* metric = nullptr;
   const composite_alarm* composite_alarm_ = nullptr;
   std::vector<std::string> triggering_children;  ///< composite: "<arn> transitioned to ..."
-  std::string contributor;                       ///< Metrics Insights: the group value
+  /// Metrics Insights: "Dim=value" of the contributor (contributor level),
+  /// or of every contributor in ALARM, comma-separated (alarm level).
+  std::string contributor;
+  /// Metrics Insights, contributor level only (empty at the alarm level):
+  /// the contributor's id (16 characters, as DescribeAlarmContributors
+  /// returns it) and attributes (its GROUP BY dimensions). Each contributor
+  /// going to ALARM or back to OK is its own transition and runs the
+  /// alarm's actions ("Acting on alarm changes":
+  /// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Acting_Alarm_Changes.html).
+  std::string contributor_id;
+  std::vector<std::pair<std::string, std::string>> contributor_attributes;
+  bool contributor_level() const { return !contributor_attributes.empty(); }
 };
 
 }  // namespace fitwatch::tools

@@ -23,6 +23,18 @@ std::string region_name(const std::string& region);
 email render_email(const transition& t, const template_model& model, const topic& tp,
                    const std::string& recipient);
 
+/// The JSON message CloudWatch publishes to the topic for `t` (what a
+/// Lambda or HTTP subscriber receives; "Schema of Amazon SNS notifications
+/// when alarms change state" in the CloudWatch user guide): AlarmName,
+/// AlarmDescription (null if unset), AWSAccountId, NewStateValue,
+/// NewStateReason, StateChangeTime, Region, AlarmArn, OldStateValue, the
+/// three action lists, and Trigger (metric alarms) or AlarmRule and
+/// TriggeringChildren (composite). A Metrics Insights contributor's
+/// notification adds AlarmContributorId and AlarmContributorAttributes
+/// (fitwatch's reading, named as in DescribeAlarmHistory's AlarmHistoryItem:
+/// AWS publishes no sample of it).
+std::string sns_message(const transition& t, const template_model& model);
+
 /// The message as RFC 5322 text (CRLF line ends, UTF-8 body, encoded subject).
 /// \throw std::invalid_argument if From, To or Subject holds a control
 /// character (CR/LF would inject headers).

@@ -1,0 +1,235 @@
+"""templates/fleet-alerts.yaml through `fitwatch replay`: the per-contributor
+notifications of a multi time series (Metrics Insights) alarm. CloudWatch
+notifies at the alarm level and at the contributor level, each contributor
+going to ALARM or back to OK on its own ("Acting on alarm changes":
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Acting_Alarm_Changes.html).
+Logs are made by `fitwatch emit` (the library's own lines); transitions are
+compared as parsed JSON (`--format json`), emails by their parsed headers."""
+import email
+import email.policy
+import glob
+import json
+import math
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+
+CLI = os.environ["FITWATCH_CLI"]
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+FLEET = os.path.join(ROOT, "templates", "fleet-alerts.yaml")
+T0 = 1750000000000
+HOUR = 3600 * 1000
+TEAM = ["alice@example.com", "bob@example.org"]
+OVERFITTING = "fitwatch-fleet-overfitting-fitwatch-replay"
+DIVERGENCE = "fitwatch-fleet-divergence-fitwatch-replay"
+
+
+def curve(start_ms, epochs=30, spacing_ms=30000, turn=10, nan_at=None):
+    """JSON lines for emit: a run that overfits after `turn` (or whose
+    validation loss is NaN from epoch `nan_at`, as Python's json writes it)."""
+    rows = []
+    for e in range(1, epochs + 1):
+        train = math.exp(-e / 8) + 0.05
+        val = 0.6 * math.exp(-e / 6) + 0.3 + (0.012 * (e - turn) if e > turn else 0) \
+            + 0.01 * math.sin(e * 1.7)
+        if nan_at is not None and e >= nan_at:
+            val = float("nan")
+        rows.append(json.dumps({"epoch": e, "train_loss": train, "val_loss": val,
+                                "timestamp": start_ms + e * spacing_ms}))
+    return "\n".join(rows) + "\n"
+
+
+def emit(job, text):
+    return subprocess.run([CLI, "emit", "--job-name", job], input=text, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def replay(log, *params):
+    """(transitions as parsed JSON, emails as (file name, parsed message))."""
+    with tempfile.TemporaryDirectory() as d:
+        path, outbox = os.path.join(d, "fleet.log"), os.path.join(d, "outbox")
+        with open(path, "w") as f:
+            f.write(log)
+        args = [CLI, "replay", "--template", FLEET, "--format", "json", "--outbox", outbox,
+                "--param", "TeamEmails=" + ",".join(TEAM)]
+        for p in params:
+            args += ["--param", p]
+        r = subprocess.run(args + [path], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise AssertionError(r.stderr)
+        transitions = [json.loads(line) for line in r.stdout.splitlines()]
+        emails = []
+        for eml in sorted(glob.glob(os.path.join(outbox, "*.eml"))):
+            with open(eml, "rb") as f:
+                emails.append((os.path.basename(eml),
+                               email.message_from_binary_file(f, policy=email.policy.default)))
+        return transitions, emails
+
+
+def subject(message):
+    """(alarm name, job) of a contributor's email subject, checking its form:
+    ALARM: "<alarm, shortened with ... to fit>" [TrainingJobName = <job>] in <Region>"""
+    m = re.fullmatch(r'ALARM: "([^"]+)" \[TrainingJobName = ([^\]]+)\] in US East \(N\. Virginia\)',
+                     message["Subject"])
+    if not m:
+        raise AssertionError("not a contributor's subject: " + message["Subject"])
+    if len(message["Subject"]) >= 100:  # SNS subjects stay under 100 characters
+        raise AssertionError("too long: " + message["Subject"])
+    name = m.group(1)
+    for full in (OVERFITTING, DIVERGENCE):
+        if name == full or (name.endswith("...") and full.startswith(name[:-3])):
+            return full, m.group(2)
+    raise AssertionError("unknown alarm " + name)
+
+
+def contributor_of(t):
+    attributes = t["sns_message"].get("AlarmContributorAttributes")
+    return attributes["TrainingJobName"] if attributes else None
+
+
+class TwoJobsFourHoursApart(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        log = emit("job-a", curve(T0)) + emit("job-b", curve(T0 + 4 * HOUR))
+        cls.transitions, cls.emails = replay(log)
+        cls.overfitting = [t for t in cls.transitions if t["alarm"] == OVERFITTING]
+
+    def test_each_job_that_overfits_gets_its_own_email_naming_it(self):
+        alarms = [t for t in self.overfitting if t["new_state"] == "ALARM" and contributor_of(t)]
+        self.assertEqual([contributor_of(t) for t in alarms], ["job-a", "job-b"])
+        for t, job in zip(alarms, ["job-a", "job-b"]):
+            self.assertEqual(sorted(e["to"] for e in t["emails"]), sorted(TEAM))
+            self.assertEqual(t["sns_message"]["AlarmContributorAttributes"], {"TrainingJobName": job})
+            self.assertEqual(len(t["sns_message"]["AlarmContributorId"]), 16)
+            self.assertEqual(t["sns_message"]["NewStateValue"], "ALARM")
+            self.assertEqual(t["sns_message"]["OldStateValue"], "OK")
+            self.assertTrue(t["reason"].startswith("Threshold Crossed: 1 datapoint was greater than or "
+                                                   "equal to the threshold (1.0). The most recent "
+                                                   "datapoint which crossed the threshold: [1.0 ("),
+                            t["reason"])
+        # The emails: per member, one per job, its subject and body naming it.
+        for member in TEAM:
+            mine = [m for _, m in self.emails if m["To"] == member and "TrainingJobName" in m["Subject"]]
+            self.assertEqual(len(mine), 2)
+            for m, job in zip(mine, ("job-a", "job-b")):
+                self.assertEqual(subject(m), (OVERFITTING, job))
+                body = m.get_content()
+                self.assertIn("the contributor [TrainingJobName = %s] of your Amazon CloudWatch Alarm" % job, body)
+                self.assertIn("- Contributor:", body)
+        # The second job's email comes 4 hours after the first (the jobs' own time).
+        self.assertGreaterEqual(alarms[1]["time_ms"] - alarms[0]["time_ms"], 4 * HOUR - 60000)
+
+    def test_job_a_and_the_alarm_return_to_ok_before_job_b(self):
+        a_alarm, b_alarm = [t["time_ms"] for t in self.overfitting
+                            if t["new_state"] == "ALARM" and contributor_of(t)]
+        between = [(contributor_of(t), t["old_state"], t["new_state"]) for t in self.overfitting
+                   if a_alarm < t["time_ms"] < b_alarm]
+        self.assertEqual(between, [("job-a", "ALARM", "OK"), (None, "ALARM", "OK")])
+        # A contributor is only ever ALARM or OK.
+        for t in self.transitions:
+            if contributor_of(t):
+                self.assertIn(t["new_state"], ("ALARM", "OK"))
+                self.assertIn(t["old_state"], ("ALARM", "OK"))
+        # ...and after job B ends, the alarm is OK again: nothing overfits.
+        self.assertEqual(self.overfitting[-1]["new_state"], "OK")
+        self.assertIsNone(contributor_of(self.overfitting[-1]))
+
+    def test_alarm_level_changes_notify_too_and_say_how_many_series(self):
+        level = [(t["old_state"], t["new_state"]) for t in self.overfitting if not contributor_of(t)]
+        self.assertEqual(level, [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM"), ("ALARM", "OK"),
+                                 ("OK", "ALARM"), ("ALARM", "OK")])
+        up = [t for t in self.overfitting if not contributor_of(t) and t["new_state"] == "ALARM"]
+        self.assertEqual([t["reason"] for t in up], ["1 out of 1 time series evaluated to ALARM"] * 2)
+        self.assertEqual([len(t["emails"]) for t in up], [len(TEAM)] * 2)
+        self.assertNotIn("AlarmContributorAttributes", up[0]["sns_message"])
+        # No OKActions by default: returning to OK sends nothing.
+        self.assertEqual([t["emails"] for t in self.overfitting if t["new_state"] == "OK"],
+                         [[]] * 5)
+
+    def test_healthy_fleet_never_diverges(self):
+        self.assertEqual([t["new_state"] for t in self.transitions if t["alarm"] == DIVERGENCE],
+                         ["OK"])
+
+
+class DivergenceInTheFleet(unittest.TestCase):
+    def test_the_job_whose_loss_is_nan_is_emailed_by_name(self):
+        log = emit("job-ok", curve(T0, turn=100)) + emit("job-nan", curve(T0, turn=100, nan_at=8))
+        transitions, emails = replay(log)
+        diverged = [t for t in transitions if t["alarm"] == DIVERGENCE and contributor_of(t)]
+        self.assertEqual([(contributor_of(t), t["new_state"]) for t in diverged],
+                         [("job-nan", "ALARM"), ("job-nan", "OK")])  # OK: its series ended
+        self.assertEqual(diverged[0]["sns_message"]["Trigger"]["Metrics"][0]["Expression"],
+                         'SELECT MAX(TrainingDiverged) FROM SCHEMA("FitWatch", TrainingJobName) '
+                         'GROUP BY TrainingJobName ORDER BY MAX() DESC')
+        subjects = [subject(m) for _, m in emails if "TrainingJobName" in m["Subject"]]
+        self.assertEqual(subjects, [(DIVERGENCE, "job-nan")] * len(TEAM))
+        # Neither job overfits (turn=100): no overfitting contributor.
+        self.assertEqual([t for t in transitions if t["alarm"] == OVERFITTING and contributor_of(t)], [])
+
+
+class HostileJobNames(unittest.TestCase):
+    def test_a_job_name_with_cr_lf_cannot_inject_headers_or_stop_the_replay(self):
+        # The contributor's name comes from the log: it goes into the Subject.
+        evil = "evil\r\nBcc: m@evil.example"
+        log = emit("job-a", curve(T0))
+        lines = [json.loads(l) for l in log.splitlines()]
+        for d in lines:
+            d["TrainingJobName"] = evil
+        transitions, emails = replay("".join(json.dumps(d) + "\n" for d in lines))
+        alarms = [t for t in transitions if t["alarm"] == OVERFITTING and contributor_of(t)]
+        self.assertEqual([contributor_of(t) for t in alarms], [evil, evil])  # ALARM, then OK
+        mine = [m for _, m in emails if "evil" in m["Subject"]]
+        self.assertEqual(len(mine), len(TEAM))
+        for m in mine:
+            self.assertIsNone(m["Bcc"])
+            self.assertNotIn("\r", m["Subject"])
+            self.assertNotIn("\n", m["Subject"])
+            self.assertEqual(subject(m), (OVERFITTING, "evil??Bcc: m@evil.example"))
+
+
+    def test_the_longest_job_name_keeps_the_subject_under_100_characters(self):
+        job = "j" * 63  # SageMaker's longest training job name
+        _, emails = replay(emit(job, curve(T0)))
+        subjects = [m["Subject"] for _, m in emails if "TrainingJobName" in m["Subject"]]
+        self.assertEqual(len(subjects), len(TEAM))
+        for s in subjects:
+            self.assertLess(len(s), 100)
+            self.assertTrue(s.startswith('ALARM: "fitwatch-flee..." [TrainingJobName = '), s)
+            self.assertIn(" [TrainingJobName = jjjjjjjjjjjjjjjjjjjj", s)
+            self.assertTrue(s.endswith('... in US East (N. Virginia)'), s)
+
+
+class TeamTopic(unittest.TestCase):
+    def test_a_team_topic_is_notified_and_no_topic_is_created(self):
+        topic = "arn:aws:sns:us-east-1:123456789012:fitwatch-team"
+        log = emit("job-a", curve(T0))
+        r = subprocess.run([CLI, "replay", "--template", FLEET, "--format", "json",
+                            "--param", "TeamTopicArn=" + topic],
+                           input=log, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        alarms = [json.loads(l) for l in r.stdout.splitlines()]
+        up = [t for t in alarms if t["new_state"] == "ALARM"]
+        self.assertEqual(len(up), 2)  # the contributor and the alarm
+        for t in up:
+            self.assertEqual(t["sns_message"]["AlarmActions"], [topic])
+            self.assertEqual(t["emails"], [])  # the team stack's subscriptions send them
+
+    def test_team_emails_are_required_without_a_team_topic(self):
+        r = subprocess.run([CLI, "replay", "--template", FLEET], input="",
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("TeamEmails must list at least one address", r.stderr)
+
+    def test_key_options_are_refused_with_a_team_topic(self):
+        r = subprocess.run([CLI, "replay", "--template", FLEET, "--param",
+                            "TeamTopicArn=arn:aws:sns:us-east-1:123456789012:t",
+                            "--param", "CreateTopicKey=true"], input="",
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("CreateTopicKey and KmsKeyArn apply to this stack's own topic", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
