@@ -12,12 +12,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
-#include <regex>
 #include <sstream>
 
 #include "alarms/cloudwatch_text.hpp"
 #include "alarms/engine.hpp"
 #include "alarms/log_clock.hpp"
+#include "cfn/decimal.hpp"
 #include "emf/validate.hpp"
 #include "notify/email.hpp"
 #include "notify/outbox.hpp"
@@ -29,31 +29,14 @@ namespace {
 
 using nlohmann::json;
 
-// A finite decimal number (optional sign, fraction, exponent) and nothing
-// else: no "nan", "inf", hex or trailing text; nullopt otherwise. With
-// `used_out`, a leading number, its length stored there (a duration).
-std::optional<double> decimal(const std::string& s, std::size_t* used_out = nullptr) {
-  static const std::regex number(R"(^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)");
-  std::smatch m;
-  if (!std::regex_search(s, m, number)) return std::nullopt;
-  const double v = std::strtod(m.str().c_str(), nullptr);
-  if (!std::isfinite(v)) return std::nullopt;
-  if (used_out != nullptr) {
-    *used_out = static_cast<std::size_t>(m.length());
-  } else if (static_cast<std::size_t>(m.length()) != s.size()) {
-    return std::nullopt;
-  }
-  return v;
-}
-
 std::int64_t parse_duration(const std::string& s) {
   constexpr double max_ms = 366.0 * 24 * 3600 * 1000;
   const auto bad = [&](const char* why) {
     return std::invalid_argument("duration '" + s + "' " + why + ": use 0, 90s, 5m or 1h");
   };
-  std::size_t used = 0;
-  const auto v = decimal(s, &used);
-  if (!v) throw bad("is not a number");
+  const auto number = leading_decimal(s);
+  if (!number) throw bad("is not a number");
+  const auto [v, used] = *number;
   const std::string unit = s.substr(used);
   double factor = 1000;
   if (unit == "ms") {
@@ -65,24 +48,9 @@ std::int64_t parse_duration(const std::string& s) {
   } else if (!unit.empty() && unit != "s") {
     throw bad("has an unknown unit");
   }
-  if (*v < 0) throw bad("is negative");
-  if (*v * factor > max_ms) throw bad("is longer than a year");
-  return static_cast<std::int64_t>(*v * factor);
-}
-
-// CloudFormation would refuse a Number parameter that is not a number; a
-// NaN or Infinity threshold would make every comparison meaningless.
-void check_number_parameters(const nlohmann::json& tmpl, const template_options& t) {
-  const auto params = tmpl.find("Parameters");
-  if (params == tmpl.end() || !params->is_object()) return;
-  for (const auto& [name, value] : t.parameters) {
-    const auto p = params->find(name);
-    if (p == params->end() || !p->is_object() || p->value("Type", "") != "Number") continue;
-    if (!decimal(value)) {
-      throw template_error("--param " + name + "=" + value +
-                           ": a Number parameter needs a finite decimal number");
-    }
-  }
+  if (v < 0) throw bad("is negative");
+  if (v * factor > max_ms) throw bad("is longer than a year");
+  return static_cast<std::int64_t>(v * factor);
 }
 
 std::string safe(const std::string& s) {
@@ -411,7 +379,6 @@ int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& ou
     std::stringstream text;
     text << f.rdbuf();
     const auto parsed = parse_template(text.str());
-    check_number_parameters(parsed, o.t);
     s = std::make_unique<session>(o, evaluate_template(parsed, o.t), live ? err : out, err);
   } catch (const std::exception& e) {
     err << name << ": " << o.template_file << ": " << e.what() << "\n";
