@@ -18,6 +18,7 @@
 #include "alarms/engine.hpp"
 #include "alarms/log_clock.hpp"
 #include "cfn/decimal.hpp"
+#include "diagnose.hpp"
 #include "emf/validate.hpp"
 #include "notify/email.hpp"
 #include "notify/outbox.hpp"
@@ -93,8 +94,12 @@ class session {
   // metrics. In live mode the clock first runs up to the line's timestamp.
   void line(const std::string& text, const std::string& where, std::size_t number, bool live) {
     ++lines_;
+    inventory_.start_line();
     const auto r = validate_line(text, {}, &event_, wanted_);
-    if (r.kind == line_kind::plain) return;
+    if (r.kind == line_kind::plain) {
+      inventory_.plain(text);
+      return;
+    }
     if (r.kind == line_kind::invalid) {
       ++invalid_;
       err_ << where << ":" << number
@@ -128,13 +133,13 @@ class session {
     }
   }
 
-  // Returns the exit code: 3 if an email could not be written or sent.
+  // Returns the exit code: 3 if an email could not be written or sent,
+  // exit_no_match (4) if no alarm read any datapoint.
   int finish() {
     const auto last = engine_.store().last_timestamp();
     if (!last) {
-      err_ << "fitwatch: no EMF event to evaluate in the log\n";
       if (html_) write_report();
-      return 0;
+      return explain();
     }
     // Through the last timestamp (the tick that evaluates its period), then the tail.
     const std::int64_t end = engine_.settled_after(*last);
@@ -150,7 +155,9 @@ class session {
               << ")\n";
     }
     const std::size_t lost = unwritten_ + (smtp_ ? smtp_->finish() : 0);
-    if (lost == 0) return 0;
+    if (lost == 0) {
+      return explain();
+    }
     err_ << "fitwatch: " << lost << " of " << emails_ << " emails not written or not sent\n";
     return 3;
   }
@@ -158,6 +165,12 @@ class session {
   std::size_t invalid() const { return invalid_; }
 
  private:
+  // Why nothing happened, if so (diagnose.hpp): 0 or exit_no_match.
+  int explain() {
+    return explain_no_match(model_, engine_.store(), inventory_,
+                            {lines_, events_, invalid_, rejected_}, err_);
+  }
+
   // --report: the report reads more metrics than the alarms; the store
   // gets only those some alarm reads, copied into buffers kept from line to
   // line (no allocation per line).
@@ -255,9 +268,11 @@ class session {
   std::chrono::steady_clock::time_point written_;
   std::function<bool(std::string_view, std::string_view)> wanted_ = [this](std::string_view ns,
                                                                            std::string_view name) {
+    inventory_.metric(ns, name);
     return engine_.wants(ns, name) || (html_ && run_report::wants(name));
   };
   log_clock clock_;
+  log_inventory inventory_;
   std::size_t lines_ = 0, events_ = 0, invalid_ = 0, rejected_ = 0, transitions_ = 0, emails_ = 0,
               unwritten_ = 0;
 };
@@ -294,7 +309,10 @@ options:
                          states and emails on one time axis (watch rewrites
                          it as lines arrive and at the end)
   --report-every DURATION  watch only: rewrite the report at most this often (5s)
-Exit codes: 0 done, 2 bad flags or template, 3 an email not written or sent.
+Exit codes: 0 done, 2 bad flags or template, 3 an email not written or sent,
+4 no alarm read any datapoint of the log (no EMF event, or every metric in
+another namespace, name or dimension value: each alarm is shown with what it
+expects and what the log holds).
 )";
 
 alarms_options parse_alarms_options(const std::vector<std::string>& args, bool live) {
