@@ -130,6 +130,17 @@ TEST_CASE("no match: an alarm that reads nothing while another reads is a note, 
             "note: 1 of 2 alarms read no datapoint of the log:\n"
             "  alarm j-fitwatch-divergence expects FitWatch / TrainingDiverged"));
   CHECK_FALSE(has(r.err, "j-fitwatch-overfitting expects"));
+
+  SUBCASE("no note with --format json: watch's stderr stays one JSON object per line") {
+    const auto w = run_command(cli + " watch --format json --template " + templates +
+                                   "overfitting-alerts.yaml --param TeamEmails=a@example.com "
+                                   "--param TrainingJobName=j",
+                               log);
+    CHECK(w.exit_code == 0);
+    const auto lines = lines_of(w.err);
+    CHECK_FALSE(lines.empty());
+    for (const auto& l : lines) CHECK(json::parse(l, nullptr, false).is_object());
+  }
 }
 
 TEST_CASE("no EMF event: a CSV of losses gets a hint to use fitwatch emit, exit 4") {

@@ -221,7 +221,8 @@ void log_inventory::plain(std::string_view line) {
 }
 
 int explain_no_match(const template_model& model, const metric_store& store,
-                     const log_inventory& inventory, const log_counts& counts, std::ostream& err) {
+                     const log_inventory& inventory, const log_counts& counts, bool notes,
+                     std::ostream& err) {
   if (!store.last_timestamp()) return explain_no_event(inventory, counts, err);
   std::vector<std::string> blocks;
   for (const auto& a : model.alarms) {
@@ -237,8 +238,8 @@ int explain_no_match(const template_model& model, const metric_store& store,
     }
     blocks.push_back(block);
   }
-  if (blocks.empty()) return 0;
   const bool none = blocks.size() == model.alarms.size();
+  if (blocks.empty() || (!none && !notes)) return 0;
   if (none) {
     err << "fitwatch: no alarm read any datapoint of the log: its metrics differ from what the "
            "alarms expect (namespace, metric name or dimension values; check --param)\n";

@@ -70,8 +70,10 @@ struct log_counts {
 /// alarms read no datapoint and what the log holds. Returns exit_no_match
 /// if no metric alarm read any datapoint, else 0 (an alarm that read
 /// nothing while others did is reported as a note, not a failure: an
-/// optional rule whose metric the training does not emit).
+/// optional rule whose metric the training does not emit; only with
+/// `notes`, since watch --format json writes its transitions to stderr).
 int explain_no_match(const template_model& model, const metric_store& store,
-                     const log_inventory& inventory, const log_counts& counts, std::ostream& err);
+                     const log_inventory& inventory, const log_counts& counts, bool notes,
+                     std::ostream& err);
 
 }  // namespace fitwatch::tools

@@ -168,7 +168,7 @@ class session {
   // Why nothing happened, if so (diagnose.hpp): 0 or exit_no_match.
   int explain() {
     return explain_no_match(model_, engine_.store(), inventory_,
-                            {lines_, events_, invalid_, rejected_}, err_);
+                            {lines_, events_, invalid_, rejected_}, !o_.json, err_);
   }
 
   // --report: the report reads more metrics than the alarms; the store
