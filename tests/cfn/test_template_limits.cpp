@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cfn/decimal.hpp"
 #include "cfn/template.hpp"
 
 namespace {
@@ -232,4 +233,22 @@ TEST_CASE("alarm limits: an AlarmDescription over 1024 characters is refused, as
     CHECK(error_of(described(std::string(1020, 'd') + "\\n\\n\\n\\n\\n", type))
               .find("1025 characters") != std::string::npos);
   }
+}
+
+TEST_CASE("decimal: one parser for Number parameters and durations") {
+  using fitwatch::tools::decimal_value;
+  using fitwatch::tools::leading_decimal;
+  CHECK(decimal_value("1.5e3") == 1500);
+  CHECK(decimal_value(".5") == 0.5);
+  CHECK(decimal_value("-2.") == -2);
+  for (const char* bad : {"", "+", ".", "1e", "1e+", "0x10", "inf", "nan", "1e999", " 1", "1 "}) {
+    INFO(bad);
+    CHECK_FALSE(decimal_value(bad));
+  }
+  // A number followed by a unit: "5e" is 5 then "e" (no exponent digits).
+  CHECK(leading_decimal("90s") == std::make_pair(90.0, std::size_t{2}));
+  CHECK(leading_decimal("5e") == std::make_pair(5.0, std::size_t{1}));
+  CHECK(leading_decimal("1.5e2m") == std::make_pair(150.0, std::size_t{5}));
+  CHECK_FALSE(leading_decimal("m5"));
+  CHECK_FALSE(leading_decimal("1e300000h"));
 }

@@ -177,7 +177,10 @@ class MainTemplate(unittest.TestCase):
             r = subprocess.run([os.environ["FITWATCH_CLI"], "replay", "--tail", "0", "--template", path,
                                 "--param", "TeamEmails=a@example.com", "--param", "CreateTopicKey=true"] + params,
                                input="", capture_output=True, text=True, timeout=60)
-            self.assertEqual(r.returncode, 0, r.stderr)
+            # The template was read (exit 2 otherwise); an empty log is exit 4
+            # since replay says when no alarm could read anything (issue #13).
+            self.assertEqual(r.returncode, 4, r.stderr)
+            self.assertIn("the log is empty", r.stderr)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
-#include <regex>
 #include <set>
 #include <sstream>
 
 #include "alarms/cloudwatch_text.hpp"
 #include "alarms/engine.hpp"
 #include "alarms/log_clock.hpp"
+#include "cfn/decimal.hpp"
+#include "diagnose.hpp"
 #include "emf/validate.hpp"
 #include "notify/email.hpp"
 #include "notify/outbox.hpp"
@@ -31,31 +32,14 @@ namespace {
 
 using nlohmann::json;
 
-// A finite decimal number (optional sign, fraction, exponent) and nothing
-// else: no "nan", "inf", hex or trailing text; nullopt otherwise. With
-// `used_out`, a leading number, its length stored there (a duration).
-std::optional<double> decimal(const std::string& s, std::size_t* used_out = nullptr) {
-  static const std::regex number(R"(^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)");
-  std::smatch m;
-  if (!std::regex_search(s, m, number)) return std::nullopt;
-  const double v = std::strtod(m.str().c_str(), nullptr);
-  if (!std::isfinite(v)) return std::nullopt;
-  if (used_out != nullptr) {
-    *used_out = static_cast<std::size_t>(m.length());
-  } else if (static_cast<std::size_t>(m.length()) != s.size()) {
-    return std::nullopt;
-  }
-  return v;
-}
-
 std::int64_t parse_duration(const std::string& s) {
   constexpr double max_ms = 366.0 * 24 * 3600 * 1000;
   const auto bad = [&](const char* why) {
     return std::invalid_argument("duration '" + s + "' " + why + ": use 0, 90s, 5m or 1h");
   };
-  std::size_t used = 0;
-  const auto v = decimal(s, &used);
-  if (!v) throw bad("is not a number");
+  const auto number = leading_decimal(s);
+  if (!number) throw bad("is not a number");
+  const auto [v, used] = *number;
   const std::string unit = s.substr(used);
   double factor = 1000;
   if (unit == "ms") {
@@ -67,24 +51,9 @@ std::int64_t parse_duration(const std::string& s) {
   } else if (!unit.empty() && unit != "s") {
     throw bad("has an unknown unit");
   }
-  if (*v < 0) throw bad("is negative");
-  if (*v * factor > max_ms) throw bad("is longer than a year");
-  return static_cast<std::int64_t>(*v * factor);
-}
-
-// CloudFormation would refuse a Number parameter that is not a number; a
-// NaN or Infinity threshold would make every comparison meaningless.
-void check_number_parameters(const nlohmann::json& tmpl, const template_options& t) {
-  const auto params = tmpl.find("Parameters");
-  if (params == tmpl.end() || !params->is_object()) return;
-  for (const auto& [name, value] : t.parameters) {
-    const auto p = params->find(name);
-    if (p == params->end() || !p->is_object() || p->value("Type", "") != "Number") continue;
-    if (!decimal(value)) {
-      throw template_error("--param " + name + "=" + value +
-                           ": a Number parameter needs a finite decimal number");
-    }
-  }
+  if (v < 0) throw bad("is negative");
+  if (v * factor > max_ms) throw bad("is longer than a year");
+  return static_cast<std::int64_t>(v * factor);
 }
 
 // A stack name for a template file among several: its stem, as
@@ -172,7 +141,6 @@ template_model read_stacks(const alarms_options& o) {
         }
       }
       names.push_back(t.stack_name);
-      check_number_parameters(parsed, t);
       merge_stack(all, evaluate_template(parsed, t));
     } catch (const std::exception& e) {
       throw template_error(path + ": " + e.what());
@@ -225,8 +193,12 @@ class session {
   // metrics. In live mode the clock first runs up to the line's timestamp.
   void line(const std::string& text, const std::string& where, std::size_t number, bool live) {
     ++lines_;
+    inventory_.start_line();
     const auto r = validate_line(text, {}, &event_, wanted_);
-    if (r.kind == line_kind::plain) return;
+    if (r.kind == line_kind::plain) {
+      inventory_.plain(text);
+      return;
+    }
     if (r.kind == line_kind::invalid) {
       ++invalid_;
       err_ << where << ":" << number
@@ -260,13 +232,13 @@ class session {
     }
   }
 
-  // Returns the exit code: 3 if an email could not be written or sent.
+  // Returns the exit code: 3 if an email could not be written or sent,
+  // exit_no_match (4) if no alarm read any datapoint.
   int finish() {
     const auto last = engine_.store().last_timestamp();
     if (!last) {
-      err_ << "fitwatch: no EMF event to evaluate in the log\n";
       if (html_) write_report();
-      return 0;
+      return explain();
     }
     // Through the last timestamp (the tick that evaluates its period), then the tail.
     const std::int64_t end = engine_.settled_after(*last);
@@ -282,7 +254,9 @@ class session {
               << ")\n";
     }
     const std::size_t lost = unwritten_ + (smtp_ ? smtp_->finish() : 0);
-    if (lost == 0) return 0;
+    if (lost == 0) {
+      return explain();
+    }
     err_ << "fitwatch: " << lost << " of " << emails_ << " emails not written or not sent\n";
     return 3;
   }
@@ -290,6 +264,12 @@ class session {
   std::size_t invalid() const { return invalid_; }
 
  private:
+  // Why nothing happened, if so (diagnose.hpp): 0 or exit_no_match.
+  int explain() {
+    return explain_no_match(model_, engine_.store(), inventory_,
+                            {lines_, events_, invalid_, rejected_}, !o_.json, err_);
+  }
+
   // --report: the report reads more metrics than the alarms; the store
   // gets only those some alarm reads, copied into buffers kept from line to
   // line (no allocation per line).
@@ -390,9 +370,11 @@ class session {
   std::chrono::steady_clock::time_point written_;
   std::function<bool(std::string_view, std::string_view)> wanted_ = [this](std::string_view ns,
                                                                            std::string_view name) {
+    inventory_.metric(ns, name);
     return engine_.wants(ns, name) || (html_ && run_report::wants(name));
   };
   log_clock clock_;
+  log_inventory inventory_;
   std::size_t lines_ = 0, events_ = 0, invalid_ = 0, rejected_ = 0, transitions_ = 0, emails_ = 0,
               unwritten_ = 0;
 };
@@ -436,7 +418,10 @@ options:
                          states and emails on one time axis (watch rewrites
                          it as lines arrive and at the end)
   --report-every DURATION  watch only: rewrite the report at most this often (5s)
-Exit codes: 0 done, 2 bad flags or template, 3 an email not written or sent.
+Exit codes: 0 done, 2 bad flags or template, 3 an email not written or sent,
+4 no alarm read any datapoint of the log (no EMF event, or every metric in
+another namespace, name or dimension value: each alarm is shown with what it
+expects and what the log holds).
 )";
 
 alarms_options parse_alarms_options(const std::vector<std::string>& args, bool live) {

@@ -41,7 +41,9 @@ alarms_options parse_alarms_options(const std::vector<std::string>& args, bool l
 /// `read(options, line)` feeds the log (a non-zero return stops there with
 /// that exit code), then the clock runs to the end of the tail. Every
 /// error becomes a message on `err` and exit code 2; an email that could
-/// not be written or sent, exit code 3 (after the whole log). In watch
+/// not be written or sent, exit code 3 (after the whole log); a log of
+/// which no alarm read any datapoint, exit_no_match (4, diagnose.hpp, with
+/// a message saying why). In watch
 /// (`live`), an error while evaluating a line stops the evaluation, not the
 /// reading: `read` keeps passing lines through, and the exit code is 2.
 int run_alarms(const std::vector<std::string>& args, bool live, std::ostream& out,

@@ -116,4 +116,13 @@ metric_store::with_dimensions(const std::string& ns, const std::string& name,
   return out;
 }
 
+std::vector<std::map<std::string, std::string>> metric_store::dimension_sets(
+    const std::string& ns, const std::string& name) const {
+  std::vector<std::map<std::string, std::string>> out;
+  for (const auto& [key, s] : series_) {
+    if (s.ns == ns && s.name == name) out.push_back(s.dims);
+  }
+  return out;
+}
+
 }  // namespace fitwatch::tools

@@ -44,6 +44,10 @@ class metric_store {
   std::vector<std::pair<std::map<std::string, std::string>, const std::vector<sample>*>>
   with_dimensions(const std::string& ns, const std::string& name,
                   std::vector<std::string> names) const;
+  /// The dimensions of every series of `ns`/`name`, in no order (what the
+  /// log holds when an alarm finds none of its own: cli/diagnose.cpp).
+  std::vector<std::map<std::string, std::string>> dimension_sets(const std::string& ns,
+                                                                 const std::string& name) const;
   /// Forgets every sample older than `time_ms` (what no evaluation will
   /// read again); first/last timestamps and datapoints() are unchanged.
   /// Amortised: a series is compacted once its dead samples are at least
