@@ -374,7 +374,9 @@ class EmailLinks(unittest.TestCase):
                 "--param", "GapRatioThreshold=0.123456789", "--param", "NoImprovementThreshold=1234567",
                 "--param", "NotifyOnRecovery=true", "--tail", "0"]
         r = replay("", *args)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        # An empty log exits 4 ("nothing happened"); a template error is 2.
+        self.assertEqual(r.returncode, 4, r.stderr)
+        self.assertIn("the log is empty", r.stderr)
         # ...and the check can fail: 300 more characters in the job name's place.
         with tempfile.TemporaryDirectory() as d:
             longer = os.path.join(d, "t.yaml")
