@@ -125,7 +125,8 @@ class session {
   // metrics. In live mode the clock first runs up to the line's timestamp.
   void line(const std::string& text, const std::string& where, std::size_t number, bool live) {
     ++lines_;
-    const auto r = validate_line(text, {}, &event_, wanted_);
+    const auto r =
+        validate_line(text, {}, &event_, wanted_, html_ ? &run_report::picks() : nullptr);
     if (r.kind == line_kind::plain) return;
     if (r.kind == line_kind::invalid) {
       ++invalid_;
@@ -139,12 +140,12 @@ class session {
       err_ << where << ":" << number << ": " << *why << ", skipped\n";
       return;
     }
-    const extracted_event& event = html_ ? for_engine() : event_;
+    if (html_) html_->add_event(event_);
     if (live && engine_.store().first_timestamp())
-      report(engine_.advance_to(event.timestamp_ms - 1));
-    if (!engine_.store().add(event, number)) {  // after year 9999: no alarm can evaluate it
+      report(engine_.advance_to(event_.timestamp_ms - 1));
+    if (!engine_.store().add(event_, number)) {  // after year 9999: no alarm can evaluate it
       ++rejected_;
-      err_ << where << ":" << number << ": timestamp " << iso_time(event.timestamp_ms)
+      err_ << where << ":" << number << ": timestamp " << iso_time(event_.timestamp_ms)
            << " is after year 9999, skipped\n";
     }
     if (html_ && live &&
@@ -190,23 +191,6 @@ class session {
   std::size_t invalid() const { return invalid_; }
 
  private:
-  // --report: the report reads more metrics than the alarms; the store
-  // gets only those some alarm reads, copied into buffers kept from line to
-  // line (no allocation per line).
-  const extracted_event& for_engine() {
-    html_->add_event(event_);
-    engine_event_.timestamp_ms = event_.timestamp_ms;
-    engine_event_.epoch = event_.epoch;
-    std::size_t n = 0;
-    for (const auto& x : event_.series) {
-      if (!engine_.wants(x.ns, x.name)) continue;
-      if (engine_event_.series.size() <= n) engine_event_.series.emplace_back();
-      engine_event_.series[n++] = x;
-    }
-    engine_event_.series.resize(n);
-    return engine_event_;
-  }
-
   void write_report() {
     html_->write_file(o_.report);
     written_ = std::chrono::steady_clock::now();
@@ -282,13 +266,13 @@ class session {
   std::ostream& report_;
   std::ostream& err_;
   std::unique_ptr<smtp_sender> smtp_;
-  extracted_event event_, engine_event_;
+  extracted_event event_;
   std::unique_ptr<run_report> html_;
   std::chrono::steady_clock::time_point written_;
-  std::function<bool(std::string_view, std::string_view)> wanted_ = [this](std::string_view ns,
-                                                                           std::string_view name) {
-    return engine_.wants(ns, name) || (html_ && run_report::wants(name));
-  };
+  // The store gets only the metrics some alarm reads; the report reads its
+  // own by position (run_report::picks), without copying them.
+  std::function<bool(std::string_view, std::string_view)> wanted_ =
+      [this](std::string_view ns, std::string_view name) { return engine_.wants(ns, name); };
   log_clock clock_;
   std::size_t lines_ = 0, events_ = 0, invalid_ = 0, rejected_ = 0, transitions_ = 0, emails_ = 0,
               unwritten_ = 0;

@@ -358,9 +358,12 @@ class job_writer {
       if (concerns_job(model, c.t, j.name)) changes_.push_back(&c);
     order_.resize(j.rows.size());
     std::iota(order_.begin(), order_.end(), std::size_t{0});
-    std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+    const auto earlier = [&](std::size_t a, std::size_t b) {
       return j.rows[a].time_ms < j.rows[b].time_ms;
-    });
+    };
+    // Lines mostly come in time order: sort only when they did not.
+    if (!std::is_sorted(order_.begin(), order_.end(), earlier))
+      std::stable_sort(order_.begin(), order_.end(), earlier);
     xa_.t0 = std::numeric_limits<std::int64_t>::max();
     xa_.t1 = std::numeric_limits<std::int64_t>::min();
     const auto span = [&](std::int64_t t) {
@@ -765,13 +768,19 @@ bool run_report::wants(std::string_view metric_name) {
   return metric_index(metric_name) != metric_count;
 }
 
+const metric_picks& run_report::picks() {
+  static const metric_picks names(metric_names.begin(), metric_names.end());
+  return names;
+}
+
 run_report::job& run_report::job_of(
     const std::vector<std::pair<std::string, std::string>>& dimensions) {
   // A job is its TrainingJobName; a line without one is grouped by its
   // whole dimension set.
   key_.clear();
   for (const auto& [k, v] : dimensions) {
-    if (k == "TrainingJobName") {
+    if (std::string_view(k) == "TrainingJobName") {
+      if (!v.empty() && !jobs_.empty() && jobs_[last_job_].name == v) return jobs_[last_job_];
       key_ = v;
       break;
     }
@@ -792,15 +801,7 @@ run_report::job& run_report::job_of(
 
 void run_report::add_event(const extracted_event& event) {
   ++events_;
-  const extracted_series* previous = nullptr;  // the job of the last series read
-  job* j_of_previous = nullptr;
-  for (const auto& s : event.series) {
-    const std::size_t m = metric_index(s.name);
-    if (m == metric_count || s.values.empty()) continue;
-    job& j = previous != nullptr && previous->dimensions == s.dimensions ? *j_of_previous
-                                                                         : job_of(s.dimensions);
-    previous = &s;
-    j_of_previous = &j;
+  const auto set = [&](job& j, std::size_t m, double v) {
     if (j.rows.empty() || j.last_event != events_) {
       row r;
       r.time_ms = event.timestamp_ms;
@@ -810,7 +811,25 @@ void run_report::add_event(const extracted_event& event) {
       j.rows.push_back(r);
       j.last_event = events_;
     }
-    j.rows.back().v[m] = s.values.back();
+    j.rows.back().v[m] = v;
+  };
+  job* j = nullptr;               // the job of the last value read
+  if (event.picks == &picks()) {  // read by position: the order of picks() is run_report::metric
+    std::size_t last_set = event.dimension_sets.size();
+    for (const auto& p : event.picked) {
+      if (p.set != last_set) j = &job_of(event.dimension_sets[p.set]);
+      last_set = p.set;
+      set(*j, p.pick, p.value);
+    }
+    return;
+  }
+  const extracted_series* previous = nullptr;
+  for (const auto& s : event.series) {
+    const std::size_t m = metric_index(s.name);
+    if (m == metric_count || s.values.empty()) continue;
+    if (previous == nullptr || previous->dimensions != s.dimensions) j = &job_of(s.dimensions);
+    previous = &s;
+    set(*j, m, s.values.back());
   }
 }
 
