@@ -194,7 +194,8 @@ class session {
   void line(const std::string& text, const std::string& where, std::size_t number, bool live) {
     ++lines_;
     inventory_.start_line();
-    const auto r = validate_line(text, {}, &event_, wanted_);
+    const auto r =
+        validate_line(text, {}, &event_, wanted_, html_ ? &run_report::picks() : nullptr);
     if (r.kind == line_kind::plain) {
       inventory_.plain(text);
       return;
@@ -211,12 +212,12 @@ class session {
       err_ << where << ":" << number << ": " << *why << ", skipped\n";
       return;
     }
-    const extracted_event& event = html_ ? for_engine() : event_;
+    if (html_) html_->add_event(event_);
     if (live && engine_.store().first_timestamp())
-      report(engine_.advance_to(event.timestamp_ms - 1));
-    if (!engine_.store().add(event, number)) {  // after year 9999: no alarm can evaluate it
+      report(engine_.advance_to(event_.timestamp_ms - 1));
+    if (!engine_.store().add(event_, number)) {  // after year 9999: no alarm can evaluate it
       ++rejected_;
-      err_ << where << ":" << number << ": timestamp " << iso_time(event.timestamp_ms)
+      err_ << where << ":" << number << ": timestamp " << iso_time(event_.timestamp_ms)
            << " is after year 9999, skipped\n";
     }
     if (html_ && live &&
@@ -268,23 +269,6 @@ class session {
   int explain() {
     return explain_no_match(model_, engine_.store(), inventory_,
                             {lines_, events_, invalid_, rejected_}, !o_.json, err_);
-  }
-
-  // --report: the report reads more metrics than the alarms; the store
-  // gets only those some alarm reads, copied into buffers kept from line to
-  // line (no allocation per line).
-  const extracted_event& for_engine() {
-    html_->add_event(event_);
-    engine_event_.timestamp_ms = event_.timestamp_ms;
-    engine_event_.epoch = event_.epoch;
-    std::size_t n = 0;
-    for (const auto& x : event_.series) {
-      if (!engine_.wants(x.ns, x.name)) continue;
-      if (engine_event_.series.size() <= n) engine_event_.series.emplace_back();
-      engine_event_.series[n++] = x;
-    }
-    engine_event_.series.resize(n);
-    return engine_event_;
   }
 
   void write_report() {
@@ -365,13 +349,15 @@ class session {
   std::ostream& report_;
   std::ostream& err_;
   std::unique_ptr<smtp_sender> smtp_;
-  extracted_event event_, engine_event_;
+  extracted_event event_;
   std::unique_ptr<run_report> html_;
   std::chrono::steady_clock::time_point written_;
+  // The store gets only the metrics some alarm reads; the report reads its
+  // own by position (run_report::picks), without copying them.
   std::function<bool(std::string_view, std::string_view)> wanted_ = [this](std::string_view ns,
                                                                            std::string_view name) {
     inventory_.metric(ns, name);
-    return engine_.wants(ns, name) || (html_ && run_report::wants(name));
+    return engine_.wants(ns, name);
   };
   log_clock clock_;
   log_inventory inventory_;

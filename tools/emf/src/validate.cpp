@@ -95,9 +95,18 @@ class root_index {
   std::vector<entry> entries_;
 };
 
+// A metric definition the check found valid, in the order of the event:
+// what extraction needs of it, so that it looks nothing up again.
+struct checked_metric {
+  std::size_t directive;
+  std::string_view name;
+  element value;  // a number or an array of numbers
+};
+
 struct checker {
   const root_index& root;
   line_report& report;
+  std::vector<checked_metric>& checked;
 
   void fail(std::string message) {
     report.kind = line_kind::invalid;
@@ -231,48 +240,81 @@ struct checker {
     }
     report.metrics += sets;
     report.datapoints += points * sets;
+    checked.push_back({directive, key, value});
   }
 };
 
+// The position of `name` among the picks, or picks.size(). Called for
+// every metric of every line: the size and the last character rule out
+// most names before any comparison of the characters.
+std::size_t pick_of(const metric_picks& picks, std::string_view name) {
+  std::size_t i = 0;
+  for (; i < picks.size(); ++i) {
+    const auto p = picks[i];
+    if (p.size() == name.size() && !p.empty() && p.back() == name.back() && p == name) break;
+  }
+  return i;
+}
+
+double last_value(const element& value) {
+  if (!value.is_array()) return number(value);
+  double last = 0;
+  for (const element v : value.get_array()) last = number(v);
+  return last;
+}
+
 // Walks a valid event again and collects its datapoints. Reuses the
 // buffers of `out` (a reader calls it for every line of a log).
-void extract(const root_index& root, const element& directives, std::int64_t ts,
-             extracted_event& out,
-             const std::function<bool(std::string_view, std::string_view)>& wanted) {
-  thread_local std::vector<std::vector<std::pair<std::string, std::string>>> sets;
+void extract(const root_index& root, const element& directives,
+             const std::vector<checked_metric>& metrics, std::int64_t ts, extracted_event& out,
+             const std::function<bool(std::string_view, std::string_view)>& wanted,
+             const metric_picks* picks) {
   out.timestamp_ms = ts;
   out.epoch.reset();
+  out.picks = picks;
+  out.picked.clear();
   element epoch;
   if (root.find("Epoch", epoch) && is_number(epoch))
     out.epoch = static_cast<std::int64_t>(number(epoch));
-  std::size_t used = 0;
+  auto& sets = out.dimension_sets;
+  std::size_t used = 0, sets_used = 0, directive = 0;
+  auto metric = metrics.begin();
+  const auto next_set = [&]() -> std::vector<std::pair<std::string, std::string>>& {
+    if (sets.size() <= sets_used) sets.emplace_back();
+    return sets[sets_used++];
+  };
   for (const element d : directives.get_array()) {
     const object dir = d.get_object();
     const std::string_view ns = dir["Namespace"];
-    std::size_t set_count = 0;
+    const std::size_t first_set = sets_used;
     for (const element set : dir["Dimensions"].get_array()) {
-      if (sets.size() <= set_count) sets.emplace_back();
-      auto& dims = sets[set_count++];
-      dims.clear();
+      auto& dims = next_set();
+      std::size_t n = 0;
       for (const element name : set.get_array()) {
         const std::string_view k = name;
         element value;
         root.find(k, value);
-        dims.emplace_back(std::string(k), std::string(std::string_view(value)));
+        if (dims.size() <= n) dims.emplace_back();
+        dims[n].first.assign(k);
+        dims[n++].second.assign(std::string_view(value));
       }
+      dims.resize(n);
       std::sort(dims.begin(), dims.end());
     }
-    if (set_count == 0) {  // no dimension set: a metric without dimensions
-      if (sets.empty()) sets.emplace_back();
-      sets[0].clear();
-      set_count = 1;
-    }
-    for (const element def : dir["Metrics"].get_array()) {
-      const std::string_view name = def["Name"];
-      if (wanted && !wanted(ns, name)) continue;
-      element value;
-      root.find(name, value);
-      for (std::size_t k = 0; k < set_count; ++k) {
+    if (sets_used == first_set) next_set().clear();  // a metric without dimensions
+    for (; metric != metrics.end() && metric->directive == directive; ++metric) {
+      const std::string_view name = metric->name;
+      const element& value = metric->value;
+      const std::size_t pick = picks != nullptr ? pick_of(*picks, name) : 0;
+      const bool picked = picks != nullptr && pick < picks->size();
+      const bool keep = !wanted || wanted(ns, name);
+      if (!keep && !picked) continue;
+      if (picked && !(value.is_array() && value.get_array().size() == 0)) {
+        const double last = last_value(value);
+        for (std::size_t k = first_set; k < sets_used; ++k) out.picked.push_back({pick, k, last});
+      }
+      if (!keep) continue;
+      for (std::size_t k = first_set; k < sets_used; ++k) {
         if (out.series.size() <= used) out.series.emplace_back();
         auto& x = out.series[used++];
         x.ns.assign(ns);
@@ -286,8 +328,10 @@ void extract(const root_index& root, const element& directives, std::int64_t ts,
         }
       }
     }
+    ++directive;
   }
   out.series.resize(used);
+  sets.resize(sets_used);
 }
 
 }  // namespace
@@ -298,7 +342,8 @@ line_report validate_line(std::string_view line, const validate_options& options
 
 line_report validate_line(std::string_view line, const validate_options& /*options*/,
                           extracted_event* out,
-                          const std::function<bool(std::string_view, std::string_view)>& wanted) {
+                          const std::function<bool(std::string_view, std::string_view)>& wanted,
+                          const metric_picks* picks) {
   thread_local simdjson::dom::parser parser;
   // simdjson reads SIMDJSON_PADDING bytes past the end: parse from a padded
   // buffer we keep, rather than let it allocate a padded copy per line.
@@ -324,7 +369,9 @@ line_report validate_line(std::string_view line, const validate_options& /*optio
   index.build(root);
   if (!index.find("_aws", aws)) return report;
   report.kind = line_kind::emf;
-  checker c{index, report};
+  thread_local std::vector<checked_metric> checked;
+  checked.clear();
+  checker c{index, report, checked};
   if (line.size() > limits::max_event_bytes) {
     c.fail("event of " + std::to_string(line.size()) + " bytes, more than 1 MB");
   }
@@ -357,7 +404,7 @@ line_report validate_line(std::string_view line, const validate_options& /*optio
     report.datapoints = 0;
     return report;
   }
-  if (out != nullptr) extract(index, directives, timestamp, *out, wanted);
+  if (out != nullptr) extract(index, directives, checked, timestamp, *out, wanted, picks);
   return report;
 }
 

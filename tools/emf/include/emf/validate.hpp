@@ -36,12 +36,32 @@ struct extracted_series {
   std::vector<double> values;
 };
 
+/// Metric names a caller reads by position rather than by name (the
+/// report reads nine on every line): validate_line's `picks`.
+using metric_picks = std::vector<std::string_view>;
+
+/// One value of a picked metric: which name of the picks, in which of the
+/// event's dimension sets, and its last value (of an array, the last).
+struct picked_value {
+  std::size_t pick = 0;  ///< index into the picks
+  std::size_t set = 0;   ///< index into extracted_event::dimension_sets
+  double value = 0;
+};
+
 /// The datapoints of a valid EMF event, as CloudWatch extracts them: every
 /// directive, every dimension set, every value of an array.
 struct extracted_event {
   std::int64_t timestamp_ms = 0;
   std::optional<std::int64_t> epoch;  ///< the event's Epoch property, if a number
   std::vector<extracted_series> series;
+  /// Every dimension set of every directive, each sorted by name (a
+  /// directive without one has one empty set).
+  std::vector<std::vector<std::pair<std::string, std::string>>> dimension_sets;
+  /// The picks the event was read with (null: none), and the values of
+  /// those metrics, one per dimension set, in the order of the event;
+  /// metrics with an empty array are left out. No name is copied.
+  const metric_picks* picks = nullptr;
+  std::vector<picked_value> picked;
 };
 
 /// Options of the check (none yet). Whether CloudWatch Logs takes an
@@ -54,9 +74,11 @@ line_report validate_line(std::string_view line, const validate_options& options
 
 /// As above; for a valid EMF event also fills `out` (when not null) with its
 /// datapoints, keeping only metrics for which `wanted(ns, name)` is true
-/// (all when `wanted` is empty).
+/// (all when `wanted` is empty), and with the values of the metrics named
+/// in `picks` (any namespace; `picks` must outlive `out`'s use of it).
 line_report validate_line(
     std::string_view line, const validate_options& options, extracted_event* out,
-    const std::function<bool(std::string_view, std::string_view)>& wanted = {});
+    const std::function<bool(std::string_view, std::string_view)>& wanted = {},
+    const metric_picks* picks = nullptr);
 
 }  // namespace fitwatch::tools

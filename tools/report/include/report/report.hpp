@@ -42,7 +42,12 @@ class run_report {
   /// True for the metrics the report draws (fitwatch's signal metrics).
   static bool wants(std::string_view metric_name);
 
-  /// One valid EMF event; only the metrics `wants` names are read.
+  /// The metrics the report reads, to pass as validate_line's `picks`:
+  /// an event read with them is read by position, not by name.
+  static const metric_picks& picks();
+
+  /// One valid EMF event; only the metrics `wants` names are read (its
+  /// picked values if it was read with `picks()`, else its series).
   void add_event(const extracted_event& event);
   /// One alarm transition and the addresses its emails went to.
   void add_transition(const transition& t, const std::vector<std::string>& recipients);

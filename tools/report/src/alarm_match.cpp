@@ -1,0 +1,81 @@
+#include "alarm_match.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "alarms/insights.hpp"
+#include "metrics.hpp"
+
+namespace fitwatch::tools::report_detail {
+
+bool breaches(const std::string& comparison, double v, double threshold) {
+  if (comparison == "GreaterThanOrEqualToThreshold") return v >= threshold;
+  if (comparison == "GreaterThanThreshold") return v > threshold;
+  if (comparison == "LessThanThreshold") return v < threshold;
+  if (comparison == "LessThanOrEqualToThreshold") return v <= threshold;
+  return false;  // anomaly-detection bands: no fixed threshold to cross
+}
+
+bool is_insights(const metric_alarm& a) {
+  return std::any_of(a.metrics.begin(), a.metrics.end(), [](const metric_query& q) {
+    return q.expression.find("SELECT") != std::string::npos;
+  });
+}
+
+std::size_t watched_metric(const metric_alarm& a) {
+  if (!a.metric_name.empty()) return metric_index(a.metric_name);
+  for (const auto& q : a.metrics) {
+    if (!q.return_data) continue;
+    if (!q.metric_name.empty()) return metric_index(q.metric_name);
+    try {
+      if (const auto iq = parse_insights(q.expression, a.logical_id))
+        return metric_index(iq->metric);
+    } catch (const std::exception&) {
+      // not a query the engine reads either; nothing to draw
+    }
+  }
+  return run_report::metric_count;
+}
+
+bool watches_job(const metric_alarm& a, const std::string& job) {
+  if (is_insights(a)) return true;
+  bool any = false;
+  const auto has = [&](const std::vector<std::pair<std::string, std::string>>& dims) {
+    for (const auto& kv : dims) {
+      any = true;
+      if (kv.second == job) return true;
+    }
+    return false;
+  };
+  if (has(a.dimensions)) return true;
+  for (const auto& q : a.metrics)
+    if (has(q.dimensions)) return true;
+  return !any;
+}
+
+bool concerns_job(const template_model& model, const transition& t, const std::string& job) {
+  if (t.metric != nullptr) {
+    if (!is_insights(*t.metric)) return watches_job(*t.metric, job);
+    if (t.contributor.empty()) return true;
+    std::stringstream list(t.contributor);
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      const auto eq = item.find('=');
+      if (eq != std::string::npos && item.substr(eq + 1) == job) return true;
+    }
+    return false;
+  }
+  if (t.composite_alarm_ == nullptr) return true;
+  const std::string& rule = t.composite_alarm_->rule;
+  bool any_child = false;
+  for (const auto& a : model.alarms) {
+    if (rule.find('"' + a.name + '"') == std::string::npos &&
+        rule.find('"' + a.arn + '"') == std::string::npos)
+      continue;
+    any_child = true;
+    if (watches_job(a, job)) return true;
+  }
+  return !any_child;
+}
+
+}  // namespace fitwatch::tools::report_detail

@@ -1,0 +1,554 @@
+// The page: one HTML document, a section per job with its SVG chart (losses,
+// alarm lanes, emails, signals, time axis) and its table of transitions.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <ostream>
+#include <stdexcept>
+
+#include "alarm_match.hpp"
+#include "metrics.hpp"
+#include "report/report.hpp"
+#include "svg.hpp"
+
+namespace fitwatch::tools {
+namespace {
+
+using namespace report_detail;
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+// One colour per series, the same in the report, the dashboard
+// (templates/overfitting-alerts.yaml) and the docs.
+constexpr const char* train_colour = "#1f77b4";
+constexpr const char* validation_colour = "#ff7f0e";
+constexpr const char* smoothed_colour = "#8c3b00";
+constexpr const char* best_colour = "#2ca02c";
+constexpr const char* gl_colour = "#9467bd";
+constexpr const char* streak_colour = "#8c564b";
+constexpr const char* since_best_colour = "#17becf";
+constexpr const char* alarm_colour = "#d62728";
+constexpr const char* ok_colour = "#2ca02c";
+constexpr const char* insufficient_colour = "#bdbdbd";
+constexpr const char* email_colour = "#444444";
+
+// The series the panels draw (value_fn, svg.hpp).
+double train_of(const run_report::row& r) {
+  return r.v[run_report::train_loss];
+}
+double validation_of(const run_report::row& r) {
+  return r.v[run_report::validation_loss];
+}
+// The detector does not write its smoothed validation loss, but it writes
+// the two numbers it follows from: GL = 100 (s - best) / |best| and the best
+// (smoothed) loss, so s = best + GL/100 |best| (docs/detector.md). At a best
+// of exactly 0 the GL is 0 by definition and s is drawn at the best.
+double smoothed_of(const run_report::row& r) {
+  const double best = r.v[run_report::best_validation_loss];
+  const double gl = r.v[run_report::generalization_loss];
+  if (std::isnan(best) || std::isnan(gl)) return nan;
+  return best + gl / 100 * std::fabs(best);
+}
+double gl_of(const run_report::row& r) {
+  return r.v[run_report::generalization_loss];
+}
+double streak_of(const run_report::row& r) {
+  return r.v[run_report::rise_streak];
+}
+double since_best_of(const run_report::row& r) {
+  return r.v[run_report::evaluations_since_best];
+}
+
+void range_of(const std::vector<run_report::row>& rows, value_fn f, double& lo, double& hi) {
+  for (const auto& r : rows) {
+    const double v = f(r);
+    if (!std::isfinite(v)) continue;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+}
+
+const char* state_colour(alarm_state s) {
+  return s == alarm_state::alarm ? alarm_colour
+         : s == alarm_state::ok  ? ok_colour
+                                 : insufficient_colour;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+const char* const style = R"(
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#222;max-width:1120px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 4px;border-top:1px solid #ddd;padding-top:12px}
+.meta,.summary{color:#555;margin:2px 0}.legend span{display:inline-block;margin-right:14px;white-space:nowrap}
+.legend i{display:inline-block;width:18px;height:3px;vertical-align:middle;margin-right:5px}
+svg{display:block;margin:8px 0}svg text{font-size:11px;fill:#333}svg .axis{stroke:#999;stroke-width:1}
+svg .grid{stroke:#eee;stroke-width:1}svg .series{fill:none;stroke-width:1.6;stroke-linejoin:round}
+svg .panel-title{font-size:12px;font-weight:600}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e4e4e4;padding:4px 6px;text-align:left;vertical-align:top}
+th{background:#f6f6f6}td.state-ALARM{color:#d62728;font-weight:600}td.state-OK{color:#2ca02c;font-weight:600}
+td.state-INSUFFICIENT_DATA{color:#777}
+)";
+
+// One job's section.
+class job_writer {
+ public:
+  job_writer(const template_model& model, const run_report::job& j, std::size_t index,
+             const std::vector<run_report::alarm_change>& changes)
+      : j_(j), id_("j" + std::to_string(index)) {
+    for (const auto& c : changes)
+      if (concerns_job(model, c.t, j.name)) changes_.push_back(&c);
+    order_.resize(j.rows.size());
+    std::iota(order_.begin(), order_.end(), std::size_t{0});
+    const auto earlier = [&](std::size_t a, std::size_t b) {
+      return j.rows[a].time_ms < j.rows[b].time_ms;
+    };
+    // Lines mostly come in time order: sort only when they did not.
+    if (!std::is_sorted(order_.begin(), order_.end(), earlier))
+      std::stable_sort(order_.begin(), order_.end(), earlier);
+    xa_.t0 = std::numeric_limits<std::int64_t>::max();
+    xa_.t1 = std::numeric_limits<std::int64_t>::min();
+    const auto span = [&](std::int64_t t) {
+      xa_.t0 = std::min(xa_.t0, t);
+      xa_.t1 = std::max(xa_.t1, t);
+    };
+    if (!order_.empty()) span(j.rows[order_.front()].time_ms), span(j.rows[order_.back()].time_ms);
+    for (const auto* c : changes_) span(c->t.time_ms);
+    if (xa_.t1 <= xa_.t0) xa_.t1 = xa_.t0 + 1000;
+    xa_.t1 += (xa_.t1 - xa_.t0) / 50;  // room for the last marks
+    for (const auto& a : model.alarms)
+      if (watches_job(a, j.name)) lanes_.push_back({a.name, &a});
+    for (const auto& c : model.composites) {
+      transition probe;
+      probe.composite = true;
+      probe.composite_alarm_ = &c;
+      if (concerns_job(model, probe, j.name)) lanes_.push_back({c.name, nullptr});
+    }
+    find_best();
+  }
+
+  void write(std::ostream& out) {
+    out << "<section class=\"job\" id=\"" << id_ << "\" data-job=\"" << esc(j_.name) << "\">\n"
+        << "<h2>Job " << esc(j_.name) << "</h2>\n";
+    summary(out);
+    out << "<div class=\"legend\">"
+        << "<span><i style=\"background:" << train_colour << "\"></i>training loss</span>"
+        << "<span><i style=\"background:" << validation_colour << "\"></i>validation loss</span>"
+        << "<span><i style=\"background:" << smoothed_colour
+        << "\"></i>smoothed validation loss (what the detector reads)</span>"
+        << "<span><i style=\"background:" << best_colour << "\"></i>best epoch</span>"
+        << "<span><i style=\"background:" << alarm_colour
+        << "\"></i>a rule's signal crosses its alarm threshold; ALARM</span>"
+        << "<span><i style=\"background:" << ok_colour << "\"></i>OK</span></div>\n";
+    std::string svg;
+    double y = 34;
+    losses(svg, y);
+    alarm_lanes(svg, y);
+    signals(svg, y);
+    time_axis(svg, y);
+    out << "<svg id=\"" << id_ << "-chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width
+        << "\" height=\"" << fixed1(y + 36) << "\" viewBox=\"0 0 " << width << " " << fixed1(y + 36)
+        << "\" role=\"img\" aria-label=\"losses, alarms and signals of job " << esc(j_.name)
+        << "\">\n"
+        << svg << "</svg>\n";
+    table(out);
+    out << "</section>\n";
+  }
+
+ private:
+  struct lane {
+    std::string name;
+    const metric_alarm* metric;  // null for a composite alarm
+  };
+
+  std::string at(std::int64_t t) const { return fixed1(xa_.x(t)); }
+
+  void find_best() {
+    // The best evaluation is the last one with EvaluationsSinceBest = 0 (a
+    // new best, or the first evaluation).
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+      if (j_.rows[*it].v[run_report::evaluations_since_best] == 0) {
+        best_ = static_cast<std::ptrdiff_t>(*it);
+        return;
+      }
+    }
+  }
+
+  std::string epoch_of(const run_report::row& r) const {
+    return r.has_epoch ? std::to_string(r.epoch) : "";
+  }
+
+  void summary(std::ostream& out) const {
+    out << "<p class=\"summary\">" << j_.rows.size() << " evaluations";
+    if (!order_.empty()) {
+      const auto& a = j_.rows[order_.front()];
+      const auto& b = j_.rows[order_.back()];
+      out << " from " << utc(a.time_ms) << " to " << utc(b.time_ms);
+      if (a.has_epoch && b.has_epoch) out << " (epochs " << a.epoch << "&ndash;" << b.epoch << ")";
+    }
+    out << ".";
+    if (best_ >= 0) {
+      const auto& r = j_.rows[static_cast<std::size_t>(best_)];
+      out << " Best epoch <b>" << esc(epoch_of(r)) << "</b> at " << utc(r.time_ms)
+          << " (smoothed validation loss " << number(smoothed_of(r)) << ").";
+    }
+    for (const auto* c : changes_) {
+      if (c->recipients.empty() || c->t.new_state != alarm_state::alarm) continue;
+      out << " First email: " << esc(c->t.alarm_name) << " went to ALARM at " << utc(c->t.time_ms);
+      if (best_ >= 0) {
+        const auto d = c->t.time_ms - j_.rows[static_cast<std::size_t>(best_)].time_ms;
+        out << ", " << elapsed(std::abs(d), std::abs(d)) << (d >= 0 ? " after" : " before")
+            << " the best epoch";
+      }
+      out << ", to " << c->recipients.size() << " addresses.";
+      break;
+    }
+    out << "</p>\n";
+  }
+
+  void grid(std::string& s, const y_axis& ya, const char* unit_label) const {
+    const double step = nice_step(ya.hi - ya.lo, 4);
+    for (double v = ya.lo; v <= ya.hi + step / 2; v += step) {
+      const std::string y = fixed1(ya.y(v));
+      s += "<line class=\"grid\" x1=\"" + fixed1(left) + "\" x2=\"" + fixed1(right) + "\" y1=\"" +
+           y + "\" y2=\"" + y + "\"/><text x=\"" + fixed1(left - 6) + "\" y=\"" + y +
+           "\" dy=\"4\" text-anchor=\"end\">" + number(std::fabs(v) < step * 1e-9 ? 0 : v) +
+           "</text>\n";
+    }
+    s += "<line class=\"axis\" x1=\"" + fixed1(left) + "\" x2=\"" + fixed1(left) + "\" y1=\"" +
+         fixed1(ya.top) + "\" y2=\"" + fixed1(ya.bottom) + "\"/>\n";
+    s += "<text transform=\"translate(14," + fixed1((ya.top + ya.bottom) / 2) +
+         ") rotate(-90)\" text-anchor=\"middle\">" + unit_label + "</text>\n";
+  }
+
+  void series(std::string& s, const std::string& name, value_fn f, const y_axis& ya,
+              const char* colour, const char* dash = nullptr) const {
+    std::size_t points = 0, drawn = 0;
+    const std::string d = path_of(j_.rows, order_, f, xa_, ya, points, drawn);
+    s += "<path id=\"" + id_ + "-" + name + "\" class=\"series\" data-points=\"" +
+         std::to_string(points) + "\" data-drawn=\"" + std::to_string(drawn) + "\" stroke=\"" +
+         colour + "\"" + (dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : "") + " d=\"" +
+         d + "\"/>\n";
+  }
+
+  void losses(std::string& s, double& y) {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (const value_fn f : {train_of, validation_of, smoothed_of}) range_of(j_.rows, f, lo, hi);
+    const y_axis ya = fit(lo, hi, y, y + 300);
+    s += "<text class=\"panel-title\" x=\"" + fixed1(left) + "\" y=\"" + fixed1(y - 20) +
+         "\">Loss per evaluation</text>\n";
+    grid(s, ya, "loss");
+    epoch_ticks(s, ya.top);
+    series(s, "train", train_of, ya, train_colour);
+    series(s, "validation", validation_of, ya, validation_colour);
+    series(s, "smoothed", smoothed_of, ya, smoothed_colour, "5 3");
+    if (j_.rows.size() <= 120) {  // few evaluations: a dot at each
+      for (const auto& r : j_.rows) {
+        for (const auto& [f, c] :
+             {std::pair{train_of, train_colour}, std::pair{validation_of, validation_colour}}) {
+          const double v = f(r);
+          if (std::isfinite(v))
+            s += "<circle r=\"2.2\" fill=\"" + std::string(c) + "\" cx=\"" + at(r.time_ms) +
+                 "\" cy=\"" + fixed1(ya.y(v)) + "\"/>";
+        }
+      }
+      s += "\n";
+    }
+    if (best_ >= 0) {
+      const auto& r = j_.rows[static_cast<std::size_t>(best_)];
+      const double v = smoothed_of(r);
+      s += "<g id=\"" + id_ + "-best\" data-epoch=\"" + esc(epoch_of(r)) + "\" data-time=\"" +
+           utc(r.time_ms) + "\"><title>best epoch " + esc(epoch_of(r)) +
+           ": smoothed validation loss " + number(v) + " at " + utc(r.time_ms) +
+           "</title><line stroke=\"" + best_colour + "\" stroke-width=\"1.5\" x1=\"" +
+           at(r.time_ms) + "\" x2=\"" + at(r.time_ms) + "\" y1=\"" + fixed1(ya.top) + "\" y2=\"" +
+           fixed1(ya.bottom) + "\"/>";
+      if (std::isfinite(v))
+        s += "<circle r=\"5\" fill=\"none\" stroke=\"" + std::string(best_colour) +
+             "\" stroke-width=\"2\" cx=\"" + at(r.time_ms) + "\" cy=\"" + fixed1(ya.y(v)) + "\"/>";
+      s += "<text x=\"" + at(r.time_ms) + "\" dx=\"4\" y=\"" + fixed1(ya.bottom - 6) +
+           "\" fill=\"" + best_colour + "\">best epoch " + esc(epoch_of(r)) + "</text></g>\n";
+    }
+    crossings(s, ya);
+    y = ya.bottom + 26;
+  }
+
+  // The top row of the loss panel: the epoch of the evaluations, at nice steps.
+  void epoch_ticks(std::string& s, double top) const {
+    std::int64_t lo = 0, hi = 0;
+    bool any = false;
+    for (const auto& r : j_.rows) {
+      if (!r.has_epoch) continue;
+      lo = any ? std::min(lo, r.epoch) : r.epoch;
+      hi = any ? std::max(hi, r.epoch) : r.epoch;
+      any = true;
+    }
+    if (!any) return;
+    const auto step =
+        std::max<std::int64_t>(1, std::llround(nice_step(static_cast<double>(hi - lo), 10)));
+    std::int64_t next = lo;
+    s += "<text x=\"" + fixed1(left - 6) + "\" y=\"" + fixed1(top - 4) +
+         "\" text-anchor=\"end\">epoch</text>";
+    for (const auto i : order_) {
+      const auto& r = j_.rows[i];
+      if (!r.has_epoch || r.epoch < next) continue;
+      if (r.epoch % step != 0 && r.epoch != lo) continue;
+      s += "<text x=\"" + at(r.time_ms) + "\" y=\"" + fixed1(top - 4) +
+           "\" text-anchor=\"middle\">" + std::to_string(r.epoch) + "</text>";
+      next = (r.epoch / step + 1) * step;
+    }
+    s += "\n";
+  }
+
+  // Where each alarm's signal crossed its threshold (every evaluation where
+  // it goes from not breaching to breaching), from the values in the log:
+  // a dashed line through the loss panel, the reason on hover.
+  void crossings(std::string& s, const y_axis& ya) const {
+    std::size_t k = 0, label_row = 0;
+    for (const auto& l : lanes_) {
+      if (l.metric == nullptr) continue;
+      const std::size_t m = watched_metric(*l.metric);
+      if (m == run_report::metric_count) continue;
+      bool before = false, crossed = false;
+      for (const auto i : order_) {
+        const auto& r = j_.rows[i];
+        const double v = r.v[m];
+        if (std::isnan(v)) continue;
+        const bool now = breaches(l.metric->comparison, v, l.metric->threshold);
+        if (now && !before) {
+          // The first crossing of each alarm gets a line through the panel
+          // and a label; later ones a triangle at the top (readable at
+          // thousands of crossings).
+          const bool first = !crossed;
+          crossed = true;
+          const std::string x = at(r.time_ms);
+          s += "<g id=\"" + id_ + "-crossing-" + std::to_string(k++) +
+               "\" class=\"crossing\" data-alarm=\"" + esc(l.name) + "\" data-metric=\"" +
+               std::string(metric_names[m]) + "\" data-epoch=\"" + esc(epoch_of(r)) +
+               "\" data-value=\"" + number(v) + "\"><title>" + std::string(metric_names[m]) +
+               " = " + number(v) + " crossed the threshold of " + esc(l.name) + " (" +
+               esc(l.metric->comparison) + " " + number(l.metric->threshold) + ") at epoch " +
+               esc(epoch_of(r)) + ", " + utc(r.time_ms) + "</title><path fill=\"" + alarm_colour +
+               "\" d=\"M" + x + " " + fixed1(ya.top + 9) + " l-5 -9 h10 z\"/>";
+          if (first) {
+            s += "<line stroke=\"" + std::string(alarm_colour) +
+                 "\" stroke-dasharray=\"3 3\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
+                 fixed1(ya.top) + "\" y2=\"" + fixed1(ya.bottom) + "\"/><text x=\"" + x +
+                 "\" dx=\"" + (xa_.x(r.time_ms) > right - 150 ? "-8\" text-anchor=\"end" : "4") +
+                 "\" y=\"" + fixed1(ya.top + 10 + 12 * static_cast<double>(label_row++ % 3)) +
+                 "\" fill=\"" + alarm_colour + "\">" + std::string(metric_names[m]) + "</text>";
+          }
+          s += "</g>\n";
+        }
+        before = now;
+      }
+    }
+  }
+
+  // One lane per alarm: its state over time, each transition a mark with
+  // CloudWatch's reason on hover; then the emails: when, to whom.
+  void alarm_lanes(std::string& s, double& y) const {
+    s += "<text class=\"panel-title\" x=\"" + fixed1(left) + "\" y=\"" + fixed1(y) +
+         "\">Alarms (state over time; hover a mark for CloudWatch's reason)</text>\n";
+    y += 8;
+    std::size_t k = 0;
+    for (std::size_t li = 0; li < lanes_.size(); ++li) {
+      const auto& l = lanes_[li];
+      s += "<g id=\"" + id_ + "-alarm-" + std::to_string(li) + "\" data-alarm=\"" + esc(l.name) +
+           "\"><text x=\"" + fixed1(left) + "\" y=\"" + fixed1(y + 10) + "\">" + esc(l.name) +
+           "</text>\n";
+      const double band = y + 14;
+      alarm_state state = alarm_state::insufficient_data;
+      std::int64_t from = xa_.t0;
+      const auto segment = [&](std::int64_t to) {
+        s += "<rect x=\"" + at(from) + "\" y=\"" + fixed1(band) + "\" width=\"" +
+             fixed1(std::max(0.0, xa_.x(to) - xa_.x(from))) + "\" height=\"10\" fill=\"" +
+             state_colour(state) + "\" fill-opacity=\"0.55\"/>";
+      };
+      for (const auto* c : changes_) {
+        if (c->t.alarm_name != l.name) continue;
+        segment(c->t.time_ms);
+        state = c->t.new_state;
+        from = c->t.time_ms;
+      }
+      segment(xa_.t1);
+      s += "\n";
+      for (const auto* c : changes_) {
+        if (c->t.alarm_name != l.name) continue;
+        const auto& t = c->t;
+        s += "<g id=\"" + id_ + "-transition-" + std::to_string(k++) +
+             "\" class=\"transition\" data-alarm=\"" + esc(t.alarm_name) + "\" data-old=\"" +
+             to_string(t.old_state) + "\" data-new=\"" + to_string(t.new_state) +
+             "\" data-time=\"" + utc(t.time_ms) + "\" data-epoch=\"" +
+             (t.epoch ? std::to_string(*t.epoch) : "") + "\"><title>" + esc(t.alarm_name) + ": " +
+             to_string(t.old_state) + " -&gt; " + to_string(t.new_state) + " at " + utc(t.time_ms) +
+             "\n" + esc(t.reason) + "</title><path fill=\"" + state_colour(t.new_state) +
+             "\" stroke=\"#222\" stroke-width=\"0.8\" d=\"M" + at(t.time_ms) + " " +
+             fixed1(band - 2) + " l6 7 l-6 7 l-6 -7 z\"/></g>\n";
+      }
+      s += "</g>\n";
+      y += 32;
+    }
+    // The emails: one envelope per transition that sent any.
+    s += "<text x=\"" + fixed1(left) + "\" y=\"" + fixed1(y + 10) + "\">emails</text>\n";
+    std::size_t e = 0;
+    const bool few = std::count_if(changes_.begin(), changes_.end(),
+                                   [](const auto* c) { return !c->recipients.empty(); }) <= 30;
+    for (const auto* c : changes_) {
+      if (c->recipients.empty()) continue;
+      const double x = xa_.x(c->t.time_ms), top = y + 14;
+      s += "<g id=\"" + id_ + "-email-" + std::to_string(e++) + "\" class=\"email\" data-alarm=\"" +
+           esc(c->t.alarm_name) + "\" data-state=\"" + to_string(c->t.new_state) +
+           "\" data-time=\"" + utc(c->t.time_ms) + "\" data-to=\"" + esc(join(c->recipients, ",")) +
+           "\"><title>" + std::to_string(c->recipients.size()) + " emails at " + utc(c->t.time_ms) +
+           " (" + esc(c->t.alarm_name) + " " + to_string(c->t.new_state) + ") to " +
+           esc(join(c->recipients, ", ")) + "</title><rect x=\"" + fixed1(x - 7) + "\" y=\"" +
+           fixed1(top) + "\" width=\"14\" height=\"10\" fill=\"#fff\" stroke=\"" + email_colour +
+           "\"/><path fill=\"none\" stroke=\"" + email_colour + "\" d=\"M" + fixed1(x - 7) + " " +
+           fixed1(top) + " l7 6 l7 -6\"/>";
+      if (few)  // the count beside each envelope, while there is room
+        s += "<text x=\"" + fixed1(x + 10) + "\" y=\"" + fixed1(top + 9) + "\">" +
+             std::to_string(c->recipients.size()) + "</text>";
+      s += "</g>\n";
+    }
+    y += 44;
+  }
+
+  // The signals, each on its own axis, with the threshold of any alarm on it.
+  void signals(std::string& s, double& y) const {
+    const struct {
+      const char* id;
+      const char* title;
+      const char* unit;
+      value_fn f;
+      const char* colour;
+      std::size_t metric;
+    } panels[] = {
+        {"gl", "Generalization loss (GeneralizationLoss)", "%", gl_of, gl_colour,
+         run_report::generalization_loss},
+        {"streak", "Rise streak (ValidationLossRiseStreak)", "evaluations", streak_of,
+         streak_colour, run_report::rise_streak},
+        {"since-best", "Evaluations since best (EvaluationsSinceBest)", "evaluations",
+         since_best_of, since_best_colour, run_report::evaluations_since_best},
+    };
+    for (const auto& p : panels) {
+      double lo = 0, hi = 0;  // always show 0
+      range_of(j_.rows, p.f, lo, hi);
+      std::vector<const metric_alarm*> on_it;
+      for (const auto& l : lanes_) {
+        if (l.metric != nullptr && watched_metric(*l.metric) == p.metric) {
+          on_it.push_back(l.metric);
+          hi = std::max(hi, l.metric->threshold);
+        }
+      }
+      y += 18;
+      const y_axis ya = fit(lo, hi, y, y + 70);
+      s += "<text class=\"panel-title\" x=\"" + fixed1(left) + "\" y=\"" + fixed1(y - 6) + "\">" +
+           p.title + "</text>\n";
+      grid(s, ya, p.unit);
+      series(s, std::string("signal-") + p.id, p.f, ya, p.colour);
+      for (std::size_t i = 0; i < on_it.size(); ++i) {
+        const std::string ty = fixed1(ya.y(on_it[i]->threshold));
+        s += "<g id=\"" + id_ + "-threshold-" + p.id + "-" + std::to_string(i) +
+             "\" data-alarm=\"" + esc(on_it[i]->name) + "\" data-value=\"" +
+             number(on_it[i]->threshold) + "\"><title>threshold of " + esc(on_it[i]->name) +
+             "</title><line stroke=\"" + alarm_colour + "\" stroke-dasharray=\"6 3\" x1=\"" +
+             fixed1(left) + "\" x2=\"" + fixed1(right) + "\" y1=\"" + ty + "\" y2=\"" + ty +
+             "\"/><text x=\"" + fixed1(right) + "\" y=\"" + ty +
+             "\" dy=\"-3\" text-anchor=\"end\" fill=\"" + alarm_colour + "\">alarm threshold " +
+             number(on_it[i]->threshold) + "</text></g>\n";
+      }
+      y = ya.bottom + 8;
+    }
+  }
+
+  void time_axis(std::string& s, double& y) const {
+    const std::int64_t span = xa_.t1 - xa_.t0, step = time_step(span);
+    s += "<line class=\"axis\" x1=\"" + fixed1(left) + "\" x2=\"" + fixed1(right) + "\" y1=\"" +
+         fixed1(y) + "\" y2=\"" + fixed1(y) + "\"/>\n";
+    for (std::int64_t e = 0; e <= span; e += step) {
+      const std::string x = at(xa_.t0 + e);
+      s += "<line class=\"grid\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"30\" y2=\"" + fixed1(y) +
+           "\" stroke-opacity=\"0.6\"/><text x=\"" + x + "\" y=\"" + fixed1(y + 14) +
+           "\" text-anchor=\"middle\">" + elapsed(e, span) + "</text>";
+    }
+    s += "\n<text x=\"" + fixed1((left + right) / 2) + "\" y=\"" + fixed1(y + 30) +
+         "\" text-anchor=\"middle\">time since " + utc(xa_.t0) + "</text>\n";
+    y += 8;
+  }
+
+  void table(std::ostream& out) const {
+    out << "<table id=\"" << id_ << "-transitions\"><tr><th>time</th><th>alarm</th>"
+        << "<th>change</th><th>epoch</th><th>reason</th><th>emails to</th></tr>\n";
+    for (const auto* c : changes_) {
+      const auto& t = c->t;
+      out << "<tr><td>" << utc(t.time_ms) << "</td><td>" << esc(t.alarm_name)
+          << (t.contributor.empty() ? "" : "<br>" + esc(t.contributor)) << "</td><td class=\"state-"
+          << to_string(t.new_state) << "\">" << to_string(t.old_state) << " &rarr; "
+          << to_string(t.new_state) << "</td><td>" << (t.epoch ? std::to_string(*t.epoch) : "")
+          << "</td><td>" << esc(t.reason) << "</td><td>" << esc(join(c->recipients, ", "))
+          << "</td></tr>\n";
+    }
+    if (changes_.empty()) out << "<tr><td colspan=\"6\">no alarm changed state</td></tr>\n";
+    out << "</table>\n";
+  }
+
+  const run_report::job& j_;
+  std::string id_;
+  std::vector<const run_report::alarm_change*> changes_;
+  std::vector<std::size_t> order_;  // rows by time
+  x_axis xa_;
+  std::vector<lane> lanes_;
+  std::ptrdiff_t best_ = -1;
+};
+
+}  // namespace
+
+void run_report::write_html(std::ostream& out) const {
+  std::size_t emails = 0;
+  for (const auto& c : changes_) emails += c.recipients.size();
+  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      << "<meta name=\"viewport\" content=\"width=device-width\">"
+      << "<title>fitwatch report</title><style>" << style << "</style></head><body>\n"
+      << "<h1>fitwatch report</h1>\n<p class=\"meta\" id=\"summary\" data-jobs=\"" << jobs_.size()
+      << "\" data-transitions=\"" << changes_.size() << "\" data-emails=\"" << emails << "\">"
+      << jobs_.size() << (jobs_.size() == 1 ? " job, " : " jobs, ") << changes_.size()
+      << " alarm transitions, " << emails << " emails; alarms of stack " << esc(model_.stack_name)
+      << " in " << esc(model_.region)
+      << " evaluated with CloudWatch's rules by fitwatch (docs/replay.md).</p>\n";
+  if (jobs_.size() > 1) {
+    out << "<p class=\"meta\">Jobs:";
+    for (std::size_t i = 0; i < jobs_.size(); ++i)
+      out << " <a href=\"#j" << i << "\">" << esc(jobs_[i].name) << "</a>";
+    out << "</p>\n";
+  }
+  if (jobs_.empty()) out << "<p id=\"empty\">No EMF event with fitwatch's metrics yet.</p>\n";
+  for (std::size_t i = 0; i < jobs_.size(); ++i)
+    job_writer(model_, jobs_[i], i, changes_).write(out);
+  out << "</body></html>\n";
+}
+
+void run_report::write_file(const std::string& path) const {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw std::runtime_error("cannot write report " + tmp + ": " + std::strerror(errno));
+    write_html(f);
+    f.flush();
+    if (!f) throw std::runtime_error("cannot write report " + tmp + ": " + std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot write report " + path + ": " + why);
+  }
+}
+
+}  // namespace fitwatch::tools
