@@ -729,7 +729,7 @@ TEST_CASE("monitor: an invalid metric name is rejected when the detector is made
   CHECK_THROWS_WITH_AS(detector{o}, doctest::Contains("not valid UTF-8"), fitwatch::error);
 }
 
-TEST_CASE("a state saved with mode max is not restored into mode min; one saved without is") {
+TEST_CASE("a state saved with mode max is not restored into mode min, one saved without is") {
   detector_options max;
   max.monitor = "val_acc";
   max.mode = fitwatch::direction::max;

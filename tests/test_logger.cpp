@@ -558,7 +558,7 @@ TEST_CASE("one metric's values too long for one line are spread over several lin
   CHECK(values_by_metric(lines, 4096)[name] == expected);
 }
 
-TEST_CASE("a property too long for a line is left out of every line and reported; others stay") {
+TEST_CASE("a property too long for a line is left out of every line and reported, others stay") {
   scoped_env env;
   fitwatch::test::capture_reports reports;
   auto sink = std::make_shared<fitwatch::test::capture_sink>();

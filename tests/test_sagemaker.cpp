@@ -131,7 +131,7 @@ TEST_CASE("a bad hyperparameter: the reason in the failure file, a non-zero exit
   }
 }
 
-TEST_CASE("a torchrun worker of rank 1 writes no EMF line and no file; rank 0 does") {
+TEST_CASE("a torchrun worker of rank 1 writes no EMF line and no file, rank 0 does") {
   const fake_opt_ml ml;
   ml.hyperparameters(short_run());
   const auto worker = ml.run("RANK=1 LOCAL_RANK=1 WORLD_SIZE=2");

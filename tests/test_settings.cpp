@@ -65,7 +65,7 @@ TEST_CASE("hyperparameters as the SageMaker SDK writes them: text, True/False, J
   CHECK_FALSE(fitwatch::parse_boolean("0", "k"));
 }
 
-TEST_CASE("a bad setting is rejected with its key and value; the settings stay unchanged") {
+TEST_CASE("a bad setting is rejected with its key and value, the settings stay unchanged") {
   settings s;
   const auto before = fitwatch::setting_value(s, "smoothing");
   CHECK(error_of([&] {
@@ -113,7 +113,7 @@ TEST_CASE("a bad setting is rejected with its key and value; the settings stay u
   CHECK(fitwatch::setting_value(s, "smoothing") == before);
 }
 
-TEST_CASE("FITWATCH_<NAME> variables set the same settings; hyperparameters override them") {
+TEST_CASE("FITWATCH_<NAME> variables set the same settings, hyperparameters override them") {
   const scoped_env env{{{"FITWATCH_SMOOTHING", "0.25"},
                         {"FITWATCH_RISE_PATIENCE", "3"},
                         {"FITWATCH_JOB_NAME", "from-env"},
@@ -185,7 +185,7 @@ TEST_CASE("docs/settings.md lists every setting with its names, type and default
   }
 }
 
-TEST_CASE("torchrun's RANK, LOCAL_RANK, WORLD_SIZE; only rank 0 writes unless write_ranks=all") {
+TEST_CASE("torchrun's RANK, LOCAL_RANK, WORLD_SIZE, only rank 0 writes unless write_ranks=all") {
   SUBCASE("outside torchrun: rank 0 of 1, writes") {
     const auto r = fitwatch::read_process_rank();
     CHECK(r.rank == 0);

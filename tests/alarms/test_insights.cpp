@@ -107,7 +107,7 @@ TEST_CASE("a contributor whose series stopped leaves ALARM once its range holds 
   CHECK(e.state_of("fleet") == alarm_state::ok);
 }
 
-TEST_CASE("each contributor changes on its own; the alarm changes once") {
+TEST_CASE("each contributor changes on its own, the alarm changes once") {
   const auto model = model_of(insights_template(1));
   engine e{model};
   add(e, "a", base + 1000, 0.0);

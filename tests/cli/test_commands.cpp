@@ -536,7 +536,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("watch: every line passes through unchanged; transitions go to stderr") {
+TEST_CASE("watch: every line passes through unchanged, transitions go to stderr") {
   const std::int64_t t0 = 1750000000000;
   std::string log;
   for (int i = 0; i < 6; ++i)
@@ -680,7 +680,7 @@ TEST_CASE("emit --mode max: an accuracy that peaks and falls alarms, and only wi
   CHECK(min_alarm < 13);
 }
 
-TEST_CASE("emit --monitor: a missing column or key is a bad line; a bad name or mode exit 2") {
+TEST_CASE("emit --monitor: a missing column or key is a bad line, a bad name or mode exit 2") {
   // No header: the named metric has no column.
   auto r = run_command(cli + " emit --monitor val_f1", "1,0.5,0.6\n");
   CHECK(r.exit_code == 1);
@@ -713,7 +713,7 @@ TEST_CASE("emit --monitor: a missing column or key is a bad line; a bad name or 
                     0) == 0);
 }
 
-TEST_CASE("schema --monitor --mode: the named metric and its best; the rest unchanged") {
+TEST_CASE("schema --monitor --mode: the named metric and its best, the rest unchanged") {
   const auto r = run_command(cli + " schema --monitor val_f1 --mode max");
   REQUIRE(r.exit_code == 0);
   const auto s = json::parse(r.out);

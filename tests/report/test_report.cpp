@@ -89,7 +89,7 @@ TEST_CASE("report: each job of the log gets its own section") {
   CHECK(attribute(html, "summary", "data-jobs") == "2");
 }
 
-TEST_CASE("report: written through a temporary file; a bad path throws naming it") {
+TEST_CASE("report: written through a temporary file, a bad path throws naming it") {
   fitwatch::test::temp_dir dir;
   template_model model;
   run_report r{model};
