@@ -72,6 +72,18 @@ TEST_CASE("emit: CSV with a header, CSV without, and JSON give the same signals"
   CHECK(last["TrainingJobName"] == "j");
 }
 
+TEST_CASE("emit: a loss in hex, or with trailing text, is not a number") {
+  // std::stod would read 0x10 as 16 and 0x1p-2 as 0.25.
+  const auto r = run_command(cli + " emit", "1,0x10,0.6\n2,0.5,0x1p-2\n3,0.5,0.6x\n4,0.5,0.6\n");
+  CHECK(r.exit_code == 1);
+  const auto out = lines_of(r.out);
+  REQUIRE(out.size() == 1);
+  CHECK(parse_emf(out[0])["Epoch"] == 4);
+  CHECK(r.err.find("line 1: '0x10' is not a number (skipped)") != std::string::npos);
+  CHECK(r.err.find("line 2: '0x1p-2' is not a number (skipped)") != std::string::npos);
+  CHECK(r.err.find("line 3: '0.6x' is not a number (skipped)") != std::string::npos);
+}
+
 TEST_CASE("emit: a malformed line is reported with its number and skipped") {
   const auto r = run_command(cli + " emit",
                              "1,0.5,0.6\nnot,a,line\n2,0.4\n{\"epoch\": 3}\n{oops\n3,0.4,0.5\n");

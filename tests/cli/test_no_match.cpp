@@ -233,3 +233,33 @@ TEST_CASE("no match: control characters and long values from the log are escaped
   CHECK(has(r.err, "{TrainingJobName=evil\\x1b[31m" + std::string(71, 'x') + "...}"));
   CHECK_FALSE(has(r.err, "\x1b"));
 }
+
+TEST_CASE("a topic no given template creates is named in a note, and gets no email") {
+  const std::string team = "arn:aws:sns:us-east-1:123456789012:fitwatch-team";
+  const std::string job = cli + " replay --template " + templates +
+                          "overfitting-alerts.yaml --param TrainingJobName=my-job --param ";
+  // The job stack on the team topic, without the team stack's template.
+  auto r = run_command(job + "TeamTopicArn=" + team, log_of("my-job", 5));
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.err, "notifies " + team + ", a topic no given template creates"));
+  CHECK(has(r.out, " 0 emails"));
+  // With the team stack's template: no note, and the member's emails.
+  r = run_command(cli + " replay --template " + templates + "team.yaml --template " + templates +
+                      "overfitting-alerts.yaml --param TrainingJobName=my-job --param "
+                      "TeamEmails=a@example.com --param TeamTopicArn=" +
+                      team,
+                  log_of("my-job", 5));
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(has(r.err, "no given template creates"));
+  CHECK_FALSE(has(r.out, " 0 emails"));
+  // A typo in the ARN (another Region) is named too, once.
+  r = run_command(cli + " replay --template " + templates + "team.yaml --template " + templates +
+                      "overfitting-alerts.yaml --param TrainingJobName=my-job --param "
+                      "TeamEmails=a@example.com --param "
+                      "TeamTopicArn=arn:aws:sns:eu-west-1:123456789012:fitwatch-team",
+                  log_of("my-job", 5));
+  const auto note = r.err.find("eu-west-1:123456789012:fitwatch-team, a topic no given");
+  CHECK(note != std::string::npos);
+  CHECK(r.err.find("eu-west-1:123456789012:fitwatch-team, a topic no given", note + 1) ==
+        std::string::npos);
+}

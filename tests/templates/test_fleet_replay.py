@@ -197,8 +197,19 @@ class HostileJobNames(unittest.TestCase):
         for s in subjects:
             self.assertLess(len(s), 100)
             self.assertTrue(s.startswith('ALARM: "fitwatch-flee..." [TrainingJobName = '), s)
-            self.assertIn(" [TrainingJobName = jjjjjjjjjjjjjjjjjjjj", s)
-            self.assertTrue(s.endswith('... in US East (N. Virginia)'), s)
+            # Shortened in the middle, keeping the name's end and the bracket.
+            self.assertRegex(s, r' \[TrainingJobName = j+\.\.\.j{20,}\] in US East')
+            self.assertTrue(s.endswith('] in US East (N. Virginia)'), s)
+
+    def test_tuning_jobs_names_that_differ_at_the_end_keep_distinct_subjects(self):
+        # A tuning job's training jobs are named <tuning job>-NNN-<8 hex>:
+        # a subject shortened at the end would name them all the same.
+        jobs = ["resnet50-lr-sweep-250615-001-a1b2c3d4", "resnet50-lr-sweep-250615-002-e5f6a7b8"]
+        _, emails = replay(emit(jobs[0], curve(T0)) + emit(jobs[1], curve(T0)))
+        subjects = {m["Subject"] for _, m in emails if "TrainingJobName" in m["Subject"]}
+        self.assertEqual(len(subjects), 2, subjects)
+        for job in jobs:
+            self.assertEqual(len([s for s in subjects if job[-12:] + "] in " in s]), 1, subjects)
 
 
 class TeamTopic(unittest.TestCase):

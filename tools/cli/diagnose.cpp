@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 
 #include "alarms/insights.hpp"
 #include "cfn/decimal.hpp"
@@ -251,6 +252,26 @@ int explain_no_match(const template_model& model, const metric_store& store,
   if (blocks.size() > max_alarms)
     err << "  and " << blocks.size() - max_alarms << " more alarms that read nothing\n";
   return none ? exit_no_match : 0;
+}
+
+std::size_t note_unknown_topics(const template_model& model, std::ostream& err) {
+  std::set<std::string> known, unknown;
+  for (const auto& t : model.topics) known.insert(t.arn);
+  const auto check = [&](const alarm_common& a) {
+    for (const auto* list : {&a.alarm_actions, &a.ok_actions, &a.insufficient_data_actions}) {
+      for (const auto& arn : *list) {
+        if (arn.rfind("arn:", 0) == 0 && arn.find(":sns:") != std::string::npos &&
+            known.count(arn) == 0 && unknown.insert(arn).second) {
+          err << "fitwatch: note: alarm " << shown(a.name) << " notifies " << shown(arn)
+              << ", a topic no given template creates: its emails are not rendered (add the "
+                 "team stack's template with another --template, or check the ARN)\n";
+        }
+      }
+    }
+  };
+  for (const auto& a : model.alarms) check(a);
+  for (const auto& a : model.composites) check(a);
+  return unknown.size();
 }
 
 }  // namespace fitwatch::tools

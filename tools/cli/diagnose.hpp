@@ -76,4 +76,10 @@ int explain_no_match(const template_model& model, const metric_store& store,
                      const log_inventory& inventory, const log_counts& counts, bool notes,
                      std::ostream& err);
 
+/// Before the log: a note on `err` for each SNS topic an alarm notifies
+/// that no given template creates (a job stack's TeamTopicArn without the
+/// team stack's template, or a typo in it): replay renders no email for
+/// it. Returns how many such topics.
+std::size_t note_unknown_topics(const template_model& model, std::ostream& err);
+
 }  // namespace fitwatch::tools

@@ -1,3 +1,4 @@
+#include "cfn/decimal.hpp"
 #include "commands.hpp"
 
 #include <fcntl.h>
@@ -119,15 +120,10 @@ double parse_number(const std::string& text) {
   if (t == "nan" || t == "NaN" || t == "null") return std::numeric_limits<double>::quiet_NaN();
   if (t == "inf" || t == "Infinity") return std::numeric_limits<double>::infinity();
   if (t == "-inf" || t == "-Infinity") return -std::numeric_limits<double>::infinity();
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(t, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != t.size()) throw std::invalid_argument("'" + text + "' is not a number");
-  return v;
+  // A finite decimal only: std::stod would also take hex ("0x10" = 16).
+  const auto v = decimal_value(t);
+  if (!v) throw std::invalid_argument("'" + text + "' is not a number");
+  return *v;
 }
 
 // An epoch or a timestamp: an integer in the range of int64, written as an

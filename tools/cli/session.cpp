@@ -181,6 +181,7 @@ class session {
       if (o_.smtp.insecure) err_ << "fitwatch watch: --smtp-insecure: TLS is not required\n";
     }
     if (!o_.report.empty()) html_ = std::make_unique<run_report>(model_);
+    if (!o_.json) note_unknown_topics(model_, err_);
   }
 
   // Before the first line: an empty report, so a path that cannot be

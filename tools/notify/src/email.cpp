@@ -82,15 +82,27 @@ email render_email(const transition& t, const template_model& model, const topic
     if (s.size() > room) s = s.substr(0, room - 3) + "...";
   };
   std::string name = t.alarm_name;
-  std::string who =
-      t.contributor_level() ? " " + describe_dimensions(t.contributor_attributes) : "";
+  // "[TrainingJobName = job]" without its brackets. Shortened in the
+  // middle: tuning jobs' names differ only at the end (-001-a1b2c3d4).
+  std::string who;
+  if (t.contributor_level()) {
+    who = describe_dimensions(t.contributor_attributes);
+    who = who.substr(1, who.size() - 2);
+  }
   // A dimension value comes from a log line: a CR or LF in it must not
   // end the Subject header (to_rfc5322 would refuse the whole email).
   for (char& c : who) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   }
   const std::size_t room = 99 - state.size() - 4 - 4 - region.size();  // ': "', '"', " in "
-  shorten(who, room - std::min<std::size_t>(name.size(), 16));
+  if (!who.empty()) {
+    const std::size_t fits = room - std::min<std::size_t>(name.size(), 16) - 3;  // " [", "]"
+    if (who.size() > fits) {
+      const std::size_t head = (fits - 3) / 2;
+      who = who.substr(0, head) + "..." + who.substr(who.size() - (fits - 3 - head));
+    }
+    who = " [" + who + "]";
+  }
   shorten(name, room - who.size());
   const std::string tail = "\"" + who + " in " + region;
   e.subject = state + ": \"" + name + tail;
