@@ -237,6 +237,18 @@ class JobStackWithTeamTopic(unittest.TestCase):
                 self.assertEqual(props["OKActions"]["Fn::If"][1], [team_or_own])
         self.assertEqual(self.t["Outputs"]["TopicArn"]["Value"], team_or_own)
 
+    def test_key_options_with_a_team_topic_are_refused_not_ignored(self):
+        # As the fleet template: the key would belong to a topic not created.
+        for key in ["CreateTopicKey=true", "KmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/k"]:
+            r = replay("", "--template", MAIN, "--param", "TrainingJobName=j",
+                       "--param", "TeamTopicArn=" + TEAM_ARN, "--param", key)
+            self.assertEqual(r.returncode, 2, key)
+            self.assertIn("CreateTopicKey and KmsKeyArn apply to this stack's own topic", r.stderr)
+        # Without a team topic the key options stand (an empty log: exit 4, not 2).
+        r = replay("", "--template", MAIN, "--param", "TrainingJobName=j",
+                   "--param", "TeamEmails=a@example.com", "--param", "CreateTopicKey=true")
+        self.assertEqual(r.returncode, 4, r.stderr)
+
     def test_with_team_topic_no_sns_resource_without_it_as_before(self):
         with_team = resources(self.t, TrainingJobName="j", TeamTopicArn=TEAM_ARN, CreateTopicKey="true")
         self.assertEqual([r for r, t in with_team.items() if t.startswith(("AWS::SNS::", "AWS::KMS::"))], [])
