@@ -376,17 +376,21 @@ TEST_CASE("the shipped template with TeamTopicArn: no topic of its own, the team
   REQUIRE(model.composites.size() == 1);
   CHECK(model.composites[0].alarm_actions == std::vector<std::string>{team});
   CHECK(model.composites[0].ok_actions.empty());
-  // TeamEmails, a key and recovery emails: still no topic, no key, and the
-  // OK action goes to the team topic too.
-  o.parameters["TeamEmails"] = "a@x.com,b@y.org";
+  // A key for a topic the stack does not create is refused (a Rule).
   o.parameters["CreateTopicKey"] = "true";
+  CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+                       doctest::Contains("rule TopicOptionsNeedOwnTopic failed"), template_error);
+  o.parameters.erase("CreateTopicKey");
+  // TeamEmails and recovery emails: still no topic, and the OK action goes
+  // to the team topic too.
+  o.parameters["TeamEmails"] = "a@x.com,b@y.org";
   o.parameters["NotifyOnRecovery"] = "true";
   model = fitwatch::tools::evaluate_template(t, o);
   CHECK(model.topics.empty());
-  CHECK_FALSE(has(model, "AWS::KMS::Key: TopicKey"));
   CHECK(model.composites[0].ok_actions == std::vector<std::string>{team});
-  // Without it, as before: its own topic with the subscriptions, notified.
+  // Without it, as before: its own topic (and key) with the subscriptions, notified.
   o.parameters.erase("TeamTopicArn");
+  o.parameters["CreateTopicKey"] = "true";
   model = fitwatch::tools::evaluate_template(t, o);
   REQUIRE(model.topics.size() == 1);
   CHECK(model.topics[0].emails == std::vector<std::string>{"a@x.com", "b@y.org"});

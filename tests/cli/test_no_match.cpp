@@ -263,3 +263,14 @@ TEST_CASE("a topic no given template creates is named in a note, and gets no ema
   CHECK(r.err.find("eu-west-1:123456789012:fitwatch-team, a topic no given", note + 1) ==
         std::string::npos);
 }
+
+TEST_CASE("replay's text output escapes control characters of a job name from the log") {
+  const std::string job = "a\r\nb\x1b[2J";
+  const auto r = run_command(cli + " replay --template " + templates +
+                                 "fleet-alerts.yaml --param TeamEmails=a@example.com",
+                             log_of(job, 5));
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.out, "[TrainingJobName=a\\x0d\\x0ab\\x1b[2J]  OK -> ALARM"));
+  CHECK_FALSE(has(r.out, "\x1b"));
+  CHECK_FALSE(has(r.out, "\r"));
+}

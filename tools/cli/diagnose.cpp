@@ -22,20 +22,7 @@ constexpr std::size_t max_first = 64;           // distinct metrics compared bef
 // A name or value from the log as it may be shown on a terminal: control
 // characters escaped, long ones cut.
 std::string shown(std::string_view s) {
-  std::string out;
-  for (const char c : s.substr(0, max_text)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      static const char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  if (s.size() > max_text) out += "...";
-  return out;
+  return printable(s.substr(0, max_text)) + (s.size() > max_text ? "..." : "");
 }
 
 // At most max_shown items, then "and K more".
@@ -272,6 +259,22 @@ std::size_t note_unknown_topics(const template_model& model, std::ostream& err) 
   for (const auto& a : model.alarms) check(a);
   for (const auto& a : model.composites) check(a);
   return unknown.size();
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace fitwatch::tools

@@ -76,6 +76,10 @@ int explain_no_match(const template_model& model, const metric_store& store,
                      const log_inventory& inventory, const log_counts& counts, bool notes,
                      std::ostream& err);
 
+/// `s` as it may be printed on a terminal: control characters (a CR/LF or
+/// an escape sequence in a job name from the log) written as \xNN.
+std::string printable(std::string_view s);
+
 /// Before the log: a note on `err` for each SNS topic an alarm notifies
 /// that no given template creates (a job stack's TeamTopicArn without the
 /// team stack's template, or a typo in it): replay renders no email for

@@ -329,10 +329,10 @@ class session {
         report_ << j.dump() << "\n";
       } else {
         report_ << iso_time(t.time_ms) << "  " << t.alarm_name
-                << (t.contributor_level() ? " [" + t.contributor + "]" : "") << "  "
+                << (t.contributor_level() ? " [" + printable(t.contributor) + "]" : "") << "  "
                 << to_string(t.old_state) << " -> " << to_string(t.new_state);
         if (t.epoch) report_ << "  (epoch " << *t.epoch << ")";
-        report_ << "\n    " << t.reason << "\n";
+        report_ << "\n    " << printable(t.reason) << "\n";
         for (const auto& e : emails) {
           report_ << "    email to " << e["to"].get<std::string>() << ": "
                   << (e.contains("file") ? e["file"].get<std::string>()
