@@ -74,6 +74,17 @@ def body(**overrides):
     return json.loads(ev.eval(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]))
 
 
+def assert_widgets_fit_and_do_not_overlap(test, b):
+    """Every widget within the 24-column grid, and no cell under two widgets."""
+    cells = set()
+    for w in b["widgets"]:
+        test.assertLessEqual(w["x"] + w["width"], 24)
+        for x in range(w["x"], w["x"] + w["width"]):
+            for y in range(w["y"], w["y"] + w["height"]):
+                test.assertNotIn((x, y), cells, w["properties"]["title"])
+                cells.add((x, y))
+
+
 def metric_widgets(b):
     return {w["properties"]["title"]: w["properties"] for w in b["widgets"] if w["type"] == "metric"}
 
@@ -142,13 +153,7 @@ class Dashboard(unittest.TestCase):
         b = body()
         # SageMaker's default MaxRuntimeInSeconds is 86400 s: one day.
         self.assertEqual(b["start"], "-P1D")
-        cells = set()
-        for w in b["widgets"]:
-            self.assertLessEqual(w["x"] + w["width"], 24)
-            for x in range(w["x"], w["x"] + w["width"]):
-                for y in range(w["y"], w["y"] + w["height"]):
-                    self.assertNotIn((x, y), cells, w["properties"]["title"])
-                    cells.add((x, y))
+        assert_widgets_fit_and_do_not_overlap(self, b)
 
     def test_series_have_the_colours_of_the_html_report(self):
         # The report draws the same series; the colours must agree.

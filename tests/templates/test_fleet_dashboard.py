@@ -10,7 +10,7 @@ import unittest
 
 import cfn
 import check_metrics
-from test_dashboard import ACCOUNT, REGION, Evaluator, arn
+from test_dashboard import ACCOUNT, REGION, Evaluator, arn, assert_widgets_fit_and_do_not_overlap
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 FLEET = os.path.join(ROOT, "templates", "fleet-alerts.yaml")
@@ -118,13 +118,7 @@ class FleetDashboard(unittest.TestCase):
     def test_range_is_what_metrics_insights_reads_and_widgets_do_not_overlap(self):
         b = body()
         self.assertEqual(b["start"], "-PT3H")
-        cells = set()
-        for w in b["widgets"]:
-            self.assertLessEqual(w["x"] + w["width"], 24)
-            for x in range(w["x"], w["x"] + w["width"]):
-                for y in range(w["y"], w["y"] + w["height"]):
-                    self.assertNotIn((x, y), cells, w["properties"]["title"])
-                    cells.add((x, y))
+        assert_widgets_fit_and_do_not_overlap(self, b)
 
 
 if __name__ == "__main__":
