@@ -6,12 +6,16 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "emf/validate.hpp"
 #include "report/report.hpp"
 #include "run_command.hpp"
 #include "temp_dir.hpp"
 
 using fitwatch::tools::extracted_event;
+using fitwatch::tools::metric_picks;
 using fitwatch::tools::run_report;
 using fitwatch::tools::template_model;
 
@@ -111,4 +115,50 @@ TEST_CASE("replay --report: a report that cannot be written is a clear error, ex
       "");
   CHECK(res.exit_code == 2);
   CHECK(res.err.find("fitwatch replay: cannot write report") != std::string::npos);
+}
+
+TEST_CASE("metric picks: found by name among names of equal length, the first of equal names") {
+  const metric_picks picks({"Loss", "Gap", "LossB", "Lost", "Loss", ""});
+  CHECK(picks.size() == 6);
+  CHECK(picks.find("Loss") == 0);  // not 4
+  CHECK(picks.find("Lost") == 3);
+  CHECK(picks.find("Gap") == 1);
+  CHECK(picks.find("LossB") == 2);
+  CHECK(picks.find("") == 5);
+  for (const std::string& none : std::vector<std::string>{
+           "Los", "Lose", "LossBB", std::string(300, 'L'), std::string("Los\0", 4)})
+    CHECK(picks.find(none) == picks.size());
+  const metric_picks empty({});
+  CHECK(empty.find("Loss") == 0);
+}
+
+TEST_CASE("report: a line read by position gives the same page as read by name") {
+  // One line with every metric the report reads (two dimension sets, one
+  // an array), and the same line's series: the two pages must be equal.
+  const std::string line =
+      R"({"_aws":{"Timestamp":1750000001000,"CloudWatchMetrics":[{"Namespace":"FitWatch",)"
+      R"("Dimensions":[["TrainingJobName"],["TrainingJobName","Host"]],"Metrics":[)"
+      R"({"Name":"Other"},{"Name":"TrainLoss"},{"Name":"ValidationLoss"},)"
+      R"({"Name":"BestValidationLoss"},{"Name":"GeneralizationLoss"},)"
+      R"({"Name":"ValidationLossRiseStreak"},{"Name":"EvaluationsSinceBest"},)"
+      R"({"Name":"OverfittingDetected"},{"Name":"TrainingDiverged"},)"
+      R"({"Name":"GeneralizationGapRatio"}]}]},"TrainingJobName":"j","Host":"h","Epoch":7,)"
+      R"("Other":5,"TrainLoss":[0.9,0.5],"ValidationLoss":0.6,"BestValidationLoss":0.55,)"
+      R"("GeneralizationLoss":9.1,"ValidationLossRiseStreak":2,"EvaluationsSinceBest":3,)"
+      R"("OverfittingDetected":1,"TrainingDiverged":0,"GeneralizationGapRatio":0.2})";
+  template_model model;
+  extracted_event by_position, by_name;
+  REQUIRE(fitwatch::tools::validate_line(line, {}, &by_position, {}, &run_report::picks()).kind ==
+          fitwatch::tools::line_kind::emf);
+  REQUIRE(fitwatch::tools::validate_line(line, {}, &by_name).kind ==
+          fitwatch::tools::line_kind::emf);
+  CHECK(by_position.picked.size() == 2 * 9);
+  run_report a{model}, b{model};
+  a.add_event(by_position);
+  b.add_event(by_name);
+  const auto html = html_of(a);
+  CHECK(html == html_of(b));
+  CHECK(attribute(html, "summary", "data-jobs") == "1");  // both sets name job j
+  CHECK(attribute(html, "j0-train", "data-points") == "1");
+  CHECK(html.find("Best epoch <b>7</b>") == std::string::npos);  // 3 evaluations since best
 }

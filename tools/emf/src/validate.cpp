@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <stdexcept>
+#include <utility>
 
 #include "fitwatch/limits.hpp"
 #include "fitwatch/unit.hpp"
@@ -244,18 +246,6 @@ struct checker {
   }
 };
 
-// The position of `name` among the picks, or picks.size(). Called for
-// every metric of every line: the size and the last character rule out
-// most names before any comparison of the characters.
-std::size_t pick_of(const metric_picks& picks, std::string_view name) {
-  std::size_t i = 0;
-  for (; i < picks.size(); ++i) {
-    const auto p = picks[i];
-    if (p.size() == name.size() && !p.empty() && p.back() == name.back() && p == name) break;
-  }
-  return i;
-}
-
 double last_value(const element& value) {
   if (!value.is_array()) return number(value);
   double last = 0;
@@ -305,7 +295,7 @@ void extract(const root_index& root, const element& directives,
     for (; metric != metrics.end() && metric->directive == directive; ++metric) {
       const std::string_view name = metric->name;
       const element& value = metric->value;
-      const std::size_t pick = picks != nullptr ? pick_of(*picks, name) : 0;
+      const std::size_t pick = picks != nullptr ? picks->find(name) : 0;
       const bool picked = picks != nullptr && pick < picks->size();
       const bool keep = !wanted || wanted(ns, name);
       if (!keep && !picked) continue;
@@ -335,6 +325,20 @@ void extract(const root_index& root, const element& directives,
 }
 
 }  // namespace
+
+metric_picks::metric_picks(std::vector<std::string_view> names)
+    : names_(std::move(names)), next_(names_.size(), none) {
+  if (names_.size() >= none) throw std::invalid_argument("more than 65534 metric picks");
+  std::size_t longest = 0;
+  for (const auto n : names_) longest = std::max(longest, n.size());
+  by_length_.assign(longest + 1, none);
+  // Each length's chain in the order of the names: the first of equal
+  // names is the one found.
+  for (std::size_t i = names_.size(); i-- > 0;) {
+    next_[i] = by_length_[names_[i].size()];
+    by_length_[names_[i].size()] = static_cast<std::uint16_t>(i);
+  }
+}
 
 line_report validate_line(std::string_view line, const validate_options& options) {
   return validate_line(line, options, nullptr);

@@ -8,12 +8,12 @@
 
 namespace fitwatch::tools::report_detail {
 
-bool breaches(const std::string& comparison, double v, double threshold) {
-  if (comparison == "GreaterThanOrEqualToThreshold") return v >= threshold;
-  if (comparison == "GreaterThanThreshold") return v > threshold;
-  if (comparison == "LessThanThreshold") return v < threshold;
-  if (comparison == "LessThanOrEqualToThreshold") return v <= threshold;
-  return false;  // anomaly-detection bands: no fixed threshold to cross
+comparison comparison_of(const std::string& comparison_operator) {
+  if (comparison_operator == "GreaterThanOrEqualToThreshold") return comparison::greater_or_equal;
+  if (comparison_operator == "GreaterThanThreshold") return comparison::greater;
+  if (comparison_operator == "LessThanThreshold") return comparison::less;
+  if (comparison_operator == "LessThanOrEqualToThreshold") return comparison::less_or_equal;
+  return comparison::band;  // anomaly-detection bands: no fixed threshold to cross
 }
 
 bool is_insights(const metric_alarm& a) {

@@ -1,6 +1,7 @@
 // The page: one HTML document, a section per job with its SVG chart (losses,
 // alarm lanes, emails, signals, time axis) and its table of transitions.
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -36,7 +37,7 @@ constexpr const char* ok_colour = "#2ca02c";
 constexpr const char* insufficient_colour = "#bdbdbd";
 constexpr const char* email_colour = "#444444";
 
-// The series the panels draw (value_fn, svg.hpp).
+// The series the panels draw.
 double train_of(const run_report::row& r) {
   return r.v[run_report::train_loss];
 }
@@ -63,14 +64,11 @@ double since_best_of(const run_report::row& r) {
   return r.v[run_report::evaluations_since_best];
 }
 
-void range_of(const std::vector<run_report::row>& rows, value_fn f, double& lo, double& hi) {
-  for (const auto& r : rows) {
-    const double v = f(r);
-    if (!std::isfinite(v)) continue;
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-  }
-}
+// The traces of a job's page, in this order.
+enum trace_index : std::size_t { train, validation, smoothed, gl, streak, since_best, trace_count };
+using value_fn = double (*)(const run_report::row&);
+constexpr std::array<value_fn, trace_count> series_of = {train_of, validation_of, smoothed_of,
+                                                         gl_of,    streak_of,     since_best_of};
 
 const char* state_colour(alarm_state s) {
   return s == alarm_state::alarm ? alarm_colour
@@ -105,21 +103,21 @@ class job_writer {
       : j_(j), id_("j" + std::to_string(index)) {
     for (const auto& c : changes)
       if (concerns_job(model, c.t, j.name)) changes_.push_back(&c);
-    order_.resize(j.rows.size());
-    std::iota(order_.begin(), order_.end(), std::size_t{0});
-    const auto earlier = [&](std::size_t a, std::size_t b) {
-      return j.rows[a].time_ms < j.rows[b].time_ms;
-    };
     // Lines mostly come in time order: sort only when they did not.
-    if (!std::is_sorted(order_.begin(), order_.end(), earlier))
-      std::stable_sort(order_.begin(), order_.end(), earlier);
+    if (!j.in_time_order) {
+      order_.resize(j.rows.size());
+      std::iota(order_.begin(), order_.end(), std::size_t{0});
+      std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+        return j.rows[a].time_ms < j.rows[b].time_ms;
+      });
+    }
     xa_.t0 = std::numeric_limits<std::int64_t>::max();
     xa_.t1 = std::numeric_limits<std::int64_t>::min();
     const auto span = [&](std::int64_t t) {
       xa_.t0 = std::min(xa_.t0, t);
       xa_.t1 = std::max(xa_.t1, t);
     };
-    if (!order_.empty()) span(j.rows[order_.front()].time_ms), span(j.rows[order_.back()].time_ms);
+    if (!j.rows.empty()) span(earliest().time_ms), span(latest().time_ms);
     for (const auto* c : changes_) span(c->t.time_ms);
     if (xa_.t1 <= xa_.t0) xa_.t1 = xa_.t0 + 1000;
     xa_.t1 += (xa_.t1 - xa_.t0) / 50;  // room for the last marks
@@ -131,7 +129,7 @@ class job_writer {
       probe.composite_alarm_ = &c;
       if (concerns_job(model, probe, j.name)) lanes_.push_back({c.name, nullptr});
     }
-    find_best();
+    scan();
   }
 
   void write(std::ostream& out) {
@@ -170,15 +168,60 @@ class job_writer {
 
   std::string at(std::int64_t t) const { return fixed1(xa_.x(t)); }
 
-  void find_best() {
-    // The best evaluation is the last one with EvaluationsSinceBest = 0 (a
-    // new best, or the first evaluation).
-    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
-      if (j_.rows[*it].v[run_report::evaluations_since_best] == 0) {
-        best_ = static_cast<std::ptrdiff_t>(*it);
-        return;
-      }
+  const run_report::row& earliest() const { return j_.rows[order_.empty() ? 0 : order_.front()]; }
+  const run_report::row& latest() const {
+    return order_.empty() ? j_.rows.back() : j_.rows[order_.back()];
+  }
+
+  // One pass over the rows in time order gathers what the page draws:
+  // every series decimated (and its range), the best evaluation, the epoch
+  // ticks, and where each alarm's signal crossed its threshold.
+  void scan() {
+    struct rule {
+      std::size_t lane, metric;
+      comparison op;
+      double threshold;
+      bool before = false;
+    };
+    std::vector<rule> rules;
+    crossed_.resize(lanes_.size());
+    for (std::size_t li = 0; li < lanes_.size(); ++li) {
+      const auto* a = lanes_[li].metric;
+      if (a == nullptr || watched_metric(*a) == run_report::metric_count) continue;
+      rules.push_back({li, watched_metric(*a), comparison_of(a->comparison), a->threshold});
     }
+    const auto step = std::max<std::int64_t>(
+        1, std::llround(nice_step(static_cast<double>(j_.highest_epoch - j_.lowest_epoch), 10)));
+    std::int64_t next_tick = j_.lowest_epoch;
+    const auto visit = [&](std::size_t i) {
+      const auto& r = j_.rows[i];
+      const long column = std::lround(std::floor(xa_.x(r.time_ms)));
+      for (std::size_t k = 0; k < trace_count; ++k)
+        traces_[k].add(column, r.time_ms, series_of[k](r));
+      // The best evaluation is the last one with EvaluationsSinceBest = 0
+      // (a new best, or the first evaluation).
+      if (r.v[run_report::evaluations_since_best] == 0) best_ = static_cast<std::ptrdiff_t>(i);
+      if (r.has_epoch && r.epoch >= next_tick &&
+          (r.epoch % step == 0 || r.epoch == j_.lowest_epoch)) {
+        ticks_.push_back(i);
+        next_tick = (r.epoch / step + 1) * step;
+      }
+      // A crossing: an evaluation where the signal goes from not
+      // breaching to breaching (a missing value changes nothing).
+      for (auto& c : rules) {
+        const double v = r.v[c.metric];
+        if (std::isnan(v)) continue;
+        const bool now = breaches(c.op, v, c.threshold);
+        if (now && !c.before) crossed_[c.lane].push_back(i);
+        c.before = now;
+      }
+    };
+    if (order_.empty()) {
+      for (std::size_t i = 0; i < j_.rows.size(); ++i) visit(i);
+    } else {
+      for (const auto i : order_) visit(i);
+    }
+    for (auto& t : traces_) t.finish();
   }
 
   std::string epoch_of(const run_report::row& r) const {
@@ -187,9 +230,9 @@ class job_writer {
 
   void summary(std::ostream& out) const {
     out << "<p class=\"summary\">" << j_.rows.size() << " evaluations";
-    if (!order_.empty()) {
-      const auto& a = j_.rows[order_.front()];
-      const auto& b = j_.rows[order_.back()];
+    if (!j_.rows.empty()) {
+      const auto& a = earliest();
+      const auto& b = latest();
       out << " from " << utc(a.time_ms) << " to " << utc(b.time_ms);
       if (a.has_epoch && b.has_epoch) out << " (epochs " << a.epoch << "&ndash;" << b.epoch << ")";
     }
@@ -228,27 +271,29 @@ class job_writer {
          ") rotate(-90)\" text-anchor=\"middle\">" + unit_label + "</text>\n";
   }
 
-  void series(std::string& s, const std::string& name, value_fn f, const y_axis& ya,
+  void series(std::string& s, const std::string& name, const trace& t, const y_axis& ya,
               const char* colour, const char* dash = nullptr) const {
-    std::size_t points = 0, drawn = 0;
-    const std::string d = path_of(j_.rows, order_, f, xa_, ya, points, drawn);
     s += "<path id=\"" + id_ + "-" + name + "\" class=\"series\" data-points=\"" +
-         std::to_string(points) + "\" data-drawn=\"" + std::to_string(drawn) + "\" stroke=\"" +
-         colour + "\"" + (dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : "") + " d=\"" +
-         d + "\"/>\n";
+         std::to_string(t.points()) + "\" data-drawn=\"" + std::to_string(t.drawn()) +
+         "\" stroke=\"" + colour + "\"" +
+         (dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : "") + " d=\"" +
+         t.path(xa_, ya) + "\"/>\n";
   }
 
   void losses(std::string& s, double& y) {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (const value_fn f : {train_of, validation_of, smoothed_of}) range_of(j_.rows, f, lo, hi);
+    for (const auto k : {train, validation, smoothed}) {
+      lo = std::min(lo, traces_[k].lo());
+      hi = std::max(hi, traces_[k].hi());
+    }
     const y_axis ya = fit(lo, hi, y, y + 300);
     s += "<text class=\"panel-title\" x=\"" + fixed1(left) + "\" y=\"" + fixed1(y - 20) +
          "\">Loss per evaluation</text>\n";
     grid(s, ya, "loss");
     epoch_ticks(s, ya.top);
-    series(s, "train", train_of, ya, train_colour);
-    series(s, "validation", validation_of, ya, validation_colour);
-    series(s, "smoothed", smoothed_of, ya, smoothed_colour, "5 3");
+    series(s, "train", traces_[train], ya, train_colour);
+    series(s, "validation", traces_[validation], ya, validation_colour);
+    series(s, "smoothed", traces_[smoothed], ya, smoothed_colour, "5 3");
     if (j_.rows.size() <= 120) {  // few evaluations: a dot at each
       for (const auto& r : j_.rows) {
         for (const auto& [f, c] :
@@ -282,27 +327,13 @@ class job_writer {
 
   // The top row of the loss panel: the epoch of the evaluations, at nice steps.
   void epoch_ticks(std::string& s, double top) const {
-    std::int64_t lo = 0, hi = 0;
-    bool any = false;
-    for (const auto& r : j_.rows) {
-      if (!r.has_epoch) continue;
-      lo = any ? std::min(lo, r.epoch) : r.epoch;
-      hi = any ? std::max(hi, r.epoch) : r.epoch;
-      any = true;
-    }
-    if (!any) return;
-    const auto step =
-        std::max<std::int64_t>(1, std::llround(nice_step(static_cast<double>(hi - lo), 10)));
-    std::int64_t next = lo;
+    if (!j_.any_epoch) return;
     s += "<text x=\"" + fixed1(left - 6) + "\" y=\"" + fixed1(top - 4) +
          "\" text-anchor=\"end\">epoch</text>";
-    for (const auto i : order_) {
+    for (const auto i : ticks_) {
       const auto& r = j_.rows[i];
-      if (!r.has_epoch || r.epoch < next) continue;
-      if (r.epoch % step != 0 && r.epoch != lo) continue;
       s += "<text x=\"" + at(r.time_ms) + "\" y=\"" + fixed1(top - 4) +
            "\" text-anchor=\"middle\">" + std::to_string(r.epoch) + "</text>";
-      next = (r.epoch / step + 1) * step;
     }
     s += "\n";
   }
@@ -312,42 +343,33 @@ class job_writer {
   // a dashed line through the loss panel, the reason on hover.
   void crossings(std::string& s, const y_axis& ya) const {
     std::size_t k = 0, label_row = 0;
-    for (const auto& l : lanes_) {
-      if (l.metric == nullptr) continue;
-      const std::size_t m = watched_metric(*l.metric);
-      if (m == run_report::metric_count) continue;
-      bool before = false, crossed = false;
-      for (const auto i : order_) {
-        const auto& r = j_.rows[i];
+    for (std::size_t li = 0; li < lanes_.size(); ++li) {
+      const auto& l = lanes_[li];
+      for (std::size_t n = 0; n < crossed_[li].size(); ++n) {
+        const std::size_t m = watched_metric(*l.metric);
+        const auto& r = j_.rows[crossed_[li][n]];
         const double v = r.v[m];
-        if (std::isnan(v)) continue;
-        const bool now = breaches(l.metric->comparison, v, l.metric->threshold);
-        if (now && !before) {
-          // The first crossing of each alarm gets a line through the panel
-          // and a label; later ones a triangle at the top (readable at
-          // thousands of crossings).
-          const bool first = !crossed;
-          crossed = true;
-          const std::string x = at(r.time_ms);
-          s += "<g id=\"" + id_ + "-crossing-" + std::to_string(k++) +
-               "\" class=\"crossing\" data-alarm=\"" + esc(l.name) + "\" data-metric=\"" +
-               std::string(metric_names[m]) + "\" data-epoch=\"" + esc(epoch_of(r)) +
-               "\" data-value=\"" + number(v) + "\"><title>" + std::string(metric_names[m]) +
-               " = " + number(v) + " crossed the threshold of " + esc(l.name) + " (" +
-               esc(l.metric->comparison) + " " + number(l.metric->threshold) + ") at epoch " +
-               esc(epoch_of(r)) + ", " + utc(r.time_ms) + "</title><path fill=\"" + alarm_colour +
-               "\" d=\"M" + x + " " + fixed1(ya.top + 9) + " l-5 -9 h10 z\"/>";
-          if (first) {
-            s += "<line stroke=\"" + std::string(alarm_colour) +
-                 "\" stroke-dasharray=\"3 3\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
-                 fixed1(ya.top) + "\" y2=\"" + fixed1(ya.bottom) + "\"/><text x=\"" + x +
-                 "\" dx=\"" + (xa_.x(r.time_ms) > right - 150 ? "-8\" text-anchor=\"end" : "4") +
-                 "\" y=\"" + fixed1(ya.top + 10 + 12 * static_cast<double>(label_row++ % 3)) +
-                 "\" fill=\"" + alarm_colour + "\">" + std::string(metric_names[m]) + "</text>";
-          }
-          s += "</g>\n";
+        // The first crossing of each alarm gets a line through the panel and
+        // a label; later ones a triangle at the top (readable at thousands
+        // of crossings).
+        const std::string x = at(r.time_ms);
+        s += "<g id=\"" + id_ + "-crossing-" + std::to_string(k++) +
+             "\" class=\"crossing\" data-alarm=\"" + esc(l.name) + "\" data-metric=\"" +
+             std::string(metric_names[m]) + "\" data-epoch=\"" + esc(epoch_of(r)) +
+             "\" data-value=\"" + number(v) + "\"><title>" + std::string(metric_names[m]) + " = " +
+             number(v) + " crossed the threshold of " + esc(l.name) + " (" +
+             esc(l.metric->comparison) + " " + number(l.metric->threshold) + ") at epoch " +
+             esc(epoch_of(r)) + ", " + utc(r.time_ms) + "</title><path fill=\"" + alarm_colour +
+             "\" d=\"M" + x + " " + fixed1(ya.top + 9) + " l-5 -9 h10 z\"/>";
+        if (n == 0) {
+          s += "<line stroke=\"" + std::string(alarm_colour) + "\" stroke-dasharray=\"3 3\" x1=\"" +
+               x + "\" x2=\"" + x + "\" y1=\"" + fixed1(ya.top) + "\" y2=\"" + fixed1(ya.bottom) +
+               "\"/><text x=\"" + x + "\" dx=\"" +
+               (xa_.x(r.time_ms) > right - 150 ? "-8\" text-anchor=\"end" : "4") + "\" y=\"" +
+               fixed1(ya.top + 10 + 12 * static_cast<double>(label_row++ % 3)) + "\" fill=\"" +
+               alarm_colour + "\">" + std::string(metric_names[m]) + "</text>";
         }
-        before = now;
+        s += "</g>\n";
       }
     }
   }
@@ -427,20 +449,20 @@ class job_writer {
       const char* id;
       const char* title;
       const char* unit;
-      value_fn f;
+      std::size_t trace;
       const char* colour;
       std::size_t metric;
     } panels[] = {
-        {"gl", "Generalization loss (GeneralizationLoss)", "%", gl_of, gl_colour,
+        {"gl", "Generalization loss (GeneralizationLoss)", "%", gl, gl_colour,
          run_report::generalization_loss},
-        {"streak", "Rise streak (ValidationLossRiseStreak)", "evaluations", streak_of,
-         streak_colour, run_report::rise_streak},
-        {"since-best", "Evaluations since best (EvaluationsSinceBest)", "evaluations",
-         since_best_of, since_best_colour, run_report::evaluations_since_best},
+        {"streak", "Rise streak (ValidationLossRiseStreak)", "evaluations", streak, streak_colour,
+         run_report::rise_streak},
+        {"since-best", "Evaluations since best (EvaluationsSinceBest)", "evaluations", since_best,
+         since_best_colour, run_report::evaluations_since_best},
     };
     for (const auto& p : panels) {
-      double lo = 0, hi = 0;  // always show 0
-      range_of(j_.rows, p.f, lo, hi);
+      double lo = std::min(0.0, traces_[p.trace].lo());  // always show 0
+      double hi = std::max(0.0, traces_[p.trace].hi());
       std::vector<const metric_alarm*> on_it;
       for (const auto& l : lanes_) {
         if (l.metric != nullptr && watched_metric(*l.metric) == p.metric) {
@@ -453,7 +475,7 @@ class job_writer {
       s += "<text class=\"panel-title\" x=\"" + fixed1(left) + "\" y=\"" + fixed1(y - 6) + "\">" +
            p.title + "</text>\n";
       grid(s, ya, p.unit);
-      series(s, std::string("signal-") + p.id, p.f, ya, p.colour);
+      series(s, std::string("signal-") + p.id, traces_[p.trace], ya, p.colour);
       for (std::size_t i = 0; i < on_it.size(); ++i) {
         const std::string ty = fixed1(ya.y(on_it[i]->threshold));
         s += "<g id=\"" + id_ + "-threshold-" + p.id + "-" + std::to_string(i) +
@@ -503,10 +525,13 @@ class job_writer {
   const run_report::job& j_;
   std::string id_;
   std::vector<const run_report::alarm_change*> changes_;
-  std::vector<std::size_t> order_;  // rows by time
+  std::vector<std::size_t> order_;  // rows by time, when they came out of it
   x_axis xa_;
   std::vector<lane> lanes_;
   std::ptrdiff_t best_ = -1;
+  std::array<trace, trace_count> traces_;
+  std::vector<std::size_t> ticks_;                 // rows that get an epoch tick
+  std::vector<std::vector<std::size_t>> crossed_;  // per lane: rows where it crossed
 };
 
 }  // namespace

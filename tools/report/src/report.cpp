@@ -2,6 +2,7 @@
 // transitions. Drawing is page.cpp.
 #include "report/report.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "metrics.hpp"
@@ -22,7 +23,7 @@ bool run_report::wants(std::string_view metric_name) {
 }
 
 const metric_picks& run_report::picks() {
-  static const metric_picks names(metric_names.begin(), metric_names.end());
+  static const metric_picks names({metric_names.begin(), metric_names.end()});
   return names;
 }
 
@@ -61,6 +62,12 @@ void run_report::add_event(const extracted_event& event) {
       r.has_epoch = event.epoch.has_value();
       r.epoch = event.epoch.value_or(0);
       r.v.fill(nan);
+      if (!j.rows.empty() && r.time_ms < j.rows.back().time_ms) j.in_time_order = false;
+      if (r.has_epoch) {
+        j.lowest_epoch = j.any_epoch ? std::min(j.lowest_epoch, r.epoch) : r.epoch;
+        j.highest_epoch = j.any_epoch ? std::max(j.highest_epoch, r.epoch) : r.epoch;
+        j.any_epoch = true;
+      }
       j.rows.push_back(r);
       j.last_event = events_;
     }

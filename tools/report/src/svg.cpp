@@ -1,6 +1,7 @@
 #include "svg.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -97,50 +98,27 @@ y_axis fit(double lo, double hi, double top, double bottom) {
   return {std::floor(lo / step) * step, std::ceil(hi / step) * step, top, bottom};
 }
 
-std::string path_of(const std::vector<run_report::row>& rows, const std::vector<std::size_t>& order,
-                    value_fn f, const x_axis& xa, const y_axis& ya, std::size_t& points,
-                    std::size_t& drawn) {
-  std::string d;
-  points = drawn = 0;
-  struct pt {
-    double x, y;
-    std::size_t i;
-  };
-  std::vector<pt> column;  // the points of the current pixel column
-  long current = std::numeric_limits<long>::min();
-  bool pen_down = false;
-  const auto flush = [&] {
-    if (column.empty()) return;
-    const auto [lo, hi] = std::minmax_element(column.begin(), column.end(),
-                                              [](const pt& a, const pt& b) { return a.y < b.y; });
-    std::vector<std::size_t> keep = {0, static_cast<std::size_t>(lo - column.begin()),
-                                     static_cast<std::size_t>(hi - column.begin()),
-                                     column.size() - 1};
-    std::sort(keep.begin(), keep.end());
-    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
-    for (const auto k : keep) {
-      d += pen_down ? " L" : (d.empty() ? "M" : " M");
-      d += fixed1(column[k].x) + " " + fixed1(column[k].y);
-      pen_down = true;
-      ++drawn;
-    }
-    column.clear();
-  };
-  for (const auto i : order) {
-    const double v = f(rows[i]);
-    if (!std::isfinite(v)) {
-      flush();
-      pen_down = false;
-      continue;
-    }
-    ++points;
-    const double x = xa.x(rows[i].time_ms);
-    const long c = std::lround(std::floor(x));
-    if (c != current) flush();
-    current = c;
-    column.push_back({x, ya.y(v), i});
+void trace::flush() {
+  if (n_ == 0) return;
+  // The column's first, highest, lowest and last value, each once, in the
+  // order they came.
+  std::array<value, 4> keep = {first_, highest_, lowest_, last_};
+  std::sort(keep.begin(), keep.end(), [](const value& a, const value& b) { return a.at < b.at; });
+  for (std::size_t k = 0; k < keep.size(); ++k) {
+    if (k > 0 && keep[k].at == keep[k - 1].at) continue;
+    drawn_.push_back({keep[k].t, keep[k].v, !pen_down_});
+    pen_down_ = true;
   }
-  flush();
+  n_ = 0;
+}
+
+std::string trace::path(const x_axis& xa, const y_axis& ya) const {
+  std::string d;
+  d.reserve(drawn_.size() * 14);
+  for (const auto& p : drawn_) {
+    d += !p.move ? " L" : (d.empty() ? "M" : " M");
+    d += fixed1(xa.x(p.t)) + " " + fixed1(ya.y(p.v));
+  }
   return d;
 }
 

@@ -1,9 +1,12 @@
 // The drawing primitives of the report: escaping, numbers and times as
-// the page prints them, the axes and the decimated SVG path of a series.
+// the page prints them, the axes and the decimated trace of a series.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,15 +47,64 @@ struct y_axis {
 // A y axis over the finite values the series take, widened to nice ticks.
 y_axis fit(double lo, double hi, double top, double bottom);
 
-// The series of a panel: a value per row (NaN = none).
-using value_fn = double (*)(const run_report::row&);
+// A series as the page draws it, decimated as its values arrive in time
+// order: per pixel column the first, highest, lowest and last value (M4),
+// so the outline of 10,000 evaluations is exact at a few thousand
+// vertices. A NaN or an infinity lifts the pen.
+class trace {
+ public:
+  /// The value at time `t`, which falls in pixel column `column`; columns
+  /// never decrease from one call to the next.
+  void add(long column, std::int64_t t, double v) {
+    if (!std::isfinite(v)) {
+      flush();
+      pen_down_ = false;
+      return;
+    }
+    ++points_;
+    lo_ = std::min(lo_, v);
+    hi_ = std::max(hi_, v);
+    if (column != column_) flush();
+    column_ = column;
+    const std::size_t at = n_++;
+    const value p{t, v, at};
+    if (at == 0) first_ = highest_ = lowest_ = p;
+    if (v > highest_.v) highest_ = p;  // the first of the highest
+    if (v <= lowest_.v) lowest_ = p;   // the last of the lowest
+    last_ = p;
+  }
+  /// Ends the last column: call once, after the last add.
+  void finish() { flush(); }
 
-// An SVG path through the series, decimated for drawing: per pixel column
-// the first, lowest, highest and last point in the order they came (M4),
-// so the outline of 10,000 evaluations is exact at a few thousand points.
-// A NaN lifts the pen. `points` counts the values, `drawn` the vertices.
-std::string path_of(const std::vector<run_report::row>& rows, const std::vector<std::size_t>& order,
-                    value_fn f, const x_axis& xa, const y_axis& ya, std::size_t& points,
-                    std::size_t& drawn);
+  /// The SVG path data ("M x y L x y ...").
+  std::string path(const x_axis& xa, const y_axis& ya) const;
+  std::size_t points() const { return points_; }       ///< finite values
+  std::size_t drawn() const { return drawn_.size(); }  ///< vertices
+  /// The range of the finite values (lo > hi when there is none).
+  double lo() const { return lo_; }
+  double hi() const { return hi_; }
+
+ private:
+  struct value {
+    std::int64_t t;
+    double v;
+    std::size_t at;  // its position in the current column
+  };
+  struct vertex {
+    std::int64_t t;
+    double v;
+    bool move;  // the pen moves to it (else draws a line)
+  };
+  void flush();
+
+  std::vector<vertex> drawn_;
+  long column_ = 0;
+  std::size_t n_ = 0;  // values in the current column
+  value first_{}, highest_{}, lowest_{}, last_{};
+  bool pen_down_ = false;
+  std::size_t points_ = 0;
+  double lo_ = std::numeric_limits<double>::infinity();
+  double hi_ = -std::numeric_limits<double>::infinity();
+};
 
 }  // namespace fitwatch::tools::report_detail

@@ -37,8 +37,29 @@ struct extracted_series {
 };
 
 /// Metric names a caller reads by position rather than by name (the
-/// report reads nine on every line): validate_line's `picks`.
-using metric_picks = std::vector<std::string_view>;
+/// report reads nine on every line): validate_line's `picks`. Every metric
+/// of every line is looked up here, so the names are indexed by length:
+/// a lookup compares the characters of at most the picks of that length.
+class metric_picks {
+ public:
+  /// `names` must outlive the picks (string literals, as a rule).
+  explicit metric_picks(std::vector<std::string_view> names);
+  std::size_t size() const { return names_.size(); }
+  std::string_view operator[](std::size_t i) const { return names_[i]; }
+  /// The position of `name` among the picks, or size() if it is none.
+  std::size_t find(std::string_view name) const {
+    if (name.size() >= by_length_.size()) return size();
+    for (auto i = by_length_[name.size()]; i != none; i = next_[i])
+      if (names_[i] == name) return i;
+    return size();
+  }
+
+ private:
+  static constexpr std::uint16_t none = 0xFFFF;
+  std::vector<std::string_view> names_;
+  std::vector<std::uint16_t> by_length_;  // the first pick of each length
+  std::vector<std::uint16_t> next_;       // the next pick of the same length
+};
 
 /// One value of a picked metric: which name of the picks, in which of the
 /// event's dimension sets, and its last value (of an array, the last).

@@ -82,8 +82,11 @@ class run_report {
   };
   struct job {
     std::string name;
-    std::vector<row> rows;
+    std::vector<row> rows;       // in the order of the log
     std::size_t last_event = 0;  // the event that added rows.back()
+    bool in_time_order = true;   // no row is earlier than the one before it
+    bool any_epoch = false;      // the range of the rows' epochs, if any has one
+    std::int64_t lowest_epoch = 0, highest_epoch = 0;
   };
   struct alarm_change {
     transition t;  // without the model pointers' lifetime concerns: the model outlives us
