@@ -33,15 +33,11 @@ bool is_number(const element& e) {
   return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
 }
 
+// The value of a number (an integer converted); 0 for anything else.
 double number(const element& e) {
-  switch (e.type()) {
-    case element_type::INT64:
-      return static_cast<double>(int64_t(e));
-    case element_type::UINT64:
-      return static_cast<double>(uint64_t(e));
-    default:
-      return double(e);
-  }
+  double d = 0;
+  if (e.get_double().get(d) != simdjson::SUCCESS) return 0;
+  return d;
 }
 
 // Why simdjson could not read a line that looks like an EMF event.
@@ -246,11 +242,16 @@ struct checker {
   }
 };
 
-double last_value(const element& value) {
-  if (!value.is_array()) return number(value);
-  double last = 0;
-  for (const element v : value.get_array()) last = number(v);
-  return last;
+// The value of a number, or the last of an array of numbers; false for
+// an empty array.
+bool last_value(const element& value, double& last) {
+  if (!value.is_array()) {
+    last = number(value);
+    return true;
+  }
+  bool any = false;
+  for (const element v : value.get_array()) last = number(v), any = true;
+  return any;
 }
 
 // Walks a valid event again and collects its datapoints. Reuses the
@@ -299,8 +300,8 @@ void extract(const root_index& root, const element& directives,
       const bool picked = picks != nullptr && pick < picks->size();
       const bool keep = !wanted || wanted(ns, name);
       if (!keep && !picked) continue;
-      if (picked && !(value.is_array() && value.get_array().size() == 0)) {
-        const double last = last_value(value);
+      double last = 0;
+      if (picked && last_value(value, last)) {
         for (std::size_t k = first_set; k < sets_used; ++k) out.picked.push_back({pick, k, last});
       }
       if (!keep) continue;

@@ -295,7 +295,8 @@ class job_writer {
     series(s, "validation", traces_[validation], ya, validation_colour);
     series(s, "smoothed", traces_[smoothed], ya, smoothed_colour, "5 3");
     if (j_.rows.size() <= 120) {  // few evaluations: a dot at each
-      for (const auto& r : j_.rows) {
+      for (std::size_t i = 0; i < j_.rows.size(); ++i) {
+        const auto& r = j_.rows[i];
         for (const auto& [f, c] :
              {std::pair{train_of, train_colour}, std::pair{validation_of, validation_colour}}) {
           const double v = f(r);

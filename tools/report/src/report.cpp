@@ -55,31 +55,31 @@ run_report::job& run_report::job_of(
 
 void run_report::add_event(const extracted_event& event) {
   ++events_;
-  const auto set = [&](job& j, std::size_t m, double v) {
-    if (j.rows.empty() || j.last_event != events_) {
-      row r;
-      r.time_ms = event.timestamp_ms;
-      r.has_epoch = event.epoch.has_value();
-      r.epoch = event.epoch.value_or(0);
-      r.v.fill(nan);
-      if (!j.rows.empty() && r.time_ms < j.rows.back().time_ms) j.in_time_order = false;
-      if (r.has_epoch) {
-        j.lowest_epoch = j.any_epoch ? std::min(j.lowest_epoch, r.epoch) : r.epoch;
-        j.highest_epoch = j.any_epoch ? std::max(j.highest_epoch, r.epoch) : r.epoch;
-        j.any_epoch = true;
-      }
-      j.rows.push_back(r);
-      j.last_event = events_;
+  // The job's row of this event: a new one at the job's first value of it.
+  const auto row_of = [&](job& j) -> row& {
+    if (!j.rows.empty() && j.last_event == events_) return j.rows.back();
+    row r;
+    r.time_ms = event.timestamp_ms;
+    r.has_epoch = event.epoch.has_value();
+    r.epoch = event.epoch.value_or(0);
+    r.v.fill(nan);
+    if (!j.rows.empty() && r.time_ms < j.rows.back().time_ms) j.in_time_order = false;
+    if (r.has_epoch) {
+      j.lowest_epoch = j.any_epoch ? std::min(j.lowest_epoch, r.epoch) : r.epoch;
+      j.highest_epoch = j.any_epoch ? std::max(j.highest_epoch, r.epoch) : r.epoch;
+      j.any_epoch = true;
     }
-    j.rows.back().v[m] = v;
+    j.rows.push_back(r);
+    j.last_event = events_;
+    return j.rows.back();
   };
-  job* j = nullptr;               // the job of the last value read
+  row* r = nullptr;               // the row of the last value read
   if (event.picks == &picks()) {  // read by position: the order of picks() is run_report::metric
     std::size_t last_set = event.dimension_sets.size();
     for (const auto& p : event.picked) {
-      if (p.set != last_set) j = &job_of(event.dimension_sets[p.set]);
+      if (p.set != last_set) r = &row_of(job_of(event.dimension_sets[p.set]));
       last_set = p.set;
-      set(*j, p.pick, p.value);
+      r->v[p.pick] = p.value;
     }
     return;
   }
@@ -87,9 +87,10 @@ void run_report::add_event(const extracted_event& event) {
   for (const auto& s : event.series) {
     const std::size_t m = metric_index(s.name);
     if (m == metric_count || s.values.empty()) continue;
-    if (previous == nullptr || previous->dimensions != s.dimensions) j = &job_of(s.dimensions);
+    if (previous == nullptr || previous->dimensions != s.dimensions)
+      r = &row_of(job_of(s.dimensions));
     previous = &s;
-    set(*j, m, s.values.back());
+    r->v[m] = s.values.back();
   }
 }
 

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,9 +81,29 @@ class run_report {
     bool has_epoch = false;
     std::array<double, metric_count> v{};
   };
+  /// A job's rows, in blocks that never move: a million evaluations are
+  /// kept without copying them as they grow (nor touching their memory
+  /// twice, as a growing vector would).
+  class row_list {
+   public:
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const row& operator[](std::size_t i) const { return blocks_[i >> shift][i & mask]; }
+    row& back() { return blocks_[(size_ - 1) >> shift][(size_ - 1) & mask]; }
+    const row& back() const { return (*this)[size_ - 1]; }
+    void push_back(const row& r) {
+      if ((size_ & mask) == 0) blocks_.push_back(std::make_unique<row[]>(block));
+      blocks_.back()[size_++ & mask] = r;
+    }
+
+   private:
+    static constexpr std::size_t shift = 12, block = std::size_t{1} << shift, mask = block - 1;
+    std::vector<std::unique_ptr<row[]>> blocks_;
+    std::size_t size_ = 0;
+  };
   struct job {
     std::string name;
-    std::vector<row> rows;       // in the order of the log
+    row_list rows;               // in the order of the log
     std::size_t last_event = 0;  // the event that added rows.back()
     bool in_time_order = true;   // no row is earlier than the one before it
     bool any_epoch = false;      // the range of the rows' epochs, if any has one
