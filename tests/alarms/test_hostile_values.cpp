@@ -235,3 +235,29 @@ TEST_CASE("a week of live log is held in memory bounded by the alarms' ranges") 
   CHECK(most <= bound);
   CHECK(bound < 100);
 }
+
+TEST_CASE("an event's Epoch is a whole number in range, or none") {
+  // Converting 1e300 to an integer is undefined behaviour (it printed
+  // "epoch -9223372036854775808"): out of range is no epoch.
+  const auto epoch_of = [](const std::string& value) {
+    const std::string line =
+        R"({"_aws":{"Timestamp":1750000001000,"CloudWatchMetrics":[{"Namespace":"N",)"
+        R"("Dimensions":[[]],"Metrics":[{"Name":"M"}]}]},"M":1,"Epoch":)" +
+        value + "}";
+    fitwatch::tools::extracted_event e;
+    REQUIRE(fitwatch::tools::validate_line(line, {}, &e).kind == fitwatch::tools::line_kind::emf);
+    return e.epoch;
+  };
+  CHECK(epoch_of("7") == 7);
+  CHECK(epoch_of("-3") == -3);
+  CHECK(epoch_of("3.7") == 3);                              // cut toward zero
+  CHECK(epoch_of("9007199254740993") == 9007199254740993);  // exact, not through a double
+  CHECK(epoch_of("9223372036854775807") == INT64_MAX);
+  CHECK(epoch_of("-9223372036854775808") == INT64_MIN);
+  CHECK(epoch_of("-9.223372036854775808e18") == INT64_MIN);
+  for (const std::string none : {"1e300", "-1e300", "9.3e18", "18446744073709551615",
+                                 "9223372036854775808", "\"7\"", "true", "null", "[1]"}) {
+    INFO(none);
+    CHECK_FALSE(epoch_of(none).has_value());
+  }
+}

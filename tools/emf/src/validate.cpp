@@ -242,6 +242,26 @@ struct checker {
   }
 };
 
+// A number as an integer (a fraction cut toward zero); none for anything
+// else or out of range: an Epoch of 1e300 has no epoch (converting it
+// would be undefined behaviour).
+std::optional<std::int64_t> whole_number(const element& e) {
+  switch (e.type()) {
+    case element_type::INT64:
+      return int64_t(e);
+    case element_type::UINT64:
+      if (uint64_t(e) > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+      return static_cast<std::int64_t>(uint64_t(e));
+    case element_type::DOUBLE: {
+      const double d = double(e);  // -2^63 <= d < 2^63 (NaN fails both)
+      if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return std::nullopt;
+      return static_cast<std::int64_t>(d);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
 // The value of a number, or the last of an array of numbers; false for
 // an empty array.
 bool last_value(const element& value, double& last) {
@@ -265,8 +285,7 @@ void extract(const root_index& root, const element& directives,
   out.picks = picks;
   out.picked.clear();
   element epoch;
-  if (root.find("Epoch", epoch) && is_number(epoch))
-    out.epoch = static_cast<std::int64_t>(number(epoch));
+  if (root.find("Epoch", epoch)) out.epoch = whole_number(epoch);
   auto& sets = out.dimension_sets;
   std::size_t used = 0, sets_used = 0, directive = 0;
   auto metric = metrics.begin();
