@@ -258,12 +258,16 @@ class job_writer {
 
   void grid(std::string& s, const y_axis& ya, const char* unit_label) const {
     const double step = nice_step(ya.hi - ya.lo, 4);
-    for (double v = ya.lo; v <= ya.hi + step / 2; v += step) {
+    for (double v = ya.lo; v <= ya.hi + step / 2;) {
       const std::string y = fixed1(ya.y(v));
       s += "<line class=\"grid\" x1=\"" + fixed1(left) + "\" x2=\"" + fixed1(right) + "\" y1=\"" +
            y + "\" y2=\"" + y + "\"/><text x=\"" + fixed1(left - 6) + "\" y=\"" + y +
            "\" dy=\"4\" text-anchor=\"end\">" + number(std::fabs(v) < step * 1e-9 ? 0 : v) +
            "</text>\n";
+      // The step can add nothing (1e16 + 0.5) or overflow (an axis to 1.79e308).
+      const double next = v + step;
+      if (!(next > v) || !std::isfinite(next)) break;
+      v = next;
     }
     s += "<line class=\"axis\" x1=\"" + fixed1(left) + "\" x2=\"" + fixed1(left) + "\" y1=\"" +
          fixed1(ya.top) + "\" y2=\"" + fixed1(ya.bottom) + "\"/>\n";

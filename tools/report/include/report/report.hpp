@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <iosfwd>
 #include <map>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,24 +80,29 @@ class run_report {
     bool has_epoch = false;
     std::array<double, metric_count> v{};
   };
-  /// A job's rows, in blocks that never move: a million evaluations are
-  /// kept without copying them as they grow (nor touching their memory
-  /// twice, as a growing vector would).
+  /// A job's rows, in blocks of 4096 that never move once full: a million
+  /// evaluations are kept without copying them as they grow. The first
+  /// block grows as a vector does, so a job of one row (a fleet of
+  /// thousands) holds one row, not 4096.
   class row_list {
    public:
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     const row& operator[](std::size_t i) const { return blocks_[i >> shift][i & mask]; }
-    row& back() { return blocks_[(size_ - 1) >> shift][(size_ - 1) & mask]; }
-    const row& back() const { return (*this)[size_ - 1]; }
+    row& back() { return blocks_.back().back(); }
+    const row& back() const { return blocks_.back().back(); }
     void push_back(const row& r) {
-      if ((size_ & mask) == 0) blocks_.push_back(std::make_unique<row[]>(block));
-      blocks_.back()[size_++ & mask] = r;
+      if (blocks_.empty() || blocks_.back().size() == block) {
+        blocks_.emplace_back();
+        if (blocks_.size() > 1) blocks_.back().reserve(block);
+      }
+      blocks_.back().push_back(r);
+      ++size_;
     }
 
    private:
     static constexpr std::size_t shift = 12, block = std::size_t{1} << shift, mask = block - 1;
-    std::vector<std::unique_ptr<row[]>> blocks_;
+    std::vector<std::vector<row>> blocks_;
     std::size_t size_ = 0;
   };
   struct job {
