@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -199,4 +200,39 @@ TEST_CASE("report: the grid of an axis over huge or nearly equal values ends") {
       ++grid_lines;
     CHECK(grid_lines < 100);
   }
+}
+
+TEST_CASE("report: epoch ticks over epochs from INT64_MIN to INT64_MAX") {
+  // The span of the epochs overflowed (undefined behaviour; it wrapped to a
+  // step of 1: a tick at every evaluation), and so did the tick after
+  // INT64_MAX (it wrapped to INT64_MIN: INT64_MAX got a tick twice).
+  const auto ticks = [](const std::vector<std::int64_t>& epochs) {
+    template_model model;
+    run_report r{model};
+    std::int64_t t = 0;
+    for (const auto epoch : epochs) {
+      auto e = event_of("j", ++t, 1.0, 1.0);
+      e.epoch = epoch;
+      r.add_event(e);
+    }
+    const auto html = html_of(r);
+    const auto from = html.find(">epoch</text>");
+    REQUIRE(from != std::string::npos);
+    const auto row = html.substr(from, html.find('\n', from) - from);
+    std::vector<std::string> labels;
+    for (auto at = row.find("\"middle\">"); at != std::string::npos;
+         at = row.find("\"middle\">", at + 1))
+      labels.push_back(row.substr(at + 9, row.find('<', at) - at - 9));
+    return labels;
+  };
+  constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
+  constexpr auto highest = std::numeric_limits<std::int64_t>::max();
+  std::vector<std::int64_t> wide = {-5000000000000000000};
+  for (std::int64_t e = 1; e <= 30; ++e) wide.push_back(e);
+  wide.push_back(5000000000000000000);
+  CHECK(ticks(wide) == std::vector<std::string>{"-5000000000000000000", "5000000000000000000"});
+  CHECK(ticks({highest - 1, highest, highest}) ==
+        std::vector<std::string>{std::to_string(highest - 1), std::to_string(highest)});
+  CHECK(ticks({lowest, 0, highest}).size() <= 3);
+  CHECK(ticks({1, 2, 3, 3, 4}) == std::vector<std::string>{"1", "2", "3", "4"});
 }

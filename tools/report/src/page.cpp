@@ -190,9 +190,13 @@ class job_writer {
       if (a == nullptr || watched_metric(*a) == run_report::metric_count) continue;
       rules.push_back({li, watched_metric(*a), comparison_of(a->comparison), a->threshold});
     }
-    const auto step = std::max<std::int64_t>(
-        1, std::llround(nice_step(static_cast<double>(j_.highest_epoch - j_.lowest_epoch), 10)));
+    // The span of the epochs, unsigned: from INT64_MIN to INT64_MAX overflows a signed one.
+    const auto span =
+        static_cast<std::uint64_t>(j_.highest_epoch) - static_cast<std::uint64_t>(j_.lowest_epoch);
+    const auto step =
+        std::max<std::int64_t>(1, std::llround(nice_step(static_cast<double>(span), 10)));
     std::int64_t next_tick = j_.lowest_epoch;
+    bool last_tick = false;  // the next tick would be past INT64_MAX
     const auto visit = [&](std::size_t i) {
       const auto& r = j_.rows[i];
       const long column = std::lround(std::floor(xa_.x(r.time_ms)));
@@ -201,10 +205,11 @@ class job_writer {
       // The best evaluation is the last one with EvaluationsSinceBest = 0
       // (a new best, or the first evaluation).
       if (r.v[run_report::evaluations_since_best] == 0) best_ = static_cast<std::ptrdiff_t>(i);
-      if (r.has_epoch && r.epoch >= next_tick &&
+      if (r.has_epoch && !last_tick && r.epoch >= next_tick &&
           (r.epoch % step == 0 || r.epoch == j_.lowest_epoch)) {
         ticks_.push_back(i);
-        next_tick = (r.epoch / step + 1) * step;
+        last_tick = r.epoch / step >= std::numeric_limits<std::int64_t>::max() / step;
+        if (!last_tick) next_tick = (r.epoch / step + 1) * step;
       }
       // A crossing: an evaluation where the signal goes from not
       // breaching to breaching (a missing value changes nothing).
