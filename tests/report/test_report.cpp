@@ -236,3 +236,32 @@ TEST_CASE("report: epoch ticks over epochs from INT64_MIN to INT64_MAX") {
   CHECK(ticks({lowest, 0, highest}).size() <= 3);
   CHECK(ticks({1, 2, 3, 3, 4}) == std::vector<std::string>{"1", "2", "3", "4"});
 }
+
+TEST_CASE("report: an axis from -1.79e308 to 1.79e308 draws numbers, not NaN") {
+  // The axis's range (hi - lo) and its rounded top overflowed to infinity:
+  // every y was NaN ("-nan" in the paths, not valid SVG), or every value
+  // was drawn at the bottom.
+  for (const auto& [a, b] : {std::pair{-1.79e308, 1.79e308}, std::pair{0.5, 1.79e308},
+                             std::pair{1.79e308, 1.79e308}, std::pair{-1.79e308, -1.79e308}}) {
+    INFO(a << " " << b);
+    template_model model;
+    run_report r{model};
+    r.add_event(event_of("j", 1, a, a));
+    r.add_event(event_of("j", 2, b, b));
+    const auto html = html_of(r);
+    for (const char* bad : {"nan\"", "inf\"", ">inf<", ">-inf<"}) {  // coordinates, labels
+      INFO(bad);
+      CHECK(html.find(bad) == std::string::npos);
+    }
+    // The path's two vertices: x y x y, each y on the panel (34..334).
+    std::istringstream d(attribute(html, "j0-train", "d"));
+    char move = 0, line = 0;
+    double x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+    REQUIRE(static_cast<bool>(d >> move >> x1 >> y1 >> line >> x2 >> y2));
+    for (const double y : {y1, y2}) {
+      CHECK(y >= 34);
+      CHECK(y <= 334);
+    }
+    if (a < b) CHECK(y1 > y2);  // the larger value higher on the page
+  }
+}

@@ -65,7 +65,15 @@ double since_best_of(const run_report::row& r) {
 }
 
 // The traces of a job's page, in this order.
-enum trace_index : std::size_t { train, validation, smoothed, gl, streak, since_best, trace_count };
+enum trace_index : std::size_t {
+  train_trace,
+  validation_trace,
+  smoothed_trace,
+  gl_trace,
+  streak_trace,
+  since_best_trace,
+  trace_count
+};
 using value_fn = double (*)(const run_report::row&);
 constexpr std::array<value_fn, trace_count> series_of = {train_of, validation_of, smoothed_of,
                                                          gl_of,    streak_of,     since_best_of};
@@ -261,14 +269,21 @@ class job_writer {
     out << "</p>\n";
   }
 
+  // A grid line's value: 0 where rounding left a trace of it; a nice end
+  // beyond the largest double (an axis to 1.79e308) as the largest double.
+  static std::string label(double v, double step, double scale) {
+    if (std::fabs(v) < step * 1e-9) return "0";
+    constexpr double largest = std::numeric_limits<double>::max();
+    return number(std::clamp(v / scale, -largest, largest));
+  }
+
   void grid(std::string& s, const y_axis& ya, const char* unit_label) const {
     const double step = nice_step(ya.hi - ya.lo, 4);
-    for (double v = ya.lo; v <= ya.hi + step / 2;) {
-      const std::string y = fixed1(ya.y(v));
+    for (double v = ya.lo; v <= ya.hi + step / 2;) {  // in units of ya.scale
+      const std::string y = fixed1(ya.at(v));
       s += "<line class=\"grid\" x1=\"" + fixed1(left) + "\" x2=\"" + fixed1(right) + "\" y1=\"" +
            y + "\" y2=\"" + y + "\"/><text x=\"" + fixed1(left - 6) + "\" y=\"" + y +
-           "\" dy=\"4\" text-anchor=\"end\">" + number(std::fabs(v) < step * 1e-9 ? 0 : v) +
-           "</text>\n";
+           "\" dy=\"4\" text-anchor=\"end\">" + label(v, step, ya.scale) + "</text>\n";
       // The step can add nothing (1e16 + 0.5) or overflow (an axis to 1.79e308).
       const double next = v + step;
       if (!(next > v) || !std::isfinite(next)) break;
@@ -291,7 +306,7 @@ class job_writer {
 
   void losses(std::string& s, double& y) {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (const auto k : {train, validation, smoothed}) {
+    for (const auto k : {train_trace, validation_trace, smoothed_trace}) {
       lo = std::min(lo, traces_[k].lo());
       hi = std::max(hi, traces_[k].hi());
     }
@@ -300,9 +315,9 @@ class job_writer {
          "\">Loss per evaluation</text>\n";
     grid(s, ya, "loss");
     epoch_ticks(s, ya.top);
-    series(s, "train", traces_[train], ya, train_colour);
-    series(s, "validation", traces_[validation], ya, validation_colour);
-    series(s, "smoothed", traces_[smoothed], ya, smoothed_colour, "5 3");
+    series(s, "train", traces_[train_trace], ya, train_colour);
+    series(s, "validation", traces_[validation_trace], ya, validation_colour);
+    series(s, "smoothed", traces_[smoothed_trace], ya, smoothed_colour, "5 3");
     if (j_.rows.size() <= 120) {  // few evaluations: a dot at each
       for (std::size_t i = 0; i < j_.rows.size(); ++i) {
         const auto& r = j_.rows[i];
@@ -459,20 +474,20 @@ class job_writer {
       const char* id;
       const char* title;
       const char* unit;
-      std::size_t trace;
+      std::size_t which;  // trace_index
       const char* colour;
       std::size_t metric;
     } panels[] = {
-        {"gl", "Generalization loss (GeneralizationLoss)", "%", gl, gl_colour,
+        {"gl", "Generalization loss (GeneralizationLoss)", "%", gl_trace, gl_colour,
          run_report::generalization_loss},
-        {"streak", "Rise streak (ValidationLossRiseStreak)", "evaluations", streak, streak_colour,
-         run_report::rise_streak},
-        {"since-best", "Evaluations since best (EvaluationsSinceBest)", "evaluations", since_best,
-         since_best_colour, run_report::evaluations_since_best},
+        {"streak", "Rise streak (ValidationLossRiseStreak)", "evaluations", streak_trace,
+         streak_colour, run_report::rise_streak},
+        {"since-best", "Evaluations since best (EvaluationsSinceBest)", "evaluations",
+         since_best_trace, since_best_colour, run_report::evaluations_since_best},
     };
     for (const auto& p : panels) {
-      double lo = std::min(0.0, traces_[p.trace].lo());  // always show 0
-      double hi = std::max(0.0, traces_[p.trace].hi());
+      double lo = std::min(0.0, traces_[p.which].lo());  // always show 0
+      double hi = std::max(0.0, traces_[p.which].hi());
       std::vector<const metric_alarm*> on_it;
       for (const auto& l : lanes_) {
         if (l.metric != nullptr && watched_metric(*l.metric) == p.metric) {
@@ -485,7 +500,7 @@ class job_writer {
       s += "<text class=\"panel-title\" x=\"" + fixed1(left) + "\" y=\"" + fixed1(y - 6) + "\">" +
            p.title + "</text>\n";
       grid(s, ya, p.unit);
-      series(s, std::string("signal-") + p.id, traces_[p.trace], ya, p.colour);
+      series(s, std::string("signal-") + p.id, traces_[p.which], ya, p.colour);
       for (std::size_t i = 0; i < on_it.size(); ++i) {
         const std::string ty = fixed1(ya.y(on_it[i]->threshold));
         s += "<g id=\"" + id_ + "-threshold-" + p.id + "-" + std::to_string(i) +

@@ -93,9 +93,11 @@ std::int64_t time_step(std::int64_t span) {
 
 y_axis fit(double lo, double hi, double top, double bottom) {
   if (!(lo <= hi)) lo = 0, hi = 1;
+  const double scale = std::max(std::fabs(lo), std::fabs(hi)) > 1e300 ? 1.0 / 65536 : 1;
+  lo *= scale, hi *= scale;  // exact: a power of two
   if (lo == hi) lo -= std::max(0.5, std::fabs(lo) * 0.1), hi += std::max(0.5, std::fabs(hi) * 0.1);
   const double step = nice_step(hi - lo, 4);
-  return {std::floor(lo / step) * step, std::ceil(hi / step) * step, top, bottom};
+  return {std::floor(lo / step) * step, std::ceil(hi / step) * step, top, bottom, scale};
 }
 
 void trace::flush() {

@@ -39,9 +39,13 @@ struct x_axis {
   }
 };
 
+// `lo` and `hi` are in units of `scale`: 1, or 2^-16 for values above
+// 1e300, where the axis's arithmetic (its range, its rounded ends, the
+// height times a difference) would overflow to infinity and draw NaN.
 struct y_axis {
-  double lo = 0, hi = 1, top = 0, bottom = 1;
-  double y(double v) const { return bottom - (bottom - top) * (v - lo) / (hi - lo); }
+  double lo = 0, hi = 1, top = 0, bottom = 1, scale = 1;
+  double y(double v) const { return at(v * scale); }
+  double at(double scaled) const { return bottom - (bottom - top) * (scaled - lo) / (hi - lo); }
 };
 
 // A y axis over the finite values the series take, widened to nice ticks.
