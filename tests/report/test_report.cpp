@@ -40,6 +40,15 @@ std::string html_of(const run_report& r) {
   return out.str();
 }
 
+// The page of one job with two evaluations: losses a, then b.
+std::string page_of_two(double a, double b) {
+  template_model model;
+  run_report r{model};
+  r.add_event(event_of("j", 1, a, a));
+  r.add_event(event_of("j", 2, b, b));
+  return html_of(r);
+}
+
 // The value of attribute `attr` of the element with id `id` (no std::regex:
 // it recurses per character and overflows the stack on a large page).
 std::string attribute(const std::string& html, const std::string& id, const std::string& attr) {
@@ -188,11 +197,7 @@ TEST_CASE("report: the grid of an axis over huge or nearly equal values ends") {
   // nothing, so the page grew without end (until bad_alloc).
   for (const auto& [a, b] : {std::pair{0.5, 1.79e308}, std::pair{1e16, 1e16 + 2}}) {
     INFO(a << " " << b);
-    template_model model;
-    run_report r{model};
-    r.add_event(event_of("j", 1, a, a));
-    r.add_event(event_of("j", 2, b, b));
-    const auto html = html_of(r);
+    const auto html = page_of_two(a, b);
     CHECK(attribute(html, "j0-train", "data-points") == "2");
     std::size_t grid_lines = 0;
     for (auto at = html.find("class=\"grid\""); at != std::string::npos;
@@ -244,11 +249,7 @@ TEST_CASE("report: an axis from -1.79e308 to 1.79e308 draws numbers, not NaN") {
   for (const auto& [a, b] : {std::pair{-1.79e308, 1.79e308}, std::pair{0.5, 1.79e308},
                              std::pair{1.79e308, 1.79e308}, std::pair{-1.79e308, -1.79e308}}) {
     INFO(a << " " << b);
-    template_model model;
-    run_report r{model};
-    r.add_event(event_of("j", 1, a, a));
-    r.add_event(event_of("j", 2, b, b));
-    const auto html = html_of(r);
+    const auto html = page_of_two(a, b);
     for (const char* bad : {"nan\"", "inf\"", ">inf<", ">-inf<"}) {  // coordinates, labels
       INFO(bad);
       CHECK(html.find(bad) == std::string::npos);
