@@ -5,9 +5,9 @@
 // threshold, every alarm transition and every email on the same time axis,
 // and the signals (generalization loss, rise streak, evaluations since best)
 // each on its own axis. Curves are decimated for drawing (per pixel column
-// the first, highest, lowest and last value); marks never are. Every element a test needs has a stable
-// id (docs/replay.md lists them); every string from the log or the template
-// is HTML-escaped.
+// the first, highest, lowest and last value); marks never are. Every
+// element a test needs has a stable id (docs/replay.md lists them); every
+// string from the log or the template is HTML-escaped.
 //
 // \code
 //   fitwatch::tools::run_report r{model};
