@@ -26,12 +26,16 @@ std::string comparison_phrase(const std::string& op) {
   return "less than or equal to";
 }
 
+comparison_op comparison_of(const std::string& op) {
+  if (op == "GreaterThanOrEqualToThreshold") return comparison_op::greater_or_equal;
+  if (op == "GreaterThanThreshold") return comparison_op::greater;
+  if (op == "LessThanThreshold") return comparison_op::less;
+  if (op == "LessThanOrEqualToThreshold") return comparison_op::less_or_equal;
+  return comparison_op::band;
+}
+
 bool breaches(const std::string& op, double v, double threshold) {
-  if (op == "GreaterThanOrEqualToThreshold") return v >= threshold;
-  if (op == "GreaterThanThreshold") return v > threshold;
-  if (op == "LessThanThreshold") return v < threshold;
-  if (op == "LessThanOrEqualToThreshold") return v <= threshold;
-  return false;
+  return breaches(comparison_of(op), v, threshold);
 }
 
 // CloudWatch's missing-data rule, from the user guide's section "How alarm

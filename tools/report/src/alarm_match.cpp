@@ -8,14 +8,6 @@
 
 namespace fitwatch::tools::report_detail {
 
-comparison comparison_of(const std::string& comparison_operator) {
-  if (comparison_operator == "GreaterThanOrEqualToThreshold") return comparison::greater_or_equal;
-  if (comparison_operator == "GreaterThanThreshold") return comparison::greater;
-  if (comparison_operator == "LessThanThreshold") return comparison::less;
-  if (comparison_operator == "LessThanOrEqualToThreshold") return comparison::less_or_equal;
-  return comparison::band;  // anomaly-detection bands: no fixed threshold to cross
-}
-
 bool is_insights(const metric_alarm& a) {
   return std::any_of(a.metrics.begin(), a.metrics.end(), [](const metric_query& q) {
     return q.expression.find("SELECT") != std::string::npos;

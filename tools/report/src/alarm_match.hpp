@@ -1,5 +1,5 @@
 // Which alarms and transitions belong to a job's section of the report, and
-// where an alarm's signal crosses its threshold.
+// which of the report's metrics an alarm reads.
 #pragma once
 
 #include <cstddef>
@@ -10,26 +10,6 @@
 
 namespace fitwatch::tools::report_detail {
 
-// An alarm's ComparisonOperator; `band` for the anomaly-detection ones
-// (no fixed threshold to cross).
-enum class comparison { greater_or_equal, greater, less, less_or_equal, band };
-comparison comparison_of(const std::string& comparison_operator);
-// True if `v` breaches `threshold` (never for a band).
-inline bool breaches(comparison c, double v, double threshold) {
-  switch (c) {
-    case comparison::greater_or_equal:
-      return v >= threshold;
-    case comparison::greater:
-      return v > threshold;
-    case comparison::less:
-      return v < threshold;
-    case comparison::less_or_equal:
-      return v <= threshold;
-    case comparison::band:
-      break;
-  }
-  return false;
-}
 // True for a Metrics Insights alarm.
 bool is_insights(const metric_alarm& a);
 // The metric an alarm reads, if it is one the report draws (a

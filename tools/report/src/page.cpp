@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "alarm_match.hpp"
+#include "alarms/missing_data.hpp"
 #include "metrics.hpp"
 #include "report/report.hpp"
 #include "svg.hpp"
@@ -130,12 +131,13 @@ class job_writer {
     if (xa_.t1 <= xa_.t0) xa_.t1 = xa_.t0 + 1000;
     xa_.t1 += (xa_.t1 - xa_.t0) / 50;  // room for the last marks
     for (const auto& a : model.alarms)
-      if (watches_job(a, j.name)) lanes_.push_back({a.name, &a});
+      if (watches_job(a, j.name)) lanes_.push_back({a.name, &a, watched_metric(a)});
     for (const auto& c : model.composites) {
       transition probe;
       probe.composite = true;
       probe.composite_alarm_ = &c;
-      if (concerns_job(model, probe, j.name)) lanes_.push_back({c.name, nullptr});
+      if (concerns_job(model, probe, j.name))
+        lanes_.push_back({c.name, nullptr, run_report::metric_count});
     }
     scan();
   }
@@ -172,6 +174,7 @@ class job_writer {
   struct lane {
     std::string name;
     const metric_alarm* metric;  // null for a composite alarm
+    std::size_t watched;         // the run_report::metric it reads, or metric_count
   };
 
   std::string at(std::int64_t t) const { return fixed1(xa_.x(t)); }
@@ -187,7 +190,7 @@ class job_writer {
   void scan() {
     struct rule {
       std::size_t lane, metric;
-      comparison op;
+      comparison_op op;
       double threshold;
       bool before = false;
     };
@@ -195,8 +198,8 @@ class job_writer {
     crossed_.resize(lanes_.size());
     for (std::size_t li = 0; li < lanes_.size(); ++li) {
       const auto* a = lanes_[li].metric;
-      if (a == nullptr || watched_metric(*a) == run_report::metric_count) continue;
-      rules.push_back({li, watched_metric(*a), comparison_of(a->comparison), a->threshold});
+      if (lanes_[li].watched == run_report::metric_count) continue;
+      rules.push_back({li, lanes_[li].watched, comparison_of(a->comparison), a->threshold});
     }
     // The span of the epochs, unsigned: from INT64_MIN to INT64_MAX overflows a signed one.
     const auto span =
@@ -370,8 +373,8 @@ class job_writer {
     std::size_t k = 0, label_row = 0;
     for (std::size_t li = 0; li < lanes_.size(); ++li) {
       const auto& l = lanes_[li];
+      const std::size_t m = l.watched;
       for (std::size_t n = 0; n < crossed_[li].size(); ++n) {
-        const std::size_t m = watched_metric(*l.metric);
         const auto& r = j_.rows[crossed_[li][n]];
         const double v = r.v[m];
         // The first crossing of each alarm gets a line through the panel and
@@ -490,7 +493,7 @@ class job_writer {
       double hi = std::max(0.0, traces_[p.which].hi());
       std::vector<const metric_alarm*> on_it;
       for (const auto& l : lanes_) {
-        if (l.metric != nullptr && watched_metric(*l.metric) == p.metric) {
+        if (l.metric != nullptr && l.watched == p.metric) {
           on_it.push_back(l.metric);
           hi = std::max(hi, l.metric->threshold);
         }

@@ -27,6 +27,29 @@ struct decision {
   std::optional<std::int64_t> epoch;
 };
 
+/// An alarm's ComparisonOperator; `band` for the anomaly-detection ones
+/// (no fixed threshold to cross). Read once, for a caller that compares
+/// many values (the report, at every evaluation of a log).
+enum class comparison_op { greater_or_equal, greater, less, less_or_equal, band };
+comparison_op comparison_of(const std::string& comparison);
+
+/// True if `value` breaches `threshold` (never for a band).
+inline bool breaches(comparison_op op, double value, double threshold) {
+  switch (op) {
+    case comparison_op::greater_or_equal:
+      return value >= threshold;
+    case comparison_op::greater:
+      return value > threshold;
+    case comparison_op::less:
+      return value < threshold;
+    case comparison_op::less_or_equal:
+      return value <= threshold;
+    case comparison_op::band:
+      break;
+  }
+  return false;
+}
+
 /// True if `value` breaches `threshold` under the ComparisonOperator.
 bool breaches(const std::string& comparison, double value, double threshold);
 
