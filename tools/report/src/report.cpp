@@ -18,10 +18,6 @@ constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
 run_report::run_report(const template_model& model) : model_(model) {}
 
-bool run_report::wants(std::string_view metric_name) {
-  return metric_index(metric_name) != metric_count;
-}
-
 const metric_picks& run_report::picks() {
   static const metric_picks names({metric_names.begin(), metric_names.end()});
   return names;

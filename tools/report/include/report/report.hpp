@@ -25,7 +25,6 @@
 #include <iosfwd>
 #include <map>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "alarms/model.hpp"
@@ -39,15 +38,12 @@ class run_report {
   /// `model` must outlive the report.
   explicit run_report(const template_model& model);
 
-  /// True for the metrics the report draws (fitwatch's signal metrics).
-  static bool wants(std::string_view metric_name);
-
   /// The metrics the report reads, to pass as validate_line's `picks`:
   /// an event read with them is read by position, not by name.
   static const metric_picks& picks();
 
-  /// One valid EMF event; only the metrics `wants` names are read (its
-  /// picked values if it was read with `picks()`, else its series).
+  /// One valid EMF event; only the metrics of `picks()` are read (its
+  /// picked values if it was read with them, else its series).
   void add_event(const extracted_event& event);
   /// One alarm transition and the addresses its emails went to.
   void add_transition(const transition& t, const std::vector<std::string>& recipients);
