@@ -73,6 +73,10 @@ options:
   --region REGION        (us-east-1)
   --outbox DIR           write each email as DIR/NNN-<alarm>-<state>-<to>.eml
   --format text|json     transitions as text (default) or one JSON object each
+                         (JSON: every transition)
+  --verbose              text: print every transition; by default only
+                         changes to ALARM, returns to OK from ALARM, and
+                         transitions that email
   --tail DURATION        keep the clock running after the last line: 0, 90s,
                          5m, 1h (default: the longest evaluation range)
   --smtp URL             watch only: also send the emails through this server:
@@ -118,6 +122,8 @@ alarm_options parse_alarm_options(const std::vector<std::string>& args, alarm_co
       const auto f = next();
       if (f != "text" && f != "json") throw std::invalid_argument("--format is text or json");
       o.json = f == "json";
+    } else if (a == "--verbose") {
+      o.verbose = true;
     } else if (a == "--tail") {
       o.tail = parse_duration(next());
     } else if (a == "--report") {

@@ -21,6 +21,7 @@ struct alarm_options {
   template_options stack;                    ///< --param, --region: shared by the stacks
   dispatch_options delivery;                 ///< --outbox; watch: --smtp and its options
   bool json = false;                         ///< --format json
+  bool verbose = false;                      ///< --verbose: text shows every transition
   std::optional<std::int64_t> tail;          ///< --tail, ms
   std::string html_report;                   ///< --report FILE.html
   std::int64_t html_report_every_ms = 5000;  ///< watch: rewrite the report at most this often

@@ -18,7 +18,8 @@ commands:
   validate [LOG...]   check every line of EMF logs (stdin if no file) as
                       CloudWatch Logs would; exit 1 if any EMF line is invalid
                       (every command: --help for its usage)
-  schema [NAMESPACE]  the metrics fitwatch emits, as JSON
+  schema [NAMESPACE]  the metrics fitwatch emits, as JSON; with --template FILE,
+                      what one stack of the template holds that AWS bills
   replay --template FILE [options] [LOG...]
                       evaluate the template's alarms on a recorded EMF log with
                       CloudWatch's rules; render the team's emails

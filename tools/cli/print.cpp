@@ -9,6 +9,23 @@
 
 namespace fitwatch::tools {
 
+bool transition_filter::shows(const transition& t, const std::vector<delivery>& emails) {
+  // A contributor's own transition is keyed apart from its alarm's.
+  std::string key = t.alarm_name;
+  key.push_back('\0');
+  key += t.contributor_level() ? t.contributor_id : std::string();
+  bool show = !emails.empty();
+  if (t.new_state == alarm_state::alarm) {
+    in_alarm_.insert(key);
+    show = true;
+  } else if (t.new_state == alarm_state::ok) {
+    show = in_alarm_.erase(key) > 0 || show;
+  }
+  if (verbose_) return true;
+  if (!show) ++hidden_;
+  return show;
+}
+
 void print_transition_text(std::ostream& out, const transition& t,
                            const std::vector<delivery>& emails) {
   out << iso_time(t.time_ms) << "  " << t.alarm_name

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <iosfwd>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "alarms/model.hpp"
@@ -10,6 +12,28 @@
 #include "notify/dispatch.hpp"
 
 namespace fitwatch::tools {
+
+/// Which transitions the text output shows (replay and watch without
+/// --verbose): what a person acts on. A change to ALARM; a return to OK of
+/// an alarm (or a Metrics Insights contributor) that was in ALARM since its
+/// last OK; and any transition that sent or wrote an email. Left out: the
+/// first INSUFFICIENT_DATA -> OK of every alarm, and changes to
+/// INSUFFICIENT_DATA, whose long reason texts looked as if something had
+/// happened. --verbose and --format json keep every transition.
+class transition_filter {
+ public:
+  explicit transition_filter(bool verbose) : verbose_(verbose) {}
+  /// Whether to print `t`; call it for every transition, in order (it
+  /// remembers which alarms are in ALARM).
+  bool shows(const transition& t, const std::vector<delivery>& emails);
+  /// Transitions left out so far.
+  std::size_t hidden() const { return hidden_; }
+
+ private:
+  bool verbose_;
+  std::set<std::string> in_alarm_;  ///< alarm name + contributor, in ALARM since their last OK
+  std::size_t hidden_ = 0;
+};
 
 /// Text: the time, the alarm (and contributor), the state change and the
 /// epoch; the reason; one line per email (its outbox file, or its subject).

@@ -119,7 +119,11 @@ class session {
     announce(engine_.advance_to(end + o_.tail.value_or(engine_.longest_range_ms())));
     if (html_) html_->write();
     if (!o_.json) {
-      out_ << transitions_ << " transitions, " << delivery_.emails() << " emails"
+      out_ << transitions_ << " transitions"
+           << (shown_.hidden() == 0 ? ""
+                                    : " (" + std::to_string(shown_.hidden()) +
+                                          " not shown: --verbose prints every one)")
+           << ", " << delivery_.emails() << " emails"
            << (o_.delivery.outbox.empty() ? "" : " written to " + o_.delivery.outbox) << " ("
            << lines_ << " lines, " << events_ << " EMF events, " << invalid_ << " invalid"
            << (rejected_ == 0
@@ -153,7 +157,7 @@ class session {
       }
       if (o_.json) {
         print_transition_json(out_, t, emails, model_);
-      } else {
+      } else if (shown_.shows(t, emails)) {
         print_transition_text(out_, t, emails);
       }
       out_.flush();
@@ -168,6 +172,7 @@ class session {
   std::ostream& err_;
   extracted_event event_;
   std::unique_ptr<html_report_file> html_;
+  transition_filter shown_{o_.verbose};
   // The store gets only the metrics some alarm reads; the report reads its
   // own by position (run_report::picks), without copying them.
   std::function<bool(std::string_view, std::string_view)> wanted_ = [this](std::string_view ns,
