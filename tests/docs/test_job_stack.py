@@ -23,7 +23,7 @@ import tempfile
 import time
 import unittest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.path.join(ROOT, "scripts", "job-stack.sh")
 TOPIC = "arn:aws:sns:us-east-1:123456789012:fitwatch-team"
 CLOSED = "http://127.0.0.1:9"

@@ -9,7 +9,7 @@ hours each, one evaluation a minute). A template change that adds or drops
 an alarm, a dashboard, a key or a function fails this test until the tables
 are regenerated:
 
-    FITWATCH_CLI=build/fitwatch python3 tests/test_cost_doc.py --print
+    FITWATCH_CLI=build/fitwatch python3 tests/docs/test_cost_doc.py --print
 
 prints both tables as the doc holds them.
 """
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import unittest
 
-ROOT = os.path.join(os.path.dirname(__file__), "..")
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 DOC = os.path.join(ROOT, "docs", "deploy.md")
 TEAM_TOPIC = "arn:aws:sns:us-east-1:123456789012:fitwatch-team"
 FIVE = "alice@example.com,bob@example.com,carol@example.com,dan@example.com,erin@example.com"

@@ -10,7 +10,7 @@ import os
 import re
 import unittest
 
-ROOT = os.path.join(os.path.dirname(__file__), "..")
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CLAIM = re.compile(r"median\s+of\s+(\S+)\s+evaluations\s+after\s+the\s+best\s+epoch\s+\(p90\s+([^)\s]+)\)")
 
 
