@@ -1,11 +1,13 @@
 #include "fitwatch/logger.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "diagnostics.hpp"
+#include "fork.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/settings.hpp"
 #include "frame.hpp"
@@ -36,9 +38,55 @@ std::shared_ptr<sink> default_output() {
 
 }  // namespace
 
-struct logger::impl {
+namespace {
+
+// What the fork handlers (fork.hpp) do with a logger.
+class forkable {
+ public:
+  virtual void lock_for_fork() noexcept = 0;
+  virtual void unlock_after_fork(bool child) noexcept = 0;
+
+ protected:
+  ~forkable() = default;
+};
+
+// Every live logger.
+struct live_loggers {
+  std::mutex mutex;
+  std::vector<forkable*> all;
+};
+
+live_loggers& the_loggers() {
+  static auto* l = new live_loggers;  // never destroyed: a fork may come after main
+  return *l;
+}
+
+}  // namespace
+
+struct logger::impl final : forkable {
   impl(logger_options o)
       : options(std::move(o)), rec(options.namespace_name), ser(options.max_line_bytes) {}
+
+  // Values, then the queue: the order flush_at() takes them.
+  void lock_for_fork() noexcept override {
+    mutex.lock();
+    queue_mutex.lock();
+  }
+
+  void unlock_after_fork(bool child) noexcept override {
+    if (child && options.background_writer) {
+      // The queued evaluations are the parent's to write; this copy of the
+      // logger writes on the calling thread from now on (write_frame). The
+      // condition variables may hold the parent's waiters: never used again.
+      forked = true;
+      options.background_writer = false;
+      head = 0;
+      count = 0;
+      busy = false;
+    }
+    queue_mutex.unlock();
+    mutex.unlock();
+  }
 
   logger_options options;
   sagemaker_environment env;
@@ -49,6 +97,11 @@ struct logger::impl {
   record rec;
   serializer ser;
   frame sync_frame;
+  // In a forked child (fork.hpp): the writer thread is the parent's, and so
+  // may be `ser`, caught mid-line by the fork. The child's copy writes on
+  // the calling thread with a serializer of its own. Guarded by `mutex`.
+  bool forked = false;
+  std::unique_ptr<serializer> child_ser;
 
   // The queue of evaluations between flush() and the writer thread. Frames
   // keep their buffers; the writer hands its spent frame to the next free
@@ -69,8 +122,11 @@ struct logger::impl {
   // must name the same slot. Called with queue_mutex held, queue not full.
   frame& next_free() { return ring[(head + count) % ring.size()]; }
 
+  // The synchronous path; called with `mutex` held.
   void write_frame(const frame& f) {
-    ser.write(f, [this](std::string_view line) { out->write(line); });
+    if (forked && !child_ser) child_ser = std::make_unique<serializer>(options.max_line_bytes);
+    serializer& s = forked ? *child_ser : ser;
+    s.write(f, [this](std::string_view line) { out->write(line); });
   }
 
   // Waking a sleeping thread costs a system call, more than everything else
@@ -191,10 +247,19 @@ logger::logger(logger_options options) : impl_(std::make_shared<impl>(std::move(
         impl_.get(), [state = impl_.get()](std::chrono::milliseconds t) { return state->drain(t); },
         s.options.sigterm_timeout);
   }
+  detail::watch_forks();
+  auto& l = the_loggers();
+  const std::lock_guard<std::mutex> lock(l.mutex);
+  l.all.push_back(impl_.get());
 }
 
 logger::~logger() {
   auto& s = *impl_;
+  {
+    auto& l = the_loggers();
+    const std::lock_guard<std::mutex> lock(l.mutex);
+    l.all.erase(std::find(l.all.begin(), l.all.end(), impl_.get()));
+  }
   flush();
   const bool drained = s.drain(s.options.shutdown_timeout);
   if (s.options.flush_on_sigterm) detail::forget_on_sigterm(impl_.get());
@@ -313,6 +378,18 @@ void logger::flush_at(std::int64_t timestamp_ms) noexcept {
                    dropped + " evaluation; " + std::to_string(s.dropped_evaluations.load()) +
                    " dropped so far");
   }
+}
+
+void detail::loggers_before_fork() noexcept {
+  auto& l = the_loggers();
+  l.mutex.lock();
+  for (auto* f : l.all) f->lock_for_fork();
+}
+
+void detail::loggers_after_fork(bool child) noexcept {
+  auto& l = the_loggers();
+  for (auto* f : l.all) f->unlock_after_fork(child);
+  l.mutex.unlock();
 }
 
 bool logger::drain(std::chrono::milliseconds timeout) noexcept {
