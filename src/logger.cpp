@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "diagnostics.hpp"
-#include "fork.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/settings.hpp"
+#include "fork.hpp"
 #include "frame.hpp"
 #include "sigterm.hpp"
 #include "threads.hpp"
@@ -130,8 +130,8 @@ struct logger::impl final : forkable {
   }
 
   // Waking a sleeping thread costs a system call, more than everything else
-  // flush() does. So flush() wakes the writer only when the queue is half
-  // full; otherwise the writer looks at the queue every writer_tick (lines
+  // flush() does. So flush() wakes the writer only when the queue is a
+  // quarter full; otherwise the writer looks at the queue every writer_tick (lines
   // reach stdout at most that late; CloudWatch counts in seconds).
   static constexpr std::chrono::milliseconds writer_tick{20};
 
@@ -142,16 +142,23 @@ struct logger::impl final : forkable {
   // with a larger max_line_bytes, is written alone.)
   static constexpr std::size_t batch_bytes = limits::pipe_buf;
 
+  // The most frames the writer takes out of the queue at once.
+  static constexpr std::size_t max_take = 64;
+
   void run() noexcept {
-    frame current;
+    // Frames taken out of the queue; each returns to the ring as the spent
+    // frame of a later take, so the buffers are reused.
+    std::vector<frame> taken(max_take);
     std::string batch;
     batch.reserve(2 * batch_bytes);
+    std::size_t last_line = 512;  // bytes of the last line: how many frames fill a write
     const auto add = [&](std::string_view line) {
       if (!batch.empty() && batch.size() + line.size() > batch_bytes) {
         out->write(batch);
         batch.clear();
       }
       batch.append(line);
+      last_line = line.size();
     };
     std::unique_lock<std::mutex> lock(queue_mutex);
     for (;;) {
@@ -160,33 +167,45 @@ struct logger::impl final : forkable {
         if (stop) break;  // stopping, and nothing left
         continue;
       }
-      // While the writer keeps up (the queue under half full), the spent frame
-      // goes to the slot the producer fills next if that slot has never been
-      // filled: a few frames circulate and the other slots never allocate.
-      // (A new slot per evaluation means allocations on the training thread's
-      // heap between the model's, which cost a training loop 3 % more page
-      // faults and 1 % of its time: docs/benchmarks.md, overhead.) A deep
-      // queue skips the check, which would touch a cold slot per line.
-      if (count * 2 < ring.size()) {
-        auto& next = next_free();
-        if (next.empty()) std::swap(current, next);
+      // As many frames as the write they go into is likely to hold, under
+      // one lock: each acquisition is a chance for the training thread to
+      // find the lock taken and sleep in the kernel.
+      const std::size_t room = batch_bytes > batch.size() ? batch_bytes - batch.size() : 0;
+      const std::size_t want = std::min(max_take, std::max<std::size_t>(1, room / last_line));
+      std::size_t n = 0;
+      for (; n < want && count > 0; ++n) {
+        // While the writer keeps up (the queue under half full), the spent
+        // frame goes to the slot the producer fills next if that slot has
+        // never been filled: a few frames circulate and the other slots
+        // never allocate. (A new slot per evaluation means allocations on
+        // the training thread's heap between the model's, which cost a
+        // training loop 3 % more page faults and 1 % of its time:
+        // docs/benchmarks.md, overhead.) A deep queue skips the check,
+        // which would touch a cold slot per line.
+        if (count * 2 < ring.size()) {
+          auto& next = next_free();
+          if (next.empty()) std::swap(taken[n], next);
+        }
+        std::swap(taken[n], ring[head]);
+        head = (head + 1) % ring.size();
+        --count;
       }
-      std::swap(current, ring[head]);
-      head = (head + 1) % ring.size();
-      --count;
       busy = true;
       // A producer blocked on a full queue (overflow_policy::block) is woken
       // once half the queue is free, not for every slot: fewer handoffs.
       const bool wake_producer = count * 2 <= ring.size();
       lock.unlock();
       if (wake_producer) not_full.notify_all();
-      try {
-        ser.write(current, add);
-      } catch (...) {
-        report("fitwatch: an evaluation could not be serialized (out of memory)");
+      for (std::size_t i = 0; i < n; ++i) {
+        try {
+          ser.write(taken[i], add);
+        } catch (...) {
+          report("fitwatch: an evaluation could not be serialized (out of memory)");
+        }
       }
       lock.lock();
-      if (count > 0 && batch.size() < batch_bytes) continue;  // more to add to this write
+      // More evaluations waiting, and room for one more line: add to this write.
+      if (count > 0 && batch.size() + last_line <= batch_bytes) continue;
       lock.unlock();
       if (!batch.empty()) out->write(batch);
       batch.clear();
@@ -369,7 +388,9 @@ void logger::flush_at(std::int64_t timestamp_ms) noexcept {
     } else if (detail::record_access::take(s.rec, s.next_free(), timestamp_ms)) {
       ++s.count;
     }
-    wake = s.count * 2 >= s.ring.size();
+    // A quarter full: the writer gets three quarters of the queue's time
+    // (about 4 ms at one evaluation every 5 us) to be scheduled.
+    wake = s.count * 4 >= s.ring.size();
   }
   if (wake) s.not_empty.notify_one();
   if (dropped != nullptr) {

@@ -242,7 +242,7 @@ TEST_CASE("fork: a child logging through the parent's logger writes its own line
   reader.join();
   REQUIRE(status.has_value());
   REQUIRE(WIFEXITED(*status));
-  CHECK_MESSAGE(WEXITSTATUS(*status) == 0, diagnostics);  // 7: the child's drain failed
+  CHECK_MESSAGE(WEXITSTATUS(*status) == 0, diagnostics);    // 7: the child's drain failed
   std::map<std::string, std::map<std::int64_t, int>> seen;  // who -> step -> lines
   for (const auto& e : parse_lines(text)) ++seen[e.at("Who")][e.at("Step").get<std::int64_t>()];
   CHECK(seen["Child"] == std::map<std::int64_t, int>{{1, 1}, {2, 1}, {3, 1}});

@@ -16,8 +16,8 @@ line_reader::line_reader(std::istream& in, std::size_t max_bytes)
 line_reader::status line_reader::next(std::string& text, const spill_fn& spill) {
   text.clear();
   if (done_) return status::end;
-  bool long_line = false;  // more than max_ bytes: spilled, never kept
-  bool any = false;        // at least one byte, or the newline
+  bool long_line = false;     // more than max_ bytes: spilled, never kept
+  bool any = false;           // at least one byte, or the newline
   bool first = number_ == 0;  // the line's first bytes are still to come
   const auto take = [&](std::string_view bytes) {
     if (bytes.empty()) return;
@@ -79,8 +79,8 @@ line_reader::status line_reader::next(std::string& text, const spill_fn& spill) 
 namespace {
 
 // False if the stream stopped on an error rather than at its end (`why`).
-bool read_all(std::istream& from, const std::string& name, const char* command,
-              std::ostream& err, const line_fn& line,
+bool read_all(std::istream& from, const std::string& name, const char* command, std::ostream& err,
+              const line_fn& line,
               const std::function<void(const std::string&, std::size_t)>& too_long,
               std::string& why) {
   line_reader reader(from);
