@@ -4,6 +4,7 @@
 // that hangs fails the test (the child is killed) instead of the suite.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -252,4 +253,28 @@ TEST_CASE("fork: a child logging through the parent's logger writes its own line
   for (const auto& [step, lines] : seen["Parent"]) duplicates += lines - 1;
   CHECK(duplicates == 0);
   CHECK(diagnostics.find("stalled") == std::string::npos);
+}
+
+TEST_CASE("resourceconfig.json that is a FIFO: the logger's constructor does not hang (L4)") {
+  // Opening a FIFO for reading waits for a writer; the constructor read
+  // resourceconfig.json with std::ifstream and hung for good.
+  const fitwatch::test::temp_dir dir;
+  REQUIRE(::mkfifo(dir.file("resourceconfig.json").c_str(), 0600) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::setenv("SM_INPUT_CONFIG_DIR", dir.path().string().c_str(), 1);
+    ::unsetenv("SM_CURRENT_HOST");
+    ::unsetenv("SM_HOSTS");
+    ::unsetenv("SM_TRAINING_ENV");
+    fitwatch::logger_options o;
+    o.output = std::make_shared<fitwatch::discard_sink>();
+    o.flush_on_sigterm = false;
+    fitwatch::logger log{o};
+    ::_exit(log.environment().current_host.empty() ? 0 : 1);
+  }
+  const auto status = wait_for(pid, 10s);
+  REQUIRE_MESSAGE(status.has_value(), "the constructor hung on the FIFO");
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
 }
