@@ -1,8 +1,12 @@
 #include "fitwatch/logger.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -34,6 +38,27 @@ std::shared_ptr<sink> default_output() {
     detail::report(std::string(e.what()) + "; this process writes metric lines");
   }
   return stdout_sink();
+}
+
+// Under Open MPI (mpirun sets OMPI_COMM_WORLD_SIZE), once per process when
+// a logger writes to fd 1: SageMaker's MPI launcher runs mpirun with
+// --tag-output, which prefixes every stdout line of a rank with a tag such
+// as "[1,0]<stdout>:". Such a line is not JSON: CloudWatch extracts no
+// metric from it, and the metric-filter fallback matches nothing either.
+void report_mpi_tagging(const sink& out) {
+  static std::atomic<bool> reported{false};
+  const auto* fd = dynamic_cast<const fd_sink*>(&out);
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (fd == nullptr || fd->fd() != STDOUT_FILENO || size == nullptr || reported.exchange(true)) {
+    return;
+  }
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  detail::report(std::string("fitwatch: this process is rank ") + (rank != nullptr ? rank : "?") +
+                 " of an Open MPI job (OMPI_COMM_WORLD_SIZE=" + size +
+                 "). If mpirun runs with --tag-output, as SageMaker's MPI launcher does, it "
+                 "prefixes each stdout line with a rank tag and CloudWatch extracts no metric from "
+                 "the lines: write them on one rank to a stdout mpirun does not tag "
+                 "(docs/deploy.md, \"MPI jobs\")");
 }
 
 }  // namespace
@@ -252,6 +277,7 @@ logger::logger(logger_options options) : impl_(std::make_shared<impl>(std::move(
     s.rec.set_dimensions({});
   }
   s.out = s.options.output ? s.options.output : default_output();
+  report_mpi_tagging(*s.out);
   if (s.options.background_writer) {
     s.ring.resize(s.options.queue_capacity);
     // The writer holds its own reference to the state, so that a writer stuck

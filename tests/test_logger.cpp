@@ -660,3 +660,32 @@ TEST_CASE("a negative timestamp is reported and the line stamped now, never inva
   REQUIRE_FALSE(m.empty());
   CHECK(m[0].find("timestamp -1 is negative") != std::string::npos);
 }
+
+TEST_CASE("under Open MPI, a logger writing to stdout says what --tag-output does (M9)") {
+  // SageMaker's MPI launcher runs mpirun --tag-output: every stdout line
+  // gets a rank prefix and is no longer JSON. Once per process.
+  fitwatch::test::capture_reports reports;
+  const auto mpi_reports = [&] {
+    std::size_t n = 0;
+    for (const auto& m : reports.all()) n += m.find("--tag-output") != std::string::npos;
+    return n;
+  };
+  logger_options o;
+  o.output = std::make_shared<fitwatch::discard_sink>();
+  o.flush_on_sigterm = false;
+  o.background_writer = false;
+  ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+  ::setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+  { logger quiet{o}; }  // not stdout: nothing to say
+  CHECK(mpi_reports() == 0);
+  o.output = fitwatch::stdout_sink();
+  { logger log{o}; }
+  { logger again{o}; }
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  ::unsetenv("OMPI_COMM_WORLD_RANK");
+  CHECK(mpi_reports() == 1);
+  const auto m = reports.all();
+  REQUIRE_FALSE(m.empty());
+  CHECK(m.back().find("rank 0 of an Open MPI job (OMPI_COMM_WORLD_SIZE=2)") != std::string::npos);
+  CHECK(m.back().find("docs/deploy.md") != std::string::npos);
+}
