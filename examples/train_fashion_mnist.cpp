@@ -29,10 +29,15 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -269,13 +274,52 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
-// The reason on stderr and, under SageMaker, in the failure file.
+// Writes `text` to `path` through a new file in the same folder, renamed
+// over it: a symlink planted at `path` is replaced, never followed, and a
+// reader never sees half a file. An empty string, or why it failed.
+std::string replace_file(const std::string& path, const std::string& text) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  std::string temp = (parent / ".failure.XXXXXX").string();
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) return std::strerror(errno);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const int write_errno = errno;
+  const bool written = done == text.size() && ::fchmod(fd, 0644) == 0;
+  ::close(fd);
+  if (!written || std::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(written ? errno : write_errno);
+    ::unlink(temp.c_str());
+    return why;
+  }
+  return {};
+}
+
+// The reason on stderr and, under SageMaker, in the failure file. If
+// SM_OUTPUT_DIR cannot take it, /opt/ml/output/failure (the path SageMaker
+// reads, when it exists) is tried; if neither can, stderr says so.
 void fail(const std::string& failure_file, const std::string& reason) {
   std::fprintf(stderr, "train_fashion_mnist: %s\n", reason.c_str());
   if (failure_file.empty()) return;
-  std::error_code ignored;
-  std::filesystem::create_directories(std::filesystem::path(failure_file).parent_path(), ignored);
-  std::ofstream(failure_file) << reason << '\n';
+  const std::string standard = "/opt/ml/output/failure";
+  std::string why = replace_file(failure_file, reason + '\n');
+  if (!why.empty() && failure_file != standard &&
+      std::filesystem::is_directory(std::filesystem::path(standard).parent_path())) {
+    if (replace_file(standard, reason + '\n').empty()) return;
+  }
+  if (!why.empty()) {
+    std::fprintf(stderr,
+                 "train_fashion_mnist: cannot write the failure file %s: %s (the job's "
+                 "FailureReason will not give the reason above)\n",
+                 failure_file.c_str(), why.c_str());
+  }
 }
 
 void write_file(const std::string& path, const std::string& text) {

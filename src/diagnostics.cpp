@@ -19,10 +19,12 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <thread>
 
 #include "fitwatch/error.hpp"
+#include "fork.hpp"
 #include "threads.hpp"
 
 namespace fitwatch {
@@ -49,6 +51,7 @@ struct reporter {
   bool reported_once = false;
   unsigned long long suppressed = 0;
   bool thread_started = false;
+  bool exit_wait_registered = false;
 };
 
 // Leaked on purpose: a background writer may report after main() returns,
@@ -111,6 +114,7 @@ void wait_at_exit() {
 // Called with r.mutex held.
 bool start_thread(reporter& r) noexcept {
   if (r.thread_started) return true;
+  detail::watch_forks();
   try {
     std::thread([] {
       detail::block_all_signals();
@@ -120,7 +124,8 @@ bool start_thread(reporter& r) noexcept {
     return false;  // no thread: the message is dropped, never written here
   }
   r.thread_started = true;
-  std::atexit(wait_at_exit);
+  if (!r.exit_wait_registered) std::atexit(wait_at_exit);
+  r.exit_wait_registered = true;
   return true;
 }
 
@@ -180,6 +185,26 @@ bool flush_reports(std::chrono::milliseconds timeout) noexcept {
   } catch (...) {
     return false;
   }
+}
+
+void reports_before_fork() noexcept {
+  the_reporter().mutex.lock();
+}
+
+void reports_after_fork(bool child) noexcept {
+  auto& r = the_reporter();
+  if (child) {
+    // The diagnostics thread is the parent's, and so are the messages it
+    // has not delivered yet. The condition variables may hold its waits:
+    // start them afresh (the old ones are abandoned, never destroyed).
+    r.queue.clear();
+    r.delivered_total = r.queued_total;
+    r.dropped = 0;
+    r.thread_started = false;
+    new (&r.wake) std::condition_variable();
+    new (&r.delivered) std::condition_variable();
+  }
+  r.mutex.unlock();
 }
 
 }  // namespace detail

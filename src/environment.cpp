@@ -4,8 +4,12 @@
 // files under /opt/ml/input/config, among them resourceconfig.json
 // (current_host, hosts):
 // https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "fitwatch/logger.hpp"
@@ -28,15 +32,34 @@ std::vector<std::string> string_array(const nlohmann::json& j) {
   return out;
 }
 
-// The JSON object in a small file; a null json if it is missing, larger
-// than 1 MiB or not an object (never throws).
+// The JSON object in a small regular file; a null json if it is missing,
+// not a regular file, larger than 1 MiB or not an object (never throws,
+// never blocks). Opened with O_NONBLOCK: opening a FIFO for reading would
+// otherwise wait for a writer, and the logger's constructor with it (L4).
 nlohmann::json read_small_json_object(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::string text(1 << 20, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.gcount() == static_cast<std::streamsize>(text.size()) && in.peek() != EOF) return {};
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  constexpr std::size_t limit = 1 << 20;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return {};
+  std::string text;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<std::size_t>(st.st_size) <= limit) {
+    text.resize(limit + 1);
+    std::size_t got = 0;
+    while (got < text.size()) {
+      const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+      if (n > 0) {
+        got += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        if (n < 0) got = text.size();  // a read error: nothing is trusted
+        break;
+      }
+    }
+    text.resize(got <= limit ? got : 0);
+  }
+  ::close(fd);
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   return j.is_object() ? j : nlohmann::json();
 }

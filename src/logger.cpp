@@ -1,13 +1,19 @@
 #include "fitwatch/logger.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/settings.hpp"
+#include "fork.hpp"
 #include "frame.hpp"
 #include "sigterm.hpp"
 #include "threads.hpp"
@@ -34,11 +40,78 @@ std::shared_ptr<sink> default_output() {
   return stdout_sink();
 }
 
+// Under Open MPI (mpirun sets OMPI_COMM_WORLD_SIZE), once per process when
+// a logger writes to fd 1: SageMaker's MPI launcher runs mpirun with
+// --tag-output, which prefixes every stdout line of a rank with a tag such
+// as "[1,0]<stdout>:". Such a line is not JSON: CloudWatch extracts no
+// metric from it, and the metric-filter fallback matches nothing either.
+void report_mpi_tagging(const sink& out) {
+  static std::atomic<bool> reported{false};
+  const auto* fd = dynamic_cast<const fd_sink*>(&out);
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (fd == nullptr || fd->fd() != STDOUT_FILENO || size == nullptr || reported.exchange(true)) {
+    return;
+  }
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  detail::report(std::string("fitwatch: this process is rank ") + (rank != nullptr ? rank : "?") +
+                 " of an Open MPI job (OMPI_COMM_WORLD_SIZE=" + size +
+                 "). If mpirun runs with --tag-output, as SageMaker's MPI launcher does, it "
+                 "prefixes each stdout line with a rank tag and CloudWatch extracts no metric from "
+                 "the lines: write them on one rank to a stdout mpirun does not tag "
+                 "(docs/deploy.md, \"MPI jobs\")");
+}
+
 }  // namespace
 
-struct logger::impl {
+namespace {
+
+// What the fork handlers (fork.hpp) do with a logger.
+class forkable {
+ public:
+  virtual void lock_for_fork() noexcept = 0;
+  virtual void unlock_after_fork(bool child) noexcept = 0;
+
+ protected:
+  ~forkable() = default;
+};
+
+// Every live logger.
+struct live_loggers {
+  std::mutex mutex;
+  std::vector<forkable*> all;
+};
+
+live_loggers& the_loggers() {
+  static auto* l = new live_loggers;  // never destroyed: a fork may come after main
+  return *l;
+}
+
+}  // namespace
+
+struct logger::impl final : forkable {
   impl(logger_options o)
       : options(std::move(o)), rec(options.namespace_name), ser(options.max_line_bytes) {}
+
+  // Values, then the queue: the order flush_at() takes them.
+  void lock_for_fork() noexcept override {
+    mutex.lock();
+    queue_mutex.lock();
+  }
+
+  void unlock_after_fork(bool child) noexcept override {
+    if (child && options.background_writer) {
+      // The queued evaluations are the parent's to write; this copy of the
+      // logger writes on the calling thread from now on (write_frame). The
+      // condition variables may hold the parent's waiters: never used again.
+      forked = true;
+      options.background_writer = false;
+      head = 0;
+      count = 0;
+      busy = false;
+    }
+    queue_mutex.unlock();
+    mutex.unlock();
+  }
 
   logger_options options;
   sagemaker_environment env;
@@ -49,6 +122,11 @@ struct logger::impl {
   record rec;
   serializer ser;
   frame sync_frame;
+  // In a forked child (fork.hpp): the writer thread is the parent's, and so
+  // may be `ser`, caught mid-line by the fork. The child's copy writes on
+  // the calling thread with a serializer of its own. Guarded by `mutex`.
+  bool forked = false;
+  std::unique_ptr<serializer> child_ser;
 
   // The queue of evaluations between flush() and the writer thread. Frames
   // keep their buffers; the writer hands its spent frame to the next free
@@ -69,13 +147,16 @@ struct logger::impl {
   // must name the same slot. Called with queue_mutex held, queue not full.
   frame& next_free() { return ring[(head + count) % ring.size()]; }
 
+  // The synchronous path; called with `mutex` held.
   void write_frame(const frame& f) {
-    ser.write(f, [this](std::string_view line) { out->write(line); });
+    if (forked && !child_ser) child_ser = std::make_unique<serializer>(options.max_line_bytes);
+    serializer& s = forked ? *child_ser : ser;
+    s.write(f, [this](std::string_view line) { out->write(line); });
   }
 
   // Waking a sleeping thread costs a system call, more than everything else
-  // flush() does. So flush() wakes the writer only when the queue is half
-  // full; otherwise the writer looks at the queue every writer_tick (lines
+  // flush() does. So flush() wakes the writer only when the queue is a
+  // quarter full; otherwise the writer looks at the queue every writer_tick (lines
   // reach stdout at most that late; CloudWatch counts in seconds).
   static constexpr std::chrono::milliseconds writer_tick{20};
 
@@ -86,16 +167,23 @@ struct logger::impl {
   // with a larger max_line_bytes, is written alone.)
   static constexpr std::size_t batch_bytes = limits::pipe_buf;
 
+  // The most frames the writer takes out of the queue at once.
+  static constexpr std::size_t max_take = 64;
+
   void run() noexcept {
-    frame current;
+    // Frames taken out of the queue; each returns to the ring as the spent
+    // frame of a later take, so the buffers are reused.
+    std::vector<frame> taken(max_take);
     std::string batch;
     batch.reserve(2 * batch_bytes);
+    std::size_t last_line = 512;  // bytes of the last line: how many frames fill a write
     const auto add = [&](std::string_view line) {
       if (!batch.empty() && batch.size() + line.size() > batch_bytes) {
         out->write(batch);
         batch.clear();
       }
       batch.append(line);
+      last_line = line.size();
     };
     std::unique_lock<std::mutex> lock(queue_mutex);
     for (;;) {
@@ -104,33 +192,45 @@ struct logger::impl {
         if (stop) break;  // stopping, and nothing left
         continue;
       }
-      // While the writer keeps up (the queue under half full), the spent frame
-      // goes to the slot the producer fills next if that slot has never been
-      // filled: a few frames circulate and the other slots never allocate.
-      // (A new slot per evaluation means allocations on the training thread's
-      // heap between the model's, which cost a training loop 3 % more page
-      // faults and 1 % of its time: docs/benchmarks.md, overhead.) A deep
-      // queue skips the check, which would touch a cold slot per line.
-      if (count * 2 < ring.size()) {
-        auto& next = next_free();
-        if (next.empty()) std::swap(current, next);
+      // As many frames as the write they go into is likely to hold, under
+      // one lock: each acquisition is a chance for the training thread to
+      // find the lock taken and sleep in the kernel.
+      const std::size_t room = batch_bytes > batch.size() ? batch_bytes - batch.size() : 0;
+      const std::size_t want = std::min(max_take, std::max<std::size_t>(1, room / last_line));
+      std::size_t n = 0;
+      for (; n < want && count > 0; ++n) {
+        // While the writer keeps up (the queue under half full), the spent
+        // frame goes to the slot the producer fills next if that slot has
+        // never been filled: a few frames circulate and the other slots
+        // never allocate. (A new slot per evaluation means allocations on
+        // the training thread's heap between the model's, which cost a
+        // training loop 3 % more page faults and 1 % of its time:
+        // docs/benchmarks.md, overhead.) A deep queue skips the check,
+        // which would touch a cold slot per line.
+        if (count * 2 < ring.size()) {
+          auto& next = next_free();
+          if (next.empty()) std::swap(taken[n], next);
+        }
+        std::swap(taken[n], ring[head]);
+        head = (head + 1) % ring.size();
+        --count;
       }
-      std::swap(current, ring[head]);
-      head = (head + 1) % ring.size();
-      --count;
       busy = true;
       // A producer blocked on a full queue (overflow_policy::block) is woken
       // once half the queue is free, not for every slot: fewer handoffs.
       const bool wake_producer = count * 2 <= ring.size();
       lock.unlock();
       if (wake_producer) not_full.notify_all();
-      try {
-        ser.write(current, add);
-      } catch (...) {
-        report("fitwatch: an evaluation could not be serialized (out of memory)");
+      for (std::size_t i = 0; i < n; ++i) {
+        try {
+          ser.write(taken[i], add);
+        } catch (...) {
+          report("fitwatch: an evaluation could not be serialized (out of memory)");
+        }
       }
       lock.lock();
-      if (count > 0 && batch.size() < batch_bytes) continue;  // more to add to this write
+      // More evaluations waiting, and room for one more line: add to this write.
+      if (count > 0 && batch.size() + last_line <= batch_bytes) continue;
       lock.unlock();
       if (!batch.empty()) out->write(batch);
       batch.clear();
@@ -177,6 +277,7 @@ logger::logger(logger_options options) : impl_(std::make_shared<impl>(std::move(
     s.rec.set_dimensions({});
   }
   s.out = s.options.output ? s.options.output : default_output();
+  report_mpi_tagging(*s.out);
   if (s.options.background_writer) {
     s.ring.resize(s.options.queue_capacity);
     // The writer holds its own reference to the state, so that a writer stuck
@@ -191,10 +292,19 @@ logger::logger(logger_options options) : impl_(std::make_shared<impl>(std::move(
         impl_.get(), [state = impl_.get()](std::chrono::milliseconds t) { return state->drain(t); },
         s.options.sigterm_timeout);
   }
+  detail::watch_forks();
+  auto& l = the_loggers();
+  const std::lock_guard<std::mutex> lock(l.mutex);
+  l.all.push_back(impl_.get());
 }
 
 logger::~logger() {
   auto& s = *impl_;
+  {
+    auto& l = the_loggers();
+    const std::lock_guard<std::mutex> lock(l.mutex);
+    l.all.erase(std::find(l.all.begin(), l.all.end(), impl_.get()));
+  }
   flush();
   const bool drained = s.drain(s.options.shutdown_timeout);
   if (s.options.flush_on_sigterm) detail::forget_on_sigterm(impl_.get());
@@ -304,7 +414,9 @@ void logger::flush_at(std::int64_t timestamp_ms) noexcept {
     } else if (detail::record_access::take(s.rec, s.next_free(), timestamp_ms)) {
       ++s.count;
     }
-    wake = s.count * 2 >= s.ring.size();
+    // A quarter full: the writer gets three quarters of the queue's time
+    // (about 4 ms at one evaluation every 5 us) to be scheduled.
+    wake = s.count * 4 >= s.ring.size();
   }
   if (wake) s.not_empty.notify_one();
   if (dropped != nullptr) {
@@ -313,6 +425,18 @@ void logger::flush_at(std::int64_t timestamp_ms) noexcept {
                    dropped + " evaluation; " + std::to_string(s.dropped_evaluations.load()) +
                    " dropped so far");
   }
+}
+
+void detail::loggers_before_fork() noexcept {
+  auto& l = the_loggers();
+  l.mutex.lock();
+  for (auto* f : l.all) f->lock_for_fork();
+}
+
+void detail::loggers_after_fork(bool child) noexcept {
+  auto& l = the_loggers();
+  for (auto* f : l.all) f->unlock_after_fork(child);
+  l.mutex.unlock();
 }
 
 bool logger::drain(std::chrono::milliseconds timeout) noexcept {

@@ -1,6 +1,7 @@
 #include "fitwatch/record.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "diagnostics.hpp"
@@ -323,6 +324,18 @@ void record::discard() noexcept {
 
 bool record::take(frame& f, std::int64_t timestamp_ms) noexcept {
   if (pending_ == 0) return false;
+  if (timestamp_ms < 0) {
+    // EMF's Timestamp is a non-negative integer (ms since the epoch): a line
+    // with a negative one is invalid and CloudWatch extracts nothing from it.
+    // The values are kept, stamped now (issue 25, M5).
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    detail::report("fitwatch: timestamp " + std::to_string(timestamp_ms) +
+                   " is negative (EMF takes ms since the epoch); the line is stamped with the "
+                   "current time");
+    timestamp_ms = now;
+  }
   try {
     if (f.layout_ != layout_) f.layout_ = layout_;
     f.timestamp_ms_ = timestamp_ms;

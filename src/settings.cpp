@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/monitor.hpp"
 
@@ -300,10 +301,24 @@ void apply_hyperparameters(settings& s, const std::map<std::string, std::string>
 }
 
 namespace {
-// Applies FITWATCH_<NAME> if it is set.
+// Applies FITWATCH_<NAME> if it is set. A bad FITWATCH_WRITE_RANKS is
+// reported and every rank writes: it gates output, and the library's policy
+// for a malformed rank variable is to report and keep writing (a duplicate
+// line is better than none; issue 25, M2).
 void apply_variable(settings& s, std::string_view name) {
   const auto variable = environment_variable_of(name);
-  if (const char* v = std::getenv(variable.c_str())) apply_setting(s, name, v, variable);
+  const char* v = std::getenv(variable.c_str());
+  if (v == nullptr) return;
+  if (name != "write_ranks") {
+    apply_setting(s, name, v, variable);
+    return;
+  }
+  try {
+    apply_setting(s, name, v, variable);
+  } catch (const error& e) {
+    detail::report(std::string(e.what()) + "; every rank writes metric lines");
+    s.ranks = write_ranks::all;
+  }
 }
 }  // namespace
 
@@ -343,23 +358,36 @@ logger_options settings::logger_options_for(const process_rank& r) const {
   return o;
 }
 
+// A malformed variable is reported and read as unset (issue 25, M2): the
+// process then counts as rank 0 and writes. -1, which launchers set for "not
+// distributed", is unset too, without a report.
 process_rank read_process_rank() {
   process_rank r;
   const auto read = [](const char* name, long& into) {
     const auto text = env_or_empty(name);
-    if (text.empty()) return false;
-    const auto n = parse_count(text, name);
-    if (n > static_cast<std::uint64_t>(std::numeric_limits<long>::max())) {
-      bad(name, text, "too large");
+    if (text.empty() || text == "-1") return false;
+    try {
+      const auto n = parse_count(text, name);
+      if (n > static_cast<std::uint64_t>(std::numeric_limits<long>::max())) {
+        bad(name, text, "too large");
+      }
+      into = static_cast<long>(n);
+      return true;
+    } catch (const error& e) {
+      detail::report(std::string(e.what()) + "; read as unset");
+      return false;
     }
-    into = static_cast<long>(n);
-    return true;
   };
   read("RANK", r.rank);
   read("LOCAL_RANK", r.local_rank);
-  if (read("WORLD_SIZE", r.world_size) && r.world_size == 0) bad("WORLD_SIZE", "0", "must be >= 1");
+  if (read("WORLD_SIZE", r.world_size) && r.world_size == 0) {
+    detail::report("fitwatch: WORLD_SIZE=0: must be >= 1; read as unset");
+    r.world_size = 1;
+  }
   if (r.rank >= r.world_size) {
-    bad("RANK", std::to_string(r.rank), "not below WORLD_SIZE " + std::to_string(r.world_size));
+    detail::report("fitwatch: RANK=" + std::to_string(r.rank) + ": not below WORLD_SIZE " +
+                   std::to_string(r.world_size) + "; this process is taken as rank 0 of 1");
+    r = process_rank{};
   }
   return r;
 }

@@ -159,7 +159,9 @@ class logger {
   /// Writes the pending values as one EMF line (more if limits force a
   /// split), stamped with the current time.
   void flush() noexcept;
-  /// As flush(), stamped with the given time (ms since the epoch).
+  /// As flush(), stamped with the given time (ms since the epoch). A
+  /// negative time, which EMF cannot carry, is reported and the line is
+  /// stamped with the current time.
   void flush_at(std::int64_t timestamp_ms) noexcept;
   /// Waits until every flushed evaluation has been written and the sink
   /// flushed, or the timeout; false on timeout.

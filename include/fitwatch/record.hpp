@@ -130,7 +130,8 @@ class record {
 
   /// Writes the pending values as EMF events, one call of `out` per event
   /// (each line ends with '\n'), and clears them. Nothing is written when no
-  /// metric has a value.
+  /// metric has a value. A negative timestamp_ms is reported and replaced by
+  /// the current time (EMF's Timestamp is ms since the epoch, never negative).
   void serialize(std::int64_t timestamp_ms, const std::function<void(std::string_view)>& out);
 
   /// Values dropped because they were not finite (or had a foreign id).

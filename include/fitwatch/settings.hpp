@@ -54,8 +54,10 @@ struct process_rank {
 };
 
 /// Reads RANK, LOCAL_RANK and WORLD_SIZE (set by torchrun,
-/// https://pytorch.org/docs/stable/elastic/run.html).
-/// \throw error if one is set but not a number in range (0 <= rank < world size).
+/// https://pytorch.org/docs/stable/elastic/run.html). Never throws: a
+/// variable that is not a whole number (or not in range, 0 <= rank < world
+/// size) is reported on stderr and read as unset, so the process counts as
+/// rank 0 and writes; -1 ("not distributed" to some launchers) is unset.
 process_rank read_process_rank();
 
 /// Everything a front end can set; defaults are the library's defaults.
@@ -106,14 +108,16 @@ std::string setting_value(const settings& s, std::string_view name);
 /// left to the caller. \throw error on an unknown `fitwatch_*` key or a bad value.
 void apply_hyperparameters(settings& s, const std::map<std::string, std::string>& hyperparameters);
 /// Applies every FITWATCH_<NAME> variable that names a setting (other
-/// FITWATCH_* variables are not settings and are ignored). \throw error on a bad value.
+/// FITWATCH_* variables are not settings and are ignored). \throw error on a
+/// bad value, except FITWATCH_WRITE_RANKS: a bad one is reported and every
+/// rank writes.
 void apply_environment(settings& s);
 /// Defaults, then the environment.
 settings read_settings();
 /// Whether this process writes metric lines by the environment alone:
 /// FITWATCH_WRITE_RANKS (only this variable) and read_process_rank(). The
-/// gate of a logger left to its default output (stdout).
-/// \throw error on a bad FITWATCH_WRITE_RANKS, RANK or WORLD_SIZE.
+/// gate of a logger left to its default output (stdout). Never throws (a bad
+/// variable is reported, and the process writes).
 bool environment_writes_metrics();
 
 /// A hyperparameter's text as SageMaker delivers it -> its value: a value

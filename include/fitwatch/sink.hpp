@@ -55,6 +55,8 @@ class fd_sink : public sink {
   void write(std::string_view line) noexcept override;
   /// Lines that could not be written (closed reader, I/O error).
   std::uint64_t failed() const noexcept { return failed_.load(); }
+  /// The file descriptor written to.
+  int fd() const noexcept { return fd_; }
 
  protected:
   int fd_;

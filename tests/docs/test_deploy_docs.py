@@ -55,6 +55,16 @@ class DeployDocCommands(unittest.TestCase):
                 self.assertIn('Could not connect to the endpoint URL: "http://127.0.0.1:9', r.stderr,
                               r.stderr[-600:])
 
+    def test_emf_error_metrics_name_their_log_group(self):
+        # AWS/Logs publishes EMFValidationErrors and EMFParsingErrors per
+        # LogGroupName: a query without that dimension returns nothing (#25, L10).
+        for metric in ("EMFValidationErrors", "EMFParsingErrors"):
+            with self.subTest(metric=metric):
+                found = [c for c in commands() if "--metric-name " + metric in c]
+                self.assertTrue(found)
+                for c in found:
+                    self.assertIn("--dimensions Name=LogGroupName,Value=/aws/sagemaker/TrainingJobs", c)
+
     def test_the_check_catches_a_bad_command(self):
         r = subprocess.run(["bash", "-c", "aws cloudformation deploy --template-file templates/overfitting-alerts.yaml "
                             "--stack-nme x" + LOCAL], cwd=ROOT, env=ENV,

@@ -196,3 +196,28 @@ TEST_CASE("a job resumed from its checkpoint after the best epoch alarms at the 
   CHECK(slurp(ml.path("model/curves.csv").string()) ==
         slurp(whole.path("model/curves.csv").string()));
 }
+
+TEST_CASE("the failure file: a planted symlink is replaced, never followed (L8)") {
+  const fake_opt_ml ml;
+  ml.hyperparameters({{"epochs", "3x"}});
+  fs::create_directories(ml.path("output"));
+  const std::string victim = ml.path("victim.txt").string();
+  std::ofstream(victim) << "precious\n";
+  fs::create_symlink(victim, ml.path("output/failure"));
+  const auto r = ml.run();
+  CHECK(r.exit_code == 2);
+  CHECK(slurp(victim) == "precious\n");
+  CHECK_FALSE(fs::is_symlink(ml.path("output/failure")));
+  CHECK(ml.failure() == "hyperparameters: setting --epochs=\"3x\": not a whole number >= 0\n");
+}
+
+TEST_CASE("the failure file cannot be written: stderr says so (L8)") {
+  const fake_opt_ml ml;
+  ml.hyperparameters({{"epochs", "3x"}});
+  const std::string not_a_dir = ml.path("file").string();
+  std::ofstream(not_a_dir) << "x";
+  const auto r = ml.run("SM_OUTPUT_DIR=" + not_a_dir + "/output");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("cannot write the failure file " + not_a_dir + "/output/failure") !=
+        std::string::npos);
+}

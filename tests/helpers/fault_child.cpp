@@ -11,6 +11,14 @@
 //                                EMF each), nothing dropped; exit 0
 //   fault_child closed-stdout F  (started with fd 1 closed) opens file F,
 //                                which takes fd 1, then logs one line
+//   fault_child fork-sigterm     a logger, then fork(); SIGTERM to the child
+//                                must end the child (exit 0 if it did, and
+//                                the parent, which prints "parent alive",
+//                                lived on), 6 if the child lived on
+//   fault_child fork-log N       N evaluations queued, fork(); the child logs
+//                                "Child" 1..3 through the parent's logger and
+//                                exits 0 if each drain succeeded (else 7);
+//                                the parent then logs "Parent" 1 and exits 0
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -20,6 +28,8 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+
+#include <sys/wait.h>
 
 #include "fitwatch/logger.hpp"
 
@@ -112,6 +122,71 @@ int closed_stdout(const char* path) {
   return log.drain(5s) ? 0 : 5;
 }
 
+// The parent's status after its child got SIGTERM: 0 if the child died of
+// it within 5 s, 6 if it did not (it is then killed).
+int fork_sigterm() {
+  fitwatch::logger_options o;
+  o.job_name = "fault-fork";
+  fitwatch::logger log{o};
+  log.put(log.metric("Loss"), 1);
+  log.flush();
+  log.drain(5s);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    for (int i = 0; i < 500; ++i) std::this_thread::sleep_for(10ms);
+    ::_exit(0);  // lived on for 5 s despite SIGTERM
+  }
+  if (child < 0) return 8;
+  std::this_thread::sleep_for(50ms);
+  ::kill(child, SIGTERM);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  // Time for a wrongly woken SIGTERM watcher in this process to end it.
+  std::this_thread::sleep_for(500ms);
+  std::printf("parent alive\n");
+  std::fflush(stdout);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM ? 0 : 6;
+}
+
+int fork_log(int n) {
+  fitwatch::logger_options o;
+  o.job_name = "fault-fork";
+  o.overflow = fitwatch::overflow_policy::block;  // the test counts every line
+  o.shutdown_timeout = 5s;
+  fitwatch::logger log{o};
+  const auto who = log.property("Who");
+  const auto step = log.property("Step");
+  const auto m = log.metric("Loss");
+  for (int i = 0; i < n; ++i) {  // queued: some are still in the queue at fork()
+    log.set(who, "Parent");
+    log.set(step, std::int64_t{i});
+    log.put(m, 0.5);
+    log.flush();
+  }
+  const pid_t child = ::fork();
+  if (child == 0) {
+    bool ok = true;
+    for (int i = 1; i <= 3; ++i) {
+      log.set(who, "Child");
+      log.set(step, std::int64_t{i});
+      log.put(m, 0.25);
+      log.flush();
+      ok = log.drain(2s) && ok;
+    }
+    std::fflush(stdout);
+    ::_exit(ok ? 0 : 7);
+  }
+  if (child < 0) return 8;
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  log.set(who, "Parent");
+  log.set(step, std::int64_t{n});
+  log.put(m, 0.5);
+  log.flush();
+  if (!log.drain(5s)) return 9;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 10;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,5 +195,7 @@ int main(int argc, char** argv) {
   if (mode == "sigterm") return sigterm();
   if (mode == "big" && argc > 3) return big(std::atoi(argv[2]), argv[3]);
   if (mode == "closed-stdout" && argc > 2) return closed_stdout(argv[2]);
+  if (mode == "fork-sigterm") return fork_sigterm();
+  if (mode == "fork-log" && argc > 2) return fork_log(std::atoi(argv[2]));
   return 2;
 }

@@ -4,6 +4,7 @@
 // that hangs fails the test (the child is killed) instead of the suite.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -207,4 +208,73 @@ TEST_CASE("stdout closed at start: a file that later takes fd 1 gets no metric l
   CHECK(WEXITSTATUS(*status) == 0);  // 4: the file did not take fd 1
   CHECK(fitwatch::test::slurp(file).empty());
   CHECK(diagnostics.find("stdout (fd 1) was closed when the program started") != std::string::npos);
+}
+
+TEST_CASE("fork: SIGTERM sent to a forked child ends the child, never the parent") {
+  // The child inherits the SIGTERM handler and its wake pipe; before the fix
+  // the child's handler woke the parent's watcher, which ended the parent
+  // (exit 143) while the child lived on.
+  pipe_fds out;
+  const int null = devnull();
+  const pid_t pid = spawn({FITWATCH_FAULT_CHILD, "fork-sigterm"}, out.fd[1], null);
+  ::close(null);
+  REQUIRE(pid > 0);
+  out.close_write();
+  const std::string text = read_all(out.fd[0]);
+  const auto status = wait_for(pid, 30s);
+  REQUIRE(status.has_value());
+  CHECK_FALSE(WIFSIGNALED(*status));
+  REQUIRE(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);  // 6: the child lived on after SIGTERM
+  CHECK(text.find("parent alive") != std::string::npos);
+}
+
+TEST_CASE("fork: a child logging through the parent's logger writes its own lines, once") {
+  pipe_fds out;
+  pipe_fds err;
+  const pid_t pid = spawn({FITWATCH_FAULT_CHILD, "fork-log", "2000"}, out.fd[1], err.fd[1]);
+  REQUIRE(pid > 0);
+  out.close_write();
+  err.close_write();
+  std::string diagnostics;
+  std::thread reader([&] { diagnostics = read_all(err.fd[0]); });
+  const std::string text = read_all(out.fd[0]);
+  const auto status = wait_for(pid, 60s);
+  reader.join();
+  REQUIRE(status.has_value());
+  REQUIRE(WIFEXITED(*status));
+  CHECK_MESSAGE(WEXITSTATUS(*status) == 0, diagnostics);    // 7: the child's drain failed
+  std::map<std::string, std::map<std::int64_t, int>> seen;  // who -> step -> lines
+  for (const auto& e : parse_lines(text)) ++seen[e.at("Who")][e.at("Step").get<std::int64_t>()];
+  CHECK(seen["Child"] == std::map<std::int64_t, int>{{1, 1}, {2, 1}, {3, 1}});
+  // Every parent evaluation once: the child never writes the parent's queue.
+  CHECK(seen["Parent"].size() == 2001);
+  int duplicates = 0;
+  for (const auto& [step, lines] : seen["Parent"]) duplicates += lines - 1;
+  CHECK(duplicates == 0);
+  CHECK(diagnostics.find("stalled") == std::string::npos);
+}
+
+TEST_CASE("resourceconfig.json that is a FIFO: the logger's constructor does not hang (L4)") {
+  // Opening a FIFO for reading waits for a writer; the constructor read
+  // resourceconfig.json with std::ifstream and hung for good.
+  const fitwatch::test::temp_dir dir;
+  REQUIRE(::mkfifo(dir.file("resourceconfig.json").c_str(), 0600) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::setenv("SM_INPUT_CONFIG_DIR", dir.path().string().c_str(), 1);
+    ::unsetenv("SM_CURRENT_HOST");
+    ::unsetenv("SM_HOSTS");
+    ::unsetenv("SM_TRAINING_ENV");
+    fitwatch::logger_options o;
+    o.output = std::make_shared<fitwatch::discard_sink>();
+    o.flush_on_sigterm = false;
+    fitwatch::logger log{o};
+    ::_exit(log.environment().current_host.empty() ? 0 : 1);
+  }
+  const auto status = wait_for(pid, 10s);
+  REQUIRE_MESSAGE(status.has_value(), "the constructor hung on the FIFO");
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
 }

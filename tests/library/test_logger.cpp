@@ -631,3 +631,61 @@ TEST_CASE("dimension names and values CloudWatch rejects are refused at set-up, 
   CHECK_THROWS_WITH_AS(logger{options}, doctest::Contains("dimension \"TrainingJobName\""),
                        fitwatch::error);
 }
+
+TEST_CASE("a negative timestamp is reported and the line stamped now, never invalid EMF (M5)") {
+  // observe(..., timestamp=-1) and flush_at(INT64_MIN) wrote "Timestamp":-1,
+  // which CloudWatch does not extract, with no report.
+  scoped_env env;
+  fitwatch::test::capture_reports reports;
+  for (const bool background : {true, false}) {
+    INFO(background);
+    auto sink = std::make_shared<fitwatch::test::capture_sink>();
+    auto options = capture_to(sink);
+    options.background_writer = background;
+    logger log{options};
+    const auto loss = log.metric("TrainLoss");
+    const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    for (const std::int64_t t : {std::int64_t{-1}, std::numeric_limits<std::int64_t>::min()}) {
+      log.put(loss, 0.5);
+      log.flush_at(t);
+    }
+    REQUIRE(log.drain(std::chrono::seconds(5)));
+    const auto e = events(*sink);  // each line checked by the EMF validator
+    REQUIRE(e.size() == 2);
+    for (const auto& event : e) CHECK(event["_aws"]["Timestamp"].get<std::int64_t>() >= before);
+  }
+  const auto m = reports.all();
+  REQUIRE_FALSE(m.empty());
+  CHECK(m[0].find("timestamp -1 is negative") != std::string::npos);
+}
+
+TEST_CASE("under Open MPI, a logger writing to stdout says what --tag-output does (M9)") {
+  // SageMaker's MPI launcher runs mpirun --tag-output: every stdout line
+  // gets a rank prefix and is no longer JSON. Once per process.
+  fitwatch::test::capture_reports reports;
+  const auto mpi_reports = [&] {
+    std::size_t n = 0;
+    for (const auto& m : reports.all()) n += m.find("--tag-output") != std::string::npos;
+    return n;
+  };
+  logger_options o;
+  o.output = std::make_shared<fitwatch::discard_sink>();
+  o.flush_on_sigterm = false;
+  o.background_writer = false;
+  ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+  ::setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+  { logger quiet{o}; }  // not stdout: nothing to say
+  CHECK(mpi_reports() == 0);
+  o.output = fitwatch::stdout_sink();
+  { logger log{o}; }
+  { logger again{o}; }
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  ::unsetenv("OMPI_COMM_WORLD_RANK");
+  CHECK(mpi_reports() == 1);
+  const auto m = reports.all();
+  REQUIRE_FALSE(m.empty());
+  CHECK(m.back().find("rank 0 of an Open MPI job (OMPI_COMM_WORLD_SIZE=2)") != std::string::npos);
+  CHECK(m.back().find("docs/deploy.md") != std::string::npos);
+}

@@ -213,15 +213,39 @@ TEST_CASE("torchrun's RANK, LOCAL_RANK, WORLD_SIZE, only rank 0 writes unless wr
     // stdout, set explicitly: the default output would apply FITWATCH_WRITE_RANKS instead.
     CHECK(std::dynamic_pointer_cast<fitwatch::fd_sink>(s.logger_options_for(r).output) != nullptr);
   }
-  SUBCASE("hostile values are rejected with the variable's name") {
+  // Report, and keep writing (issue 25, M2): a bad variable is read as
+  // unset, so the process counts as rank 0 and writes.
+  SUBCASE("hostile values are reported with the variable's name; the process writes") {
     const scoped_env env{{{"RANK", "2"}, {"WORLD_SIZE", "2"}}};
-    CHECK(error_of([] { fitwatch::read_process_rank(); }) ==
-          "fitwatch: setting RANK=\"2\": not below WORLD_SIZE 2");
+    fitwatch::test::capture_reports reports;
+    const auto r = fitwatch::read_process_rank();
+    CHECK(r.rank == 0);
+    CHECK(r.world_size == 1);
+    CHECK(settings{}.writes_metrics(r));
+    const auto m = reports.all();
+    REQUIRE(m.size() == 1);
+    CHECK(m[0].find("RANK=2: not below WORLD_SIZE 2") != std::string::npos);
   }
-  SUBCASE("a rank that is not a number") {
-    const scoped_env env{{{"RANK", "-1"}}};
-    CHECK(error_of([] { fitwatch::read_process_rank(); }) ==
-          "fitwatch: setting RANK=\"-1\": not a whole number >= 0");
+  SUBCASE("a rank that is not a number is reported; -1 means unset") {
+    const scoped_env env{{{"RANK", "x1"}, {"LOCAL_RANK", "-1"}}};
+    fitwatch::test::capture_reports reports;
+    const auto r = fitwatch::read_process_rank();
+    CHECK(r.rank == 0);
+    CHECK(r.local_rank == 0);
+    const auto m = reports.all();
+    REQUIRE(m.size() == 1);  // LOCAL_RANK=-1, a launcher's "not distributed", is no error
+    CHECK(m[0] == "fitwatch: setting RANK=\"x1\": not a whole number >= 0; read as unset");
+  }
+  SUBCASE("a bad FITWATCH_WRITE_RANKS is reported and every rank writes") {
+    const scoped_env env{{{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"FITWATCH_WRITE_RANKS", "some"}}};
+    fitwatch::test::capture_reports reports;
+    const auto s = fitwatch::read_settings();
+    CHECK(s.ranks == fitwatch::write_ranks::all);
+    CHECK(fitwatch::environment_writes_metrics());
+    const auto m = reports.all();
+    REQUIRE_FALSE(m.empty());
+    CHECK(m[0].find("FITWATCH_WRITE_RANKS") != std::string::npos);
+    CHECK(m[0].find("every rank writes metric lines") != std::string::npos);
   }
 }
 

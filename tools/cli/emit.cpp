@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <iostream>
 #include <istream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 
 #include "fitwatch/monitor.hpp"
 #include "fitwatch/settings.hpp"
+#include "logs.hpp"
 
 namespace fitwatch::tools {
 namespace {
@@ -393,8 +395,8 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
       } else if (a == "--passthrough") {
         passthrough = true;
       } else if (a == "--help" || a == "-h") {
-        err << emit_usage();
-        return 0;
+        std::cout << emit_usage();  // asked for: stdout, as every command's --help
+        return std::cout.flush() ? 0 : 2;
       } else if (al != nullptr) {
         apply_setting(s, al->setting, al->value.empty() ? next() : std::string(al->value), a);
       } else if (const auto name = setting_of_flag(a); !name.empty()) {
@@ -415,7 +417,7 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
   }
   const auto out = stdout_sink();
   try {
-    const auto rank = read_process_rank();
+    const auto rank = read_process_rank();  // a bad RANK is reported; this process writes
     logger_options options = s.logger_options_for(rank);
     if (s.writes_metrics(rank)) options.output = out;  // its failed() is checked below
     options.background_writer = false;  // lines in input order, written before we read on
@@ -436,10 +438,35 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
     std::optional<csv_columns> columns;
     bool first_data = true;
     // The logger writes synchronously (no background writer), so lines
-    // passed through and EMF lines leave in input order.
-    const auto pass = [&] { out->write(raw + "\n"); };
-    while (std::getline(in, raw)) {
-      ++number;
+    // passed through and EMF lines leave in input order. A line passes
+    // through as it came, byte order mark included.
+    line_reader reader(in);
+    const auto pass = [&] {
+      out->write((number == 1 && reader.had_bom() ? std::string(utf8_bom) : std::string()) + raw +
+                 "\n");
+    };
+    // A line too long to keep is no evaluation; with --passthrough it goes
+    // out as it is read.
+    const auto spill = [&](std::string_view bytes) { out->write(bytes); };
+    for (;;) {
+      const auto status = reader.next(raw, passthrough ? spill : line_reader::spill_fn());
+      if (status == line_reader::status::end) break;
+      if (status == line_reader::status::failed) {
+        err << "fitwatch emit: cannot read stdin: " << reader.error() << " (after line " << number
+            << ")\n";
+        return 2;
+      }
+      number = reader.number();
+      if (status == line_reader::status::too_long) {
+        if (passthrough) {
+          out->write("\n");
+        } else {
+          ++bad;
+          err << "fitwatch emit: line " << number << ": longer than " << max_line_bytes
+              << " bytes (skipped)\n";
+        }
+        continue;
+      }
       line = raw;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       const auto start = line.find_first_not_of(" \t");
@@ -467,7 +494,10 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
               pass();
               continue;
             }
-            if (columns) continue;
+            if (columns) {  // not an evaluation: passed through too
+              if (passthrough) pass();
+              continue;
+            }
           }
           if (passthrough && !is_csv_evaluation(line, columns.value_or(csv_columns{}))) {
             pass();

@@ -15,8 +15,10 @@ constexpr const char* validate_usage = R"(usage: fitwatch validate [LOG...]
 Checks every line of EMF logs (stdin if no LOG) as CloudWatch Logs reads
 them: a JSON object with an "_aws" member is an EMF event and must follow
 the EMF specification; any other line is a plain log line. Each invalid
-event is reported on stderr with its file and line number. Exit 0 if every
-EMF event is valid, 1 if one is not, 2 if a LOG cannot be read.
+event is reported on stderr with its file and line number, and so is a line
+longer than 1 MB (CloudWatch Logs' largest event). A UTF-8 byte order mark
+at the start of a LOG is ignored. Exit 0 if every EMF event is valid, 1 if
+one is not, 2 if a LOG cannot be read.
 )";
 
 }  // namespace
@@ -34,22 +36,28 @@ int validate_command(const std::vector<std::string>& args, std::istream& in, std
     }
   }
   std::size_t lines = 0, events = 0, invalid = 0, metrics = 0, datapoints = 0;
-  const int rc =
-      read_logs(args, in, "fitwatch validate", err,
-                [&](const std::string& line, const std::string& name, std::size_t number) {
-                  ++lines;
-                  const auto r = validate_line(line);
-                  if (r.kind == line_kind::plain) return;
-                  ++events;
-                  if (r.kind == line_kind::invalid) {
-                    ++invalid;
-                    for (const auto& e : r.errors)
-                      err << name << ":" << number << ": invalid EMF: " << e << "\n";
-                    return;
-                  }
-                  metrics += r.metrics;
-                  datapoints += r.datapoints;
-                });
+  const int rc = read_logs(
+      args, in, "fitwatch validate", err,
+      [&](const std::string& line, const std::string& name, std::size_t number) {
+        ++lines;
+        const auto r = validate_line(line);
+        if (r.kind == line_kind::plain) return;
+        ++events;
+        if (r.kind == line_kind::invalid) {
+          ++invalid;
+          for (const auto& e : r.errors)
+            err << name << ":" << number << ": invalid EMF: " << e << "\n";
+          return;
+        }
+        metrics += r.metrics;
+        datapoints += r.datapoints;
+      },
+      [&](const std::string& name, std::size_t number) {
+        ++lines;
+        ++invalid;
+        err << name << ":" << number << ": line longer than " << max_line_bytes
+            << " bytes, more than CloudWatch Logs takes as one event\n";
+      });
   if (rc != 0) return rc;
   out << lines << " lines, " << events << " EMF events, " << metrics << " metrics (" << datapoints
       << " datapoints) extracted, " << invalid << " invalid\n";
