@@ -13,16 +13,12 @@
 
 # ---- the image: fitwatch's command and the example, built from this checkout
 FROM debian:12 AS image
-ARG DEBIAN_FRONTEND=noninteractive
-# The build packages (deps/build.txt, one list with the Makefile and CI),
-# then what only the image needs: the dataset (the example's data when the
-# job has no training channel), jq (for your own scripts around `train`),
-# CA certificates (HTTPS from the job).
-COPY deps/build.txt /tmp/fitwatch-build-packages.txt
-RUN apt-get update \
- && sed -e 's/#.*//' /tmp/fitwatch-build-packages.txt | xargs apt-get install -y --no-install-recommends \
-      dataset-fashion-mnist jq ca-certificates \
- && rm -rf /var/lib/apt/lists/* /tmp/fitwatch-build-packages.txt
+# The packages: deps/build.txt, the one list the Makefile and CI use too,
+# installed by the same deps/install.sh (the dataset is the example's data
+# when the job has no training channel).
+COPY deps/install.sh deps/build.txt /tmp/fitwatch-deps/
+RUN APT_OPTIONS=--no-install-recommends /tmp/fitwatch-deps/install.sh build \
+ && rm -rf /var/lib/apt/lists/* /tmp/fitwatch-deps
 
 # Only what `train` needs: the library, the fitwatch command (validate,
 # replay) and the example. No Python extension (it would need pybind11) and
