@@ -65,7 +65,8 @@ def settings_from_argv(argv: Optional[Sequence[str]] = None,
             i += 1
             continue
         if key == HYPERPARAMETER_PREFIX:
-            raise Error("fitwatch: argument %s names no setting (docs/settings.md lists them)" % name)
+            raise Error("fitwatch: argument %s names no setting (docs/settings.md lists them)"
+                        % name)
         if not eq:
             # The value is the next argument, unless there is none or it is
             # another option: never swallow the script's --epochs.

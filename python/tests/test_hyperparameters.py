@@ -64,14 +64,15 @@ def test_precedence_variables_then_sm_hps_then_arguments():
 
 
 def test_nothing_after_a_double_dash_is_taken():
-    settings, rest = fitwatch.settings_from_argv(["--epochs", "1", "--", "--fitwatch_patience", "5"],
-                                                 ENV)
+    argv = ["--epochs", "1", "--", "--fitwatch_patience", "5"]
+    settings, rest = fitwatch.settings_from_argv(argv, ENV)
     assert rest == ["--epochs", "1", "--", "--fitwatch_patience", "5"]
     assert settings.detector.patience == fitwatch.settings_from({}, ENV).detector.patience
 
 
 def test_arguments_that_only_look_alike_are_left_to_the_script():
-    argv = ["--fitwatcher", "1", "--fitwatch", "x", "-fitwatch_patience", "5", "--fit_watch_patience"]
+    argv = ["--fitwatcher", "1", "--fitwatch", "x", "-fitwatch_patience", "5",
+            "--fit_watch_patience"]
     _, rest = fitwatch.settings_from_argv(argv, ENV)
     assert rest == argv
 
