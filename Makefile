@@ -17,7 +17,7 @@ PYTHON := /usr/bin/python3
 # the target, even inside a pipe.
 .SHELLFLAGS := -eu -o pipefail -c
 
-.PHONY: help deps bench-deps build configure test test-asan test-tsan fuzz demo bench bench-corpus install clean
+.PHONY: help deps bench-deps build configure test test-image test-asan test-tsan fuzz demo bench bench-corpus install clean
 
 help:
 	@echo "fitwatch targets:"
@@ -30,6 +30,8 @@ help:
 	@echo "  make bench-corpus  regenerate the corpora of real training runs (a few hours on 2 cores)"
 	@echo "  make install    install the library, headers, CMake package, the fitwatch command"
 	@echo "                  (PREFIX=/usr/local by default) and the Python package (pip, $(PYTHON))"
+	@echo "  make test-image build the SageMaker training image (Dockerfile) with podman and check"
+	@echo "                  its contract in it; find_package(fitwatch) in a root without nlohmann"
 	@echo "  make test-asan  the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "  make test-tsan  the tests under ThreadSanitizer"
 	@echo "  make fuzz       run the libFuzzer targets (EMF line reader, template reader),"
@@ -60,6 +62,16 @@ build: configure
 test: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
+
+# The training image built with podman from an mmdebstrap Debian 12 root
+# (cached in build-image/), its SageMaker contract checked in a RUN step;
+# then find_package(fitwatch) in a Debian 12 root without nlohmann_json.
+# About 22 minutes from scratch (docs/deploy.md).
+test-image: deps
+	@deps/install.sh image
+	@$(MAKE) --no-print-directory build
+	tests/image/build_and_test.sh
+	tests/cmake_import/no_nlohmann.sh $(BUILD)
 
 # The sanitizer runs leave out libtorch (not built with sanitizers) and its
 # example, and the Python extension (Python itself is not built with them).
@@ -147,4 +159,4 @@ install: build
 	$(PYTHON) -m pip install --no-build-isolation --no-index --upgrade --target $(PYTHON_SITE) .
 
 clean:
-	rm -rf build build-asan build-tsan build-bench build-fuzz build*.configure.log
+	rm -rf build build-asan build-tsan build-bench build-fuzz build-image build*.configure.log

@@ -23,6 +23,7 @@ from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Union
 
 from . import _core
 from ._core import Metric, Property, Settings, Signals
+from .hyperparameters import settings_from_argv  # noqa: F401 (the toolkit's --fitwatch_* arguments)
 
 __all__ = [
     "DEFAULT_NAMESPACE", "DetectorOptions", "Error", "HYPERPARAMETER_PREFIX", "Logger", "Metric",

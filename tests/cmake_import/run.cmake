@@ -10,6 +10,20 @@ function(run)
   set(last_output "${out}" PARENT_SCOPE)
 endfunction()
 run(${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${prefix})
+# nlohmann_json is a private, header-only dependency: the installed package
+# must neither look for it nor name it, or find_package(fitwatch) fails where
+# it is not installed (tests/cmake_import/no_nlohmann.sh tries such a root).
+file(GLOB package_files ${prefix}/lib*/cmake/fitwatch/*.cmake)
+if(NOT package_files)
+  message(FATAL_ERROR "no CMake package installed under ${prefix}")
+endif()
+foreach(f ${package_files})
+  file(STRINGS ${f} lines REGEX "nlohmann")
+  list(FILTER lines EXCLUDE REGEX "^[ \t]*#")  # comments may name it
+  if(lines)
+    message(FATAL_ERROR "${f} names nlohmann_json, a private dependency: ${lines}")
+  endif()
+endforeach()
 set(flags "")
 if(SANITIZE)  # a sanitized library needs a sanitized consumer
   set(flags -DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE} -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE})
