@@ -106,6 +106,11 @@ double slope_t(std::size_t n, At value) {
 // How the reasons name the monitored metric and its worse direction:
 // "validation loss ... above its best" by default, "val_f1 ... below its
 // best" for a named metric with mode max.
+// "1 evaluation", "2 evaluations".
+std::string evaluations(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " evaluation" : " evaluations");
+}
+
 struct wording {
   std::string subject;
   const char* worse;  // above / below (its best)
@@ -213,8 +218,7 @@ const signals& detector::update(const evaluation& e) {
     } else if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm &&
                s.since_best >= options_.gl_min_since_best) {
       why << w.subject << " " << s.generalization_loss << "% " << w.worse
-          << " its best (evaluation " << s.best_evaluation + 1 << ") for " << gl_run_
-          << " evaluations";
+          << " its best (evaluation " << s.best_evaluation + 1 << ") for " << evaluations(gl_run_);
     } else if (options_.jump_sigmas > 0 && s.noise > 0 && s.since_best >= 1 &&
                rise > options_.jump_sigmas * s.noise &&
                rise > options_.gl_threshold / 100 * scale) {
@@ -239,17 +243,29 @@ const signals& detector::update(const evaluation& e) {
     if (validation_rule) {
       // the first rule that fired is the reason
     } else if (options_.rise_patience > 0 && s.rise_streak >= options_.rise_patience) {
-      why << w.subject << " " << w.rose << " " << s.rise_streak << " evaluations in a row";
+      why << w.subject << " " << w.rose << " " << evaluations(s.rise_streak) << " in a row";
     } else if (options_.patience > 0 && s.since_best >= options_.patience) {
-      why << "no improvement for " << s.since_best << " evaluations";
+      why << "no improvement for " << evaluations(s.since_best);
     } else if (options_.gap_ratio_threshold > 0 && s.gap_ratio > options_.gap_ratio_threshold) {
       why << "generalization gap ratio " << s.gap_ratio << " above "
           << options_.gap_ratio_threshold;
     }
     if (!why.str().empty()) {
       latched_ = true;
-      s.reason = why.str();
+      fired_at_ = s.evaluation;
+      fired_reason_ = why.str();
+      s.reason = fired_reason_;
     }
+  } else if (latched_) {
+    // The verdict holds: the reason says where the run is now, then why
+    // and when the verdict was reached.
+    const auto w = wording_of(options_);
+    std::ostringstream now;
+    now.precision(3);
+    now << w.subject << " " << s.generalization_loss << "% " << w.worse << " its best (evaluation "
+        << s.best_evaluation + 1 << "), " << evaluations(s.since_best)
+        << " since it; overfitting since evaluation " << fired_at_ + 1 << ": " << fired_reason_;
+    s.reason = now.str();
   }
   s.overfitting = latched_;
   if (!s.overfitting && !s.diverged) s.reason.clear();
@@ -346,6 +362,8 @@ std::string detector::save_state() const {
       {"train_history", ring(train_history_)},
       {"history_count", history_count_},
       {"latched", latched_},
+      {"fired_at", fired_at_},
+      {"fired_reason", fired_reason_},
       {"stop", stop_},
       {"signals",
        {{"evaluation", s.evaluation},
@@ -440,6 +458,20 @@ void detector::restore_state(std::string_view text) {
               " bytes");
   }
   s.reason = reason.get<std::string>();
+  // Saved before the reason followed the run (fitwatch 0.x): the verdict's
+  // reason then was the rule's, fixed at the evaluation before the next.
+  if (j.contains("fired_at") || j.contains("fired_reason")) {
+    next.fired_at_ = r.count("fired_at", s.evaluation);
+    const auto& fired = r.at("fired_reason");
+    if (!fired.is_string() || fired.get<std::string>().size() > reason_limit) {
+      bad_state("fired_reason is not a string of at most " + std::to_string(reason_limit) +
+                " bytes");
+    }
+    next.fired_reason_ = fired.get<std::string>();
+  } else {
+    next.fired_at_ = s.evaluation;
+    next.fired_reason_ = next.latched_ ? s.reason : std::string();
+  }
   // The last evaluation is the one before the next.
   if (next.count_ > 0 ? s.evaluation + 1 != next.count_ : s.evaluation != 0) {
     bad_state("signals.evaluation " + std::to_string(s.evaluation) + " does not follow count " +

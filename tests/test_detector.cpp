@@ -345,6 +345,92 @@ TEST_CASE("the verdict stays until a new best") {
   CHECK_FALSE(d.should_stop());
 }
 
+TEST_CASE("while the verdict holds the reason says where the run is now") {
+  // The default verdict's curve: it fires at evaluation 8 (index 7), then
+  // the validation loss keeps climbing for three more evaluations.
+  detector_options o;
+  o.gl_noise_units = 0;
+  o.stop_on_overfitting = false;
+  detector d{o};
+  const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9});
+  const std::string fired =
+      "validation loss 22% above its best (evaluation 5) for 2 evaluations, while the training "
+      "loss still falls";
+  CHECK(s[7].reason == fired);  // the rule's words at the evaluation it fires
+  for (std::size_t i = 8; i < s.size(); ++i) {
+    INFO("evaluation " << i);
+    REQUIRE(s[i].overfitting);
+    CHECK(s[i].since_best == i - 4);
+  }
+  CHECK(s[8].generalization_loss == doctest::Approx(31.56).epsilon(0.001));
+  CHECK(s[8].reason ==
+        "validation loss 31.6% above its best (evaluation 5), 4 evaluations since it; overfitting "
+        "since evaluation 8: " +
+            fired);
+  CHECK(s[10].reason ==
+        "validation loss 66.5% above its best (evaluation 5), 6 evaluations since it; overfitting "
+        "since evaluation 8: " +
+            fired);
+}
+
+TEST_CASE("reasons count one evaluation in the singular") {
+  SUBCASE("generalization loss for 1 evaluation") {
+    detector_options o;
+    o.gl_noise_units = 0;
+    o.gl_min_since_best = 1;
+    o.smoothing = 1;
+    o.jump_sigmas = 0;
+    o.trend_window = 0;
+    detector d{o};
+    const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.5, 0.6});
+    REQUIRE(s[5].overfitting);
+    CHECK(s[5].reason ==
+          "validation loss 20% above its best (evaluation 4) for 1 evaluation, while the training "
+          "loss still falls");
+  }
+  SUBCASE("rose 1 evaluation in a row") {
+    detector d{only([](detector_options& x) { x.rise_patience = 1; })};
+    const auto s = run(d, {0.5, 0.6});
+    CHECK(s[1].reason == "validation loss rose 1 evaluation in a row");
+  }
+  SUBCASE("no improvement for 1 evaluation, then 1 evaluation since the best") {
+    auto o = only([](detector_options& x) { x.patience = 1; });
+    o.stop_on_overfitting = false;
+    detector d{o};
+    const auto s = run(d, {0.5, 0.6, 0.55});
+    CHECK(s[1].reason == "no improvement for 1 evaluation");
+    // GL of the raw loss: 0.55 is 10% above the best 0.5.
+    CHECK(s[2].reason ==
+          "validation loss 10% above its best (evaluation 1), 2 evaluations since it; overfitting "
+          "since evaluation 2: no improvement for 1 evaluation");
+  }
+}
+
+TEST_CASE("a state saved before the reason followed the run resumes with the rule's words") {
+  detector_options o;
+  o.gl_noise_units = 0;
+  o.stop_on_overfitting = false;
+  const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8};
+  detector whole{o};
+  const auto expected = run(whole, val);
+  detector first{o};
+  for (std::size_t i = 0; i < 8; ++i) first.update({0.1 - 0.001 * static_cast<double>(i), val[i]});
+  auto old = nlohmann::json::parse(first.save_state());
+  old.erase("fired_at");
+  old.erase("fired_reason");
+  detector resumed{o};
+  resumed.restore_state(old.dump());
+  const auto& s = resumed.update({0.1 - 0.001 * 8, val[8]});
+  CHECK(s.reason == expected[8].reason);
+  auto half = nlohmann::json::parse(first.save_state());
+  half.erase("fired_reason");
+  CHECK_THROWS_WITH_AS(resumed.restore_state(half.dump()),
+                       "fitwatch: detector state: fired_reason is missing", fitwatch::error);
+  half = nlohmann::json::parse(first.save_state());
+  half["fired_at"] = 99;
+  CHECK_THROWS_AS(resumed.restore_state(half.dump()), fitwatch::error);
+}
+
 TEST_CASE("smoothing trades delay for robustness") {
   // One noisy spike: raw detection fires, smoothed does not.
   const std::vector<double> spike = {1.0, 0.8, 0.6, 0.5, 0.58, 0.58, 0.49, 0.48};

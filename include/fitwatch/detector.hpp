@@ -170,7 +170,11 @@ struct signals {
   bool diverged = false;
   bool overfitting = false;
   bool finite = true;  ///< both losses (and the monitored metric) finite, else gap etc. are not set
-  std::string reason;  ///< which rule fired, empty if none
+  /// Empty if no verdict. At the evaluation the verdict is reached, the
+  /// rule that fired, in words; at every later one while it holds, where the
+  /// run is now (generalization loss, evaluations since the best), then the
+  /// evaluation the verdict was reached at and that rule's words.
+  std::string reason;
 };
 
 class detector {
@@ -215,6 +219,8 @@ class detector {
   double noise() const;
   double train_trend(std::size_t since_best) const;
   bool latched_ = false;
+  std::size_t fired_at_ = 0;  // the evaluation the verdict was reached at
+  std::string fired_reason_;  // the rule's words then
   bool stop_ = false;
 };
 
