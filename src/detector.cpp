@@ -27,12 +27,16 @@ detector::detector(detector_options options) : options_(std::move(options)) {
       {"trend_min_gl", options_.trend_min_gl},
       {"gl_noise_units", options_.gl_noise_units},
       {"train_falling_t", options_.train_falling_t},
-      {"strong_rise_units", options_.strong_rise_units}};
+      {"strong_rise_units", options_.strong_rise_units},
+      {"window_units", options_.window_units}};
   for (const auto& [name, value] : thresholds) {
     if (value < 0 || std::isnan(value)) {
       throw error(std::string("detector ") + name + " must not be negative, got " +
                   std::to_string(value));
     }
+  }
+  if (options_.strong_rise_confirm == 0) {
+    throw error("detector strong_rise_confirm must be at least 1");
   }
   if (options_.gl_threshold > 0 && options_.gl_confirm == 0) {
     throw error("detector gl_confirm must be at least 1");
@@ -41,6 +45,10 @@ detector::detector(detector_options options) : options_(std::move(options)) {
       options_.trend_window > history_size) {
     throw error("detector trend_window must be 0 (off) or 3 to " + std::to_string(history_size) +
                 ", got " + std::to_string(options_.trend_window));
+  }
+  if (options_.window_size > history_size) {
+    throw error("detector window_size must be 0 (off) to " + std::to_string(history_size) +
+                ", got " + std::to_string(options_.window_size));
   }
   if (options_.train_window < 3 || options_.train_window > history_size) {
     throw error("detector train_window must be 3 to " + std::to_string(history_size) + ", got " +
@@ -171,6 +179,15 @@ const signals& detector::update(const evaluation& e) {
   train_history_[history_count_ % history_size] = e.train_loss;
   ++history_count_;
 
+  // The window rule's means of raw values: O(window_size).
+  double window_mean = 0;
+  const std::size_t ws = options_.window_size;
+  const bool window_full = ws > 0 && history_count_ >= ws;
+  if (window_full) {
+    for (std::size_t i = 0; i < ws; ++i) window_mean += history_at(i);
+    window_mean /= static_cast<double>(ws);
+  }
+
   s.gap = e.validation_loss - e.train_loss;
   s.gap_ratio = e.train_loss != 0 ? s.gap / e.train_loss : 0;
   const double v = has_best_ ? options_.smoothing * value +
@@ -202,8 +219,11 @@ const signals& detector::update(const evaluation& e) {
   s.train_trend = train_trend(s.since_best);
   const bool train_falling =
       options_.train_falling_t == 0 || s.train_trend < -options_.train_falling_t;
-  const bool strong_rise = options_.strong_rise_units > 0 && gl_run_ > 0 && s.noise > 0 &&
-                           v - best > options_.strong_rise_units * smoothed_noise;
+  strong_run_ = options_.strong_rise_units > 0 && gl_run_ > 0 && s.noise > 0 &&
+                        v - best > options_.strong_rise_units * smoothed_noise
+                    ? strong_run_ + 1
+                    : 0;
+  const bool strong_rise = strong_run_ > 0 && strong_run_ >= options_.strong_rise_confirm;
 
   // The verdict: latched until a new best; rules are silent during warm-up.
   if (s.improved) latched_ = false;
@@ -240,8 +260,19 @@ const signals& detector::update(const evaluation& e) {
         why << ", " << (v - best) / smoothed_noise << " noise units " << w.worse << " its best";
       }
     }
+    const double window_rise = window_mean - best_window_;
+    const double window_unit = s.noise * std::sqrt(2.0 / static_cast<double>(ws));
     if (validation_rule) {
       // the first rule that fired is the reason
+    } else if (ws > 0 && has_window_ && s.noise > 0 && s.since_best >= 1 &&
+               history_count_ >= best_window_end_ + ws &&
+               window_rise > options_.window_units * window_unit &&
+               window_rise > options_.gl_threshold / 100 * std::fabs(best_window_)) {
+      const std::size_t first = best_window_eval_ + 2 - ws;  // 1-based
+      why << w.subject << ": the mean of the last " << evaluations(ws) << " is "
+          << 100 * window_rise / std::fabs(best_window_) << "% and " << window_rise / window_unit
+          << " noise units " << w.worse << " its best such mean (evaluations " << first << " to "
+          << first + ws - 1 << ")";
     } else if (options_.rise_patience > 0 && s.rise_streak >= options_.rise_patience) {
       why << w.subject << " " << w.rose << " " << evaluations(s.rise_streak) << " in a row";
     } else if (options_.patience > 0 && s.since_best >= options_.patience) {
@@ -266,6 +297,12 @@ const signals& detector::update(const evaluation& e) {
         << s.best_evaluation + 1 << "), " << evaluations(s.since_best)
         << " since it; overfitting since evaluation " << fired_at_ + 1 << ": " << fired_reason_;
     s.reason = now.str();
+  }
+  if (window_full && (!has_window_ || window_mean < best_window_)) {
+    has_window_ = true;
+    best_window_ = window_mean;
+    best_window_end_ = history_count_;
+    best_window_eval_ = s.evaluation;
   }
   s.overfitting = latched_;
   if (!s.overfitting && !s.diverged) s.reason.clear();
@@ -358,6 +395,11 @@ std::string detector::save_state() const {
       {"has_best", has_best_},
       {"previous", previous_},
       {"gl_run", gl_run_},
+      {"strong_run", strong_run_},
+      {"has_window", has_window_},
+      {"best_window", best_window_},
+      {"best_window_end", best_window_end_},
+      {"best_window_eval", best_window_eval_},
       {"history", ring(history_)},
       {"train_history", ring(train_history_)},
       {"history_count", history_count_},
@@ -427,10 +469,17 @@ void detector::restore_state(std::string_view text) {
   next.has_best_ = r.boolean("has_best");
   next.previous_ = r.number("previous");
   next.gl_run_ = r.count("gl_run", next.count_);
+  // Saved before strong_rise_confirm existed: a count of 1 at most mattered.
+  next.strong_run_ = j.contains("strong_run") ? r.count("strong_run", next.gl_run_) : 0;
   next.history_ = r.ring("history");
   next.train_history_ = r.ring("train_history");
   next.history_count_ = r.count("history_count", next.count_);
   next.latched_ = r.boolean("latched");
+  // Saved before the window rule existed: it starts afresh.
+  next.has_window_ = j.contains("has_window") && r.boolean("has_window");
+  next.best_window_ = next.has_window_ ? r.number("best_window") : 0;
+  next.best_window_end_ = next.has_window_ ? r.count("best_window_end", next.history_count_) : 0;
+  next.best_window_eval_ = next.has_window_ ? r.count("best_window_eval", next.count_) : 0;
   next.stop_ = r.boolean("stop");
 
   const auto& sj = r.at("signals");

@@ -73,14 +73,14 @@ struct detector_options {
   std::size_t warmup = 4;
   /// Exponential smoothing of the validation loss the rules read:
   /// s = alpha * v + (1 - alpha) * s_prev. 1 = no smoothing.
-  double smoothing = 0.7;
+  double smoothing = 0.5;
 
   /// Rule "generalization loss": the (smoothed) validation loss more than
   /// this many percent of |best|, and more than `gl_noise_units` noise units,
   /// above its best, for `gl_confirm` evaluations in a row, and at least
   /// `gl_min_since_best` evaluations after the best. 0 disables it.
   /// Defaults chosen on the tuning half of the corpora (docs/benchmarks.md).
-  double gl_threshold = 5.0;
+  double gl_threshold = 3.0;
   std::size_t gl_confirm = 1;
   std::size_t gl_min_since_best = 3;
   /// The GL rule's noise floor, in noise units of the smoothed loss
@@ -107,12 +107,26 @@ struct detector_options {
   /// zero. Overfitting is the validation loss rising while the training
   /// loss falls; a plateau of both is not. 0 disables the condition.
   double train_falling_t = 5.0;
-  std::size_t train_window = 6;
+  std::size_t train_window = 4;
   /// ...or while the smoothed validation loss is more than this many noise
   /// units above its best (and the GL rule's conditions hold): a rise that
   /// far beyond the noise is worth an email whatever the training loss does
   /// (a model that gets worse on everything). 0 = never.
   double strong_rise_units = 15.0;
+  /// ...for this many evaluations in a row: a sustained rise beyond the
+  /// noise is never muted by the training loss.
+  std::size_t strong_rise_confirm = 1;
+  /// Rule "window": the mean of the last `window_size` raw validation losses
+  /// is more than `window_units` noise units of such a mean (noise x
+  /// sqrt(2 / window_size)) and more than `gl_threshold` percent above the
+  /// lowest mean of `window_size` consecutive losses so far, a window that
+  /// ended at least `window_size` evaluations earlier. It reads the level of
+  /// the run against its best level, not its best single value (which on a
+  /// noisy curve is its luckiest evaluation), and fires whatever the
+  /// training loss does: a sustained rise is never muted. 0 disables it; at
+  /// most 16.
+  std::size_t window_size = 16;
+  double window_units = 4.0;
   /// Rule "rise streak": the validation loss rose this many evaluations in a
   /// row. 0 disables it.
   std::size_t rise_patience = 0;
@@ -210,6 +224,13 @@ class detector {
   bool has_best_ = false;
   double previous_ = 0;
   std::size_t gl_run_ = 0;
+  std::size_t strong_run_ = 0;  // evaluations in a row beyond strong_rise_units
+  // The lowest mean of window_size consecutive losses, and the history_count_
+  // after its last one.
+  bool has_window_ = false;
+  double best_window_ = 0;
+  std::size_t best_window_end_ = 0;
+  std::size_t best_window_eval_ = 0;  // the evaluation of its last one
   // The last raw validation losses, oldest first once full (a ring).
   static constexpr std::size_t history_size = 16;
   std::array<double, history_size> history_{};
