@@ -73,14 +73,14 @@ struct detector_options {
   std::size_t warmup = 4;
   /// Exponential smoothing of the validation loss the rules read:
   /// s = alpha * v + (1 - alpha) * s_prev. 1 = no smoothing.
-  double smoothing = 0.5;
+  double smoothing = 0.7;
 
   /// Rule "generalization loss": the (smoothed) validation loss more than
   /// this many percent of |best|, and more than `gl_noise_units` noise units,
   /// above its best, for `gl_confirm` evaluations in a row, and at least
   /// `gl_min_since_best` evaluations after the best. 0 disables it.
   /// Defaults chosen on the tuning half of the corpora (docs/benchmarks.md).
-  double gl_threshold = 3.0;
+  double gl_threshold = 5.0;
   std::size_t gl_confirm = 1;
   std::size_t gl_min_since_best = 3;
   /// The GL rule's noise floor, in noise units of the smoothed loss
@@ -107,7 +107,7 @@ struct detector_options {
   /// zero. Overfitting is the validation loss rising while the training
   /// loss falls; a plateau of both is not. 0 disables the condition.
   double train_falling_t = 5.0;
-  std::size_t train_window = 4;
+  std::size_t train_window = 6;
   /// ...or while the smoothed validation loss is more than this many noise
   /// units above its best (and the GL rule's conditions hold): a rise that
   /// far beyond the noise is worth an email whatever the training loss does
@@ -125,7 +125,7 @@ struct detector_options {
   /// noisy curve is its luckiest evaluation), and fires whatever the
   /// training loss does: a sustained rise is never muted. 0 disables it; at
   /// most 16.
-  std::size_t window_size = 16;
+  std::size_t window_size = 0;
   double window_units = 4.0;
   /// Rule "rise streak": the validation loss rose this many evaluations in a
   /// row. 0 disables it.
