@@ -45,29 +45,47 @@ bool watches_job(const metric_alarm& a, const std::string& job) {
   return !any;
 }
 
-bool concerns_job(const template_model& model, const transition& t, const std::string& job) {
+contributor_items contributors_by_job(const transition& t) {
+  contributor_items items;
+  if (t.metric == nullptr || !is_insights(*t.metric)) return items;
+  std::stringstream list(t.contributor);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    const auto eq = item.find('=');
+    if (eq != std::string::npos) items.emplace(item.substr(eq + 1), item);
+  }
+  return items;
+}
+
+bool concerns_job(const template_model& model, const transition& t, const std::string& job,
+                  const contributor_items& items) {
   if (t.metric != nullptr) {
     if (!is_insights(*t.metric)) return watches_job(*t.metric, job);
-    if (t.contributor.empty()) return true;
-    std::stringstream list(t.contributor);
-    std::string item;
-    while (std::getline(list, item, ',')) {
-      const auto eq = item.find('=');
-      if (eq != std::string::npos && item.substr(eq + 1) == job) return true;
-    }
-    return false;
+    return t.contributor.empty() || items.count(job) != 0;
   }
-  if (t.composite_alarm_ == nullptr) return true;
-  const std::string& rule = t.composite_alarm_->rule;
+  return t.composite_alarm_ == nullptr || composite_watches_job(model, *t.composite_alarm_, job);
+}
+
+bool composite_watches_job(const template_model& model, const composite_alarm& c,
+                           const std::string& job) {
   bool any_child = false;
   for (const auto& a : model.alarms) {
-    if (rule.find('"' + a.name + '"') == std::string::npos &&
-        rule.find('"' + a.arn + '"') == std::string::npos)
+    if (c.rule.find('"' + a.name + '"') == std::string::npos &&
+        c.rule.find('"' + a.arn + '"') == std::string::npos)
       continue;
     any_child = true;
     if (watches_job(a, job)) return true;
   }
   return !any_child;
+}
+
+std::string contributors_of_job(const transition& t, const std::string& job,
+                                const contributor_items& items) {
+  if (t.contributor_level() || items.size() <= 1) return t.contributor;
+  const auto mine = items.find(job);
+  const std::size_t others = items.size() - (mine == items.end() ? 0 : 1);
+  const std::string rest = std::to_string(others) + (others == 1 ? " other job" : " other jobs");
+  return mine == items.end() ? rest : mine->second + " and " + rest;
 }
 
 }  // namespace fitwatch::tools::report_detail
