@@ -226,7 +226,7 @@ TEST_CASE("no match: metric names beyond the 10,000 kept are said to be more") {
   CHECK(r.err.size() < 2000);
 }
 
-TEST_CASE("no match: a long value from the log is cut; control characters never reach it") {
+TEST_CASE("no match: a long value from the log is cut, control characters never reach it") {
   const std::string job = "evil" + std::string(200, 'x');
   auto r = run_command(replay + " --param TrainingJobName=j", log_of(job, 2));
   CHECK(r.exit_code == no_match);
