@@ -58,6 +58,12 @@ fitwatch::detector_options options_of(const nlohmann::json& set) {
       o.train_window = n;
     else if (key == "strong_rise_units")
       o.strong_rise_units = x;
+    else if (key == "strong_rise_confirm")
+      o.strong_rise_confirm = n;
+    else if (key == "window_size")
+      o.window_size = n;
+    else if (key == "window_units")
+      o.window_units = x;
     else
       throw std::runtime_error("unknown option " + key);
   }
@@ -78,7 +84,10 @@ nlohmann::json defaults() {
           {"trend_min_gl", o.trend_min_gl},
           {"train_falling_t", o.train_falling_t},
           {"train_window", o.train_window},
-          {"strong_rise_units", o.strong_rise_units}};
+          {"strong_rise_units", o.strong_rise_units},
+          {"strong_rise_confirm", o.strong_rise_confirm},
+          {"window_size", o.window_size},
+          {"window_units", o.window_units}};
 }
 
 }  // namespace

@@ -27,12 +27,16 @@ detector::detector(detector_options options) : options_(std::move(options)) {
       {"trend_min_gl", options_.trend_min_gl},
       {"gl_noise_units", options_.gl_noise_units},
       {"train_falling_t", options_.train_falling_t},
-      {"strong_rise_units", options_.strong_rise_units}};
+      {"strong_rise_units", options_.strong_rise_units},
+      {"window_units", options_.window_units}};
   for (const auto& [name, value] : thresholds) {
     if (value < 0 || std::isnan(value)) {
       throw error(std::string("detector ") + name + " must not be negative, got " +
                   std::to_string(value));
     }
+  }
+  if (options_.strong_rise_confirm == 0) {
+    throw error("detector strong_rise_confirm must be at least 1");
   }
   if (options_.gl_threshold > 0 && options_.gl_confirm == 0) {
     throw error("detector gl_confirm must be at least 1");
@@ -41,6 +45,10 @@ detector::detector(detector_options options) : options_(std::move(options)) {
       options_.trend_window > history_size) {
     throw error("detector trend_window must be 0 (off) or 3 to " + std::to_string(history_size) +
                 ", got " + std::to_string(options_.trend_window));
+  }
+  if (options_.window_size > history_size) {
+    throw error("detector window_size must be 0 (off) to " + std::to_string(history_size) +
+                ", got " + std::to_string(options_.window_size));
   }
   if (options_.train_window < 3 || options_.train_window > history_size) {
     throw error("detector train_window must be 3 to " + std::to_string(history_size) + ", got " +
@@ -106,6 +114,11 @@ double slope_t(std::size_t n, At value) {
 // How the reasons name the monitored metric and its worse direction:
 // "validation loss ... above its best" by default, "val_f1 ... below its
 // best" for a named metric with mode max.
+// "1 evaluation", "2 evaluations".
+std::string evaluations(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " evaluation" : " evaluations");
+}
+
 struct wording {
   std::string subject;
   const char* worse;  // above / below (its best)
@@ -166,6 +179,15 @@ const signals& detector::update(const evaluation& e) {
   train_history_[history_count_ % history_size] = e.train_loss;
   ++history_count_;
 
+  // The window rule's means of raw values: O(window_size).
+  double window_mean = 0;
+  const std::size_t ws = options_.window_size;
+  const bool window_full = ws > 0 && history_count_ >= ws;
+  if (window_full) {
+    for (std::size_t i = 0; i < ws; ++i) window_mean += history_at(i);
+    window_mean /= static_cast<double>(ws);
+  }
+
   s.gap = e.validation_loss - e.train_loss;
   s.gap_ratio = e.train_loss != 0 ? s.gap / e.train_loss : 0;
   const double v = has_best_ ? options_.smoothing * value +
@@ -197,8 +219,11 @@ const signals& detector::update(const evaluation& e) {
   s.train_trend = train_trend(s.since_best);
   const bool train_falling =
       options_.train_falling_t == 0 || s.train_trend < -options_.train_falling_t;
-  const bool strong_rise = options_.strong_rise_units > 0 && gl_run_ > 0 && s.noise > 0 &&
-                           v - best > options_.strong_rise_units * smoothed_noise;
+  strong_run_ = options_.strong_rise_units > 0 && gl_run_ > 0 && s.noise > 0 &&
+                        v - best > options_.strong_rise_units * smoothed_noise
+                    ? strong_run_ + 1
+                    : 0;
+  const bool strong_rise = strong_run_ > 0 && strong_run_ >= options_.strong_rise_confirm;
 
   // The verdict: latched until a new best; rules are silent during warm-up.
   if (s.improved) latched_ = false;
@@ -213,8 +238,7 @@ const signals& detector::update(const evaluation& e) {
     } else if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm &&
                s.since_best >= options_.gl_min_since_best) {
       why << w.subject << " " << s.generalization_loss << "% " << w.worse
-          << " its best (evaluation " << s.best_evaluation + 1 << ") for " << gl_run_
-          << " evaluations";
+          << " its best (evaluation " << s.best_evaluation + 1 << ") for " << evaluations(gl_run_);
     } else if (options_.jump_sigmas > 0 && s.noise > 0 && s.since_best >= 1 &&
                rise > options_.jump_sigmas * s.noise &&
                rise > options_.gl_threshold / 100 * scale) {
@@ -236,20 +260,49 @@ const signals& detector::update(const evaluation& e) {
         why << ", " << (v - best) / smoothed_noise << " noise units " << w.worse << " its best";
       }
     }
+    const double window_rise = window_mean - best_window_;
+    const double window_unit = s.noise * std::sqrt(2.0 / static_cast<double>(ws));
     if (validation_rule) {
       // the first rule that fired is the reason
+    } else if (ws > 0 && has_window_ && s.noise > 0 && s.since_best >= 1 &&
+               history_count_ >= best_window_end_ + ws &&
+               window_rise > options_.window_units * window_unit &&
+               window_rise > options_.gl_threshold / 100 * std::fabs(best_window_)) {
+      const std::size_t first = best_window_eval_ + 2 - ws;  // 1-based
+      why << w.subject << ": the mean of the last " << evaluations(ws) << " is "
+          << 100 * window_rise / std::fabs(best_window_) << "% and " << window_rise / window_unit
+          << " noise units " << w.worse << " its best such mean (evaluations " << first << " to "
+          << first + ws - 1 << ")";
     } else if (options_.rise_patience > 0 && s.rise_streak >= options_.rise_patience) {
-      why << w.subject << " " << w.rose << " " << s.rise_streak << " evaluations in a row";
+      why << w.subject << " " << w.rose << " " << evaluations(s.rise_streak) << " in a row";
     } else if (options_.patience > 0 && s.since_best >= options_.patience) {
-      why << "no improvement for " << s.since_best << " evaluations";
+      why << "no improvement for " << evaluations(s.since_best);
     } else if (options_.gap_ratio_threshold > 0 && s.gap_ratio > options_.gap_ratio_threshold) {
       why << "generalization gap ratio " << s.gap_ratio << " above "
           << options_.gap_ratio_threshold;
     }
     if (!why.str().empty()) {
       latched_ = true;
-      s.reason = why.str();
+      fired_at_ = s.evaluation;
+      fired_reason_ = why.str();
+      s.reason = fired_reason_;
     }
+  } else if (latched_) {
+    // The verdict holds: the reason says where the run is now, then why
+    // and when the verdict was reached.
+    const auto w = wording_of(options_);
+    std::ostringstream now;
+    now.precision(3);
+    now << w.subject << " " << s.generalization_loss << "% " << w.worse << " its best (evaluation "
+        << s.best_evaluation + 1 << "), " << evaluations(s.since_best)
+        << " since it; overfitting since evaluation " << fired_at_ + 1 << ": " << fired_reason_;
+    s.reason = now.str();
+  }
+  if (window_full && (!has_window_ || window_mean < best_window_)) {
+    has_window_ = true;
+    best_window_ = window_mean;
+    best_window_end_ = history_count_;
+    best_window_eval_ = s.evaluation;
   }
   s.overfitting = latched_;
   if (!s.overfitting && !s.diverged) s.reason.clear();
@@ -342,10 +395,17 @@ std::string detector::save_state() const {
       {"has_best", has_best_},
       {"previous", previous_},
       {"gl_run", gl_run_},
+      {"strong_run", strong_run_},
+      {"has_window", has_window_},
+      {"best_window", best_window_},
+      {"best_window_end", best_window_end_},
+      {"best_window_eval", best_window_eval_},
       {"history", ring(history_)},
       {"train_history", ring(train_history_)},
       {"history_count", history_count_},
       {"latched", latched_},
+      {"fired_at", fired_at_},
+      {"fired_reason", fired_reason_},
       {"stop", stop_},
       {"signals",
        {{"evaluation", s.evaluation},
@@ -409,10 +469,17 @@ void detector::restore_state(std::string_view text) {
   next.has_best_ = r.boolean("has_best");
   next.previous_ = r.number("previous");
   next.gl_run_ = r.count("gl_run", next.count_);
+  // Saved before strong_rise_confirm existed: a count of 1 at most mattered.
+  next.strong_run_ = j.contains("strong_run") ? r.count("strong_run", next.gl_run_) : 0;
   next.history_ = r.ring("history");
   next.train_history_ = r.ring("train_history");
   next.history_count_ = r.count("history_count", next.count_);
   next.latched_ = r.boolean("latched");
+  // Saved before the window rule existed: it starts afresh.
+  next.has_window_ = j.contains("has_window") && r.boolean("has_window");
+  next.best_window_ = next.has_window_ ? r.number("best_window") : 0;
+  next.best_window_end_ = next.has_window_ ? r.count("best_window_end", next.history_count_) : 0;
+  next.best_window_eval_ = next.has_window_ ? r.count("best_window_eval", next.count_) : 0;
   next.stop_ = r.boolean("stop");
 
   const auto& sj = r.at("signals");
@@ -440,6 +507,20 @@ void detector::restore_state(std::string_view text) {
               " bytes");
   }
   s.reason = reason.get<std::string>();
+  // Saved before the reason followed the run (fitwatch 0.x): the verdict's
+  // reason then was the rule's, fixed at the evaluation before the next.
+  if (j.contains("fired_at") || j.contains("fired_reason")) {
+    next.fired_at_ = r.count("fired_at", s.evaluation);
+    const auto& fired = r.at("fired_reason");
+    if (!fired.is_string() || fired.get<std::string>().size() > reason_limit) {
+      bad_state("fired_reason is not a string of at most " + std::to_string(reason_limit) +
+                " bytes");
+    }
+    next.fired_reason_ = fired.get<std::string>();
+  } else {
+    next.fired_at_ = s.evaluation;
+    next.fired_reason_ = next.latched_ ? s.reason : std::string();
+  }
   // The last evaluation is the one before the next.
   if (next.count_ > 0 ? s.evaluation + 1 != next.count_ : s.evaluation != 0) {
     bad_state("signals.evaluation " + std::to_string(s.evaluation) + " does not follow count " +

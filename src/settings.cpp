@@ -87,6 +87,13 @@ const std::vector<entry>& table() {
         "GL, jump and trend also fire, whatever the training loss does, this many noise units "
         "above the best; 0 = never"},
        &d::strong_rise_units},
+      {{"strong_rise_confirm", "count", "...for this many evaluations in a row (at least 1)"},
+       &d::strong_rise_confirm},
+      {{"window_size", "count", "window rule: evaluations per mean (0 to 16); 0 disables it"},
+       &d::window_size},
+      {{"window_units", "number",
+        "window rule: noise units of a mean above the lowest mean so far"},
+       &d::window_units},
       {{"rise_patience", "count", "rise-streak rule: rises in a row; 0 disables it"},
        &d::rise_patience},
       {{"patience", "count", "patience rule: evaluations without improvement; 0 disables it"},

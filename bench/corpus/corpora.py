@@ -10,9 +10,22 @@ fixed rule into a tuning half and a held-out half (docs/benchmarks.md):
   zero (losses such as a negative log-likelihood), so the rules are checked
   for losses of any sign. They are healthy by construction.
 
+- "rnn", "rnn-early", "rnn-noisy": runs of generate_seq.py (seq_runs/,
+  seq_runs.csv): LSTM, GRU and vanilla RNN over token embeddings on a
+  synthetic text-like task; its families "standard", "early" (validation
+  loss degrading from the first evaluations: a learning rate too high or a
+  tiny training set) and "noisy" (validation sets of 16-64 sequences).
+- "seed-averaged": the mean of the two seeds of every configuration of
+  torch-zoo and of the rnn corpora (train, validation and test loss averaged
+  evaluation by evaluation; a configuration with a non-finite loss is left
+  out), as teams that average seeds see them.
+
 Split rule: a real run is in the tuning half when its seed is odd, held out
-when even; a plateau by the parity of its index. Defaults are chosen on the
-tuning half only.
+when even; a plateau by the parity of its index; a seed-averaged curve by the
+parity of its configuration. Defaults are chosen on the tuning half only.
+Leave-one-corpus-out (tune.py) tunes on the tuning halves of every corpus but
+one and scores the whole of the one left out. The seed-averaged corpus shares
+configurations (not curves) with torch-zoo and the rnn corpora.
 """
 import csv
 import glob
@@ -51,17 +64,20 @@ def _num(x):
     return float(x)
 
 
-def _load(corpus, folder, index):
-    seeds = {}
+def _load(corpus, folder, index, families=None):
+    seeds, meta = {}, {}
     path = os.path.join(HERE, index)
     if os.path.exists(path):
         with open(path) as f:
             for row in csv.DictReader(f):
                 seeds[row["id"]] = int(row["seed"])
+                meta[row["id"]] = row
     runs = []
     for p in sorted(glob.glob(os.path.join(HERE, folder, "*.csv"))):
         rid = os.path.basename(p)[:-4]
         if rid not in seeds:
+            continue
+        if families is not None and meta[rid].get("family") not in families:
             continue
         with open(p) as f:
             rows = list(csv.DictReader(f))
@@ -73,6 +89,7 @@ def _load(corpus, folder, index):
             "val": [_num(r["val_loss"]) for r in rows],
             "test": [_num(r["test_loss"]) for r in rows],
             "half": "tuning" if seeds[rid] % 2 == 1 else "held-out",
+            "config": meta[rid].get("config"), "source": folder,
         }
         run["label"] = label(run["test"])
         runs.append(run)
@@ -100,10 +117,39 @@ def plateaus(n=160, seed=20261129):
     return runs
 
 
+def seed_averaged(runs):
+    """One curve per configuration run with two seeds: their mean."""
+    groups = {}
+    for r in runs:
+        if r.get("config") and r["source"] in ("torch_runs", "seq_runs"):
+            groups.setdefault((r["source"], r["config"]), []).append(r)
+    out = []
+    for (source, config), rs in sorted(groups.items()):
+        if len(rs) != 2 or len(rs[0]["val"]) != len(rs[1]["val"]):
+            continue
+        mean = lambda k: [(a + b) / 2 for a, b in zip(rs[0][k], rs[1][k])]
+        run = {"corpus": "seed-averaged", "id": "seed-averaged/%s-%s" % (source, config),
+               "path": None, "train": mean("train"), "val": mean("val"), "test": mean("test"),
+               "half": "tuning" if int(config) % 2 == 1 else "held-out",
+               "config": config, "source": source}
+        if not all(math.isfinite(x) for k in ("train", "val", "test") for x in run[k]):
+            continue
+        run["label"] = label(run["test"])
+        out.append(run)
+    return out
+
+
+CORPORA = ("fashion-grid", "torch-zoo", "plateaus", "rnn", "rnn-early", "rnn-noisy",
+           "seed-averaged")
+
+
 def load_all():
-    return (_load("fashion-grid", "runs", "runs.csv")
-            + _load("torch-zoo", "torch_runs", "torch_runs.csv")
-            + plateaus())
+    single = (_load("fashion-grid", "runs", "runs.csv")
+              + _load("torch-zoo", "torch_runs", "torch_runs.csv")
+              + _load("rnn", "seq_runs", "seq_runs.csv", {"standard"})
+              + _load("rnn-early", "seq_runs", "seq_runs.csv", {"early"})
+              + _load("rnn-noisy", "seq_runs", "seq_runs.csv", {"noisy"}))
+    return single + plateaus() + seed_averaged(single)
 
 
 def csv_text(run):

@@ -113,6 +113,20 @@ struct detector_options {
   /// far beyond the noise is worth an email whatever the training loss does
   /// (a model that gets worse on everything). 0 = never.
   double strong_rise_units = 15.0;
+  /// ...for this many evaluations in a row: a sustained rise beyond the
+  /// noise is never muted by the training loss.
+  std::size_t strong_rise_confirm = 1;
+  /// Rule "window": the mean of the last `window_size` raw validation losses
+  /// is more than `window_units` noise units of such a mean (noise x
+  /// sqrt(2 / window_size)) and more than `gl_threshold` percent above the
+  /// lowest mean of `window_size` consecutive losses so far, a window that
+  /// ended at least `window_size` evaluations earlier. It reads the level of
+  /// the run against its best level, not its best single value (which on a
+  /// noisy curve is its luckiest evaluation), and fires whatever the
+  /// training loss does: a sustained rise is never muted. 0 disables it; at
+  /// most 16.
+  std::size_t window_size = 0;
+  double window_units = 4.0;
   /// Rule "rise streak": the validation loss rose this many evaluations in a
   /// row. 0 disables it.
   std::size_t rise_patience = 0;
@@ -170,7 +184,11 @@ struct signals {
   bool diverged = false;
   bool overfitting = false;
   bool finite = true;  ///< both losses (and the monitored metric) finite, else gap etc. are not set
-  std::string reason;  ///< which rule fired, empty if none
+  /// Empty if no verdict. At the evaluation the verdict is reached, the
+  /// rule that fired, in words; at every later one while it holds, where the
+  /// run is now (generalization loss, evaluations since the best), then the
+  /// evaluation the verdict was reached at and that rule's words.
+  std::string reason;
 };
 
 class detector {
@@ -206,6 +224,13 @@ class detector {
   bool has_best_ = false;
   double previous_ = 0;
   std::size_t gl_run_ = 0;
+  std::size_t strong_run_ = 0;  // evaluations in a row beyond strong_rise_units
+  // The lowest mean of window_size consecutive losses, and the history_count_
+  // after its last one.
+  bool has_window_ = false;
+  double best_window_ = 0;
+  std::size_t best_window_end_ = 0;
+  std::size_t best_window_eval_ = 0;  // the evaluation of its last one
   // The last raw validation losses, oldest first once full (a ring).
   static constexpr std::size_t history_size = 16;
   std::array<double, history_size> history_{};
@@ -215,6 +240,8 @@ class detector {
   double noise() const;
   double train_trend(std::size_t since_best) const;
   bool latched_ = false;
+  std::size_t fired_at_ = 0;  // the evaluation the verdict was reached at
+  std::string fired_reason_;  // the rule's words then
   bool stop_ = false;
 };
 

@@ -32,6 +32,9 @@ class DetectorOptions:
     train_falling_t: float
     train_window: int
     strong_rise_units: float
+    strong_rise_confirm: int
+    window_size: int
+    window_units: float
     rise_patience: int
     patience: int
     gap_ratio_threshold: float

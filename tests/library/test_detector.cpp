@@ -28,6 +28,17 @@ std::vector<fitwatch::signals> run(detector& d, const std::vector<double>& val,
   return out;
 }
 
+// The defaults the hand-computed figures of the tests below (EMA 0.7,
+// GL 5 %) were worked out with, spelt out: they hold if the defaults move.
+detector_options previous_defaults() {
+  detector_options o;
+  o.smoothing = 0.7;
+  o.gl_threshold = 5;
+  o.train_window = 6;
+  o.window_size = 0;
+  return o;
+}
+
 detector_options only(void (*enable)(detector_options&)) {
   detector_options o;
   o.gl_threshold = 0;
@@ -141,7 +152,7 @@ TEST_CASE("default verdict: smoothed loss over 5% above its best, 3 evaluations 
   // .5398 (+4.6 %) .5819 (+12.8 %) .6296 (+22 %, second, 3 after the best).
   // (The noise floor is off here: this early the noise estimate still holds
   // the fall of the first evaluations; see the GL noise-floor test.)
-  detector_options o;
+  auto o = previous_defaults();
   o.gl_noise_units = 0;
   detector d{o};
   const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7});
@@ -159,14 +170,14 @@ TEST_CASE("default verdict: smoothed loss over 5% above its best, 3 evaluations 
 TEST_CASE("the validation-loss rules speak only while the training loss still falls") {
   const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8};
   SUBCASE("a flat training loss (a plateau of both) is not overfitting") {
-    detector d;
+    detector d{previous_defaults()};
     for (const auto& s : run(d, val, false)) {
       CHECK_FALSE(s.overfitting);
       CHECK(s.train_trend == 0);  // a flat line has no slope
     }
   }
   SUBCASE("a training loss that falls, then stops, stops the rules") {
-    detector d;
+    detector d{previous_defaults()};
     const std::vector<double> v = {1.0, 0.8,  0.6, 0.5,  0.45, 0.42, 0.4, 0.4,
                                    0.4, 0.45, 0.5, 0.55, 0.6,  0.65, 0.7, 0.75};
     std::vector<double> train = {1.0, 0.9, 0.8, 0.7, 0.6};
@@ -174,11 +185,12 @@ TEST_CASE("the validation-loss rules speak only while the training loss still fa
     bool fired = false;
     for (std::size_t i = 0; i < v.size(); ++i) fired |= d.update({train[i], v[i]}).overfitting;
     CHECK_FALSE(fired);  // from the best on, the last 8 training losses have no clear slope
-    detector falling;    // the same validation losses while the training loss falls
+    detector falling{
+        previous_defaults()};  // the same validation losses while the training loss falls
     CHECK(run(falling, v).back().overfitting);
   }
   SUBCASE("train_falling_t = 0 turns the condition off") {
-    detector_options o;
+    auto o = previous_defaults();
     o.train_falling_t = 0;
     o.gl_noise_units = 0;
     detector d{o};
@@ -298,7 +310,7 @@ TEST_CASE(
     "trend rule: a slow, steady rise under gl_threshold fires after trend_window evaluations") {
   // Best (smoothed) at evaluation 6, then +0.8 % per evaluation with a little
   // noise: the smoothed loss is under 5 % above its best, so only the trend fires.
-  detector_options o;
+  auto o = previous_defaults();
   o.trend_window = 6;
   o.trend_t = 3;
   o.trend_min_gl = 2;
@@ -343,6 +355,164 @@ TEST_CASE("the verdict stays until a new best") {
   CHECK_FALSE(s[7].overfitting);  // new best
   CHECK(s[7].reason.empty());
   CHECK_FALSE(d.should_stop());
+}
+
+TEST_CASE("while the verdict holds the reason says where the run is now") {
+  // The default verdict's curve: it fires at evaluation 8 (index 7), then
+  // the validation loss keeps climbing for three more evaluations.
+  auto o = previous_defaults();
+  o.gl_noise_units = 0;
+  o.stop_on_overfitting = false;
+  detector d{o};
+  const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9});
+  const std::string fired =
+      "validation loss 22% above its best (evaluation 5) for 2 evaluations, while the training "
+      "loss still falls";
+  CHECK(s[7].reason == fired);  // the rule's words at the evaluation it fires
+  for (std::size_t i = 8; i < s.size(); ++i) {
+    INFO("evaluation " << i);
+    REQUIRE(s[i].overfitting);
+    CHECK(s[i].since_best == i - 4);
+  }
+  CHECK(s[8].generalization_loss == doctest::Approx(31.56).epsilon(0.001));
+  CHECK(s[8].reason ==
+        "validation loss 31.6% above its best (evaluation 5), 4 evaluations since it; overfitting "
+        "since evaluation 8: " +
+            fired);
+  CHECK(s[10].reason ==
+        "validation loss 66.5% above its best (evaluation 5), 6 evaluations since it; overfitting "
+        "since evaluation 8: " +
+            fired);
+}
+
+TEST_CASE("reasons count one evaluation in the singular") {
+  SUBCASE("generalization loss for 1 evaluation") {
+    detector_options o;
+    o.gl_noise_units = 0;
+    o.gl_min_since_best = 1;
+    o.smoothing = 1;
+    o.jump_sigmas = 0;
+    o.trend_window = 0;
+    detector d{o};
+    const auto s = run(d, {1.0, 0.8, 0.6, 0.5, 0.5, 0.6});
+    REQUIRE(s[5].overfitting);
+    CHECK(s[5].reason ==
+          "validation loss 20% above its best (evaluation 4) for 1 evaluation, while the training "
+          "loss still falls");
+  }
+  SUBCASE("rose 1 evaluation in a row") {
+    detector d{only([](detector_options& x) { x.rise_patience = 1; })};
+    const auto s = run(d, {0.5, 0.6});
+    CHECK(s[1].reason == "validation loss rose 1 evaluation in a row");
+  }
+  SUBCASE("no improvement for 1 evaluation, then 1 evaluation since the best") {
+    auto o = only([](detector_options& x) { x.patience = 1; });
+    o.stop_on_overfitting = false;
+    detector d{o};
+    const auto s = run(d, {0.5, 0.6, 0.55});
+    CHECK(s[1].reason == "no improvement for 1 evaluation");
+    // GL of the raw loss: 0.55 is 10% above the best 0.5.
+    CHECK(s[2].reason ==
+          "validation loss 10% above its best (evaluation 1), 2 evaluations since it; overfitting "
+          "since evaluation 2: no improvement for 1 evaluation");
+  }
+}
+
+TEST_CASE("a state saved before the reason followed the run resumes with the rule's words") {
+  auto o = previous_defaults();
+  o.gl_noise_units = 0;
+  o.stop_on_overfitting = false;
+  const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8};
+  detector whole{o};
+  const auto expected = run(whole, val);
+  detector first{o};
+  for (std::size_t i = 0; i < 8; ++i) first.update({0.1 - 0.001 * static_cast<double>(i), val[i]});
+  auto old = nlohmann::json::parse(first.save_state());
+  old.erase("fired_at");
+  old.erase("fired_reason");
+  detector resumed{o};
+  resumed.restore_state(old.dump());
+  const auto& s = resumed.update({0.1 - 0.001 * 8, val[8]});
+  CHECK(s.reason == expected[8].reason);
+  auto half = nlohmann::json::parse(first.save_state());
+  half.erase("fired_reason");
+  CHECK_THROWS_WITH_AS(resumed.restore_state(half.dump()),
+                       "fitwatch: detector state: fired_reason is missing", fitwatch::error);
+  half = nlohmann::json::parse(first.save_state());
+  half["fired_at"] = 99;
+  CHECK_THROWS_AS(resumed.restore_state(half.dump()), fitwatch::error);
+}
+
+TEST_CASE("window rule: the run's level against its best level, whatever the training loss") {
+  // Best level in the first evaluations, then a noisy climb (+-0.05 around a
+  // line rising 0.01 per evaluation) while the training loss stays flat:
+  // the GL, jump and trend rules are muted, the window rule is not.
+  std::vector<double> val;
+  for (int i = 0; i < 40; ++i) val.push_back(1.0 + 0.01 * i + (i % 2 ? 0.05 : -0.05));
+  detector_options o;
+  o.window_size = 8;
+  o.window_units = 4;
+  o.strong_rise_units = 0;
+  detector d{o};
+  const auto s = run(d, val, false);
+  std::size_t first = 0;
+  while (first < s.size() && !s[first].overfitting) ++first;
+  REQUIRE(first < s.size());
+  CHECK(first >= 16);  // two windows of 8 that do not overlap
+  CHECK(s[first].reason.rfind("validation loss: the mean of the last 8 evaluations is ", 0) == 0);
+  CHECK(s[first].reason.find("noise units above its best such mean (evaluations 1 to 8)") !=
+        std::string::npos);
+  SUBCASE("window_size 0 turns it off, and a flat noisy run stays quiet") {
+    detector off;  // the default
+    for (const auto& x : run(off, val, false)) CHECK_FALSE(x.overfitting);
+    detector flat{o};
+    std::vector<double> level;
+    for (int i = 0; i < 60; ++i) level.push_back(1.0 + (i % 2 ? 0.05 : -0.05) * (1 + i % 3));
+    for (const auto& x : run(flat, level, false)) CHECK_FALSE(x.overfitting);
+  }
+  SUBCASE("its best window survives a save and restore") {
+    detector a{o};
+    for (std::size_t i = 0; i < 12; ++i) a.update({0.1, val[i]});
+    detector b{o};
+    b.restore_state(a.save_state());
+    for (std::size_t i = 12; i < val.size(); ++i) {
+      INFO(i);
+      CHECK(b.update({0.1, val[i]}).reason == s[i].reason);
+    }
+  }
+  SUBCASE("window_size above 16 is refused") {
+    o.window_size = 17;
+    CHECK_THROWS_WITH_AS(detector{o},
+                         "fitwatch: detector window_size must be 0 (off) to 16, got 17",
+                         fitwatch::error);
+  }
+}
+
+TEST_CASE("strong_rise_confirm: a rise beyond the noise for N evaluations in a row") {
+  // The strong-rise test's curve: a quiet plateau, then a climb while the
+  // training loss stays flat.
+  std::vector<double> v = {1.0, 0.8, 0.6};
+  for (int i = 0; i < 12; ++i) v.push_back(0.5 + (i % 2 ? 0.001 : -0.001));
+  for (int i = 1; i <= 8; ++i) v.push_back(0.5 + 0.02 * i);
+  const auto first_alarm = [&](std::size_t confirm) {
+    detector_options o;
+    o.strong_rise_confirm = confirm;
+    detector d{o};
+    const auto s = run(d, v, false);
+    std::size_t first = 0;
+    while (first < s.size() && !s[first].overfitting) ++first;
+    return first;
+  };
+  const auto one = first_alarm(1);
+  REQUIRE(one < v.size());
+  // The rise is beyond the noise from the first step of the climb; the GL
+  // rule's own conditions (3 evaluations after the best) come later.
+  CHECK(first_alarm(3) >= one);
+  CHECK(first_alarm(3) <= one + 2);
+  CHECK(first_alarm(8) > one);
+  detector_options zero;
+  zero.strong_rise_confirm = 0;
+  CHECK_THROWS_AS(detector{zero}, fitwatch::error);
 }
 
 TEST_CASE("smoothing trades delay for robustness") {
@@ -405,7 +575,7 @@ TEST_CASE("divergence: NaN, infinity, or above the threshold") {
 TEST_CASE("the monitor writes raw losses and signals in one valid line") {
   auto sink = std::make_shared<fitwatch::test::capture_sink>();
   fitwatch::logger log{fitwatch::test::quiet_options(sink)};
-  fitwatch::detector_options percent_only;
+  auto percent_only = previous_defaults();
   percent_only.gl_noise_units = 0;
   fitwatch::monitor mon{log, percent_only};
   const std::vector<double> val = {1.0, 0.8, 0.6, 0.5, 0.5, 0.55, 0.6, 0.65};
@@ -593,8 +763,8 @@ TEST_CASE("a bad or hostile state is rejected with a clear error and changes not
         "\"fitwatch-detector-state\")");
   CHECK(with([](auto& j) { j["version"] = 2; }) ==
         "fitwatch: detector state: format version 2, this fitwatch reads version 1");
-  CHECK(with([](auto& j) { j["options"]["smoothing"] = "0.5"; }) ==
-        "fitwatch: detector state: saved with smoothing=\"0.5\", this detector has "
+  CHECK(with([](auto& j) { j["options"]["smoothing"] = "0.3"; }) ==
+        "fitwatch: detector state: saved with smoothing=\"0.3\", this detector has "
         "smoothing=\"0.7\"");
   CHECK(with([](auto& j) { j.erase("history"); }) ==
         "fitwatch: detector state: history is missing");

@@ -63,6 +63,39 @@ std::string attribute(const std::string& html, const std::string& id, const std:
 
 }  // namespace
 
+TEST_CASE("report: the first email shows the delay in evaluations and the detector's reason") {
+  // Best at epoch 3; the verdict at epoch 6 (its reason the rule's words),
+  // then the detector's reason follows the run; the email at epoch 8.
+  template_model model;
+  run_report r{model};
+  const std::string rule = "validation loss 22% above its best (evaluation 3) for 2 evaluations";
+  for (std::int64_t epoch = 1; epoch <= 10; ++epoch) {
+    auto e = event_of("j", epoch, 1.0, 1.0);
+    const double since = epoch <= 3 ? 0.0 : static_cast<double>(epoch - 3);
+    e.series[2].values = {since};  // EvaluationsSinceBest
+    e.series.push_back({"FitWatch",
+                        "GeneralizationLoss",
+                        {{"TrainingJobName", "j"}},
+                        {epoch <= 3 ? 0.0 : 10.0 * static_cast<double>(epoch - 3)}});
+    if (epoch == 6) e.reason = rule;
+    if (epoch > 6)
+      e.reason = "now <" + std::to_string(epoch) + ">; overfitting since evaluation 6: " + rule;
+    r.add_event(e);
+  }
+  fitwatch::tools::transition t;
+  t.time_ms = 1750000000000 + 8 * 1000 + 500;  // after epoch 8's line, before epoch 9's
+  t.alarm_name = "j-fitwatch-alert";
+  t.new_state = fitwatch::tools::alarm_state::alarm;
+  r.add_transition(t, {"team@example.com"});
+  const auto html = html_of(r);
+  CHECK(attribute(html, "j0-at-alarm", "data-since-best") == "5");
+  CHECK(html.find("<b>5 evaluations</b> after the best, generalization loss 50 %") !=
+        std::string::npos);
+  CHECK(html.find("The detector's reason (epoch 6): <q id=\"j0-reason\">" + rule + "</q>") !=
+        std::string::npos);
+  CHECK(html.find("now &lt;") == std::string::npos);  // one string per verdict, escaped if shown
+}
+
 TEST_CASE("report: every string from the log is escaped, in text and attributes") {
   template_model model;
   fitwatch::tools::transition t;
@@ -144,7 +177,8 @@ TEST_CASE("report: a line read by position gives the same page as read by name")
       R"({"Name":"GeneralizationGapRatio"}]}]},"TrainingJobName":"j","Host":"h","Epoch":7,)"
       R"("Other":5,"TrainLoss":[0.9,0.5],"ValidationLoss":0.6,"BestValidationLoss":0.55,)"
       R"("GeneralizationLoss":9.1,"ValidationLossRiseStreak":2,"EvaluationsSinceBest":3,)"
-      R"("OverfittingDetected":1,"TrainingDiverged":0,"GeneralizationGapRatio":0.2})";
+      R"("OverfittingDetected":1,"TrainingDiverged":0,"GeneralizationGapRatio":0.2,)"
+      R"("OverfittingReason":"rose <3>"})";
   template_model model;
   extracted_event by_position, by_name;
   REQUIRE(fitwatch::tools::validate_line(line, {}, &by_position, {}, &run_report::picks()).kind ==
@@ -152,6 +186,8 @@ TEST_CASE("report: a line read by position gives the same page as read by name")
   REQUIRE(fitwatch::tools::validate_line(line, {}, &by_name).kind ==
           fitwatch::tools::line_kind::emf);
   CHECK(by_position.picked.size() == 2 * 9);
+  CHECK(by_position.reason == "rose <3>");  // the report's reading keeps the reason
+  CHECK(by_name.reason.empty());
   run_report a{model}, b{model};
   a.add_event(by_position);
   b.add_event(by_name);

@@ -308,6 +308,10 @@ void extract(const root_index& root, const element& directives,
   out.picked.clear();
   element epoch;
   if (root.find("Epoch", epoch)) out.epoch = whole_number(epoch);
+  out.reason.clear();
+  element reason;
+  if (picks != nullptr && root.find("OverfittingReason", reason) && reason.is_string())
+    out.reason = std::string_view(reason);
   auto& sets = out.dimension_sets;
   std::size_t used = 0, sets_used = 0, directive = 0;
   auto metric = metrics.begin();

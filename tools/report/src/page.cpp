@@ -268,9 +268,53 @@ class job_writer {
             << " the best epoch";
       }
       out << ", to " << c->recipients.size() << " addresses.";
+      at_alarm(out, c->t.time_ms);
       break;
     }
     out << "</p>\n";
+  }
+
+  // What the detector said at the alarm: the newest evaluation at or before
+  // it (its evaluations since the best: the delay in evaluations, and its
+  // generalization loss), and the reason of the verdict it belongs to.
+  void at_alarm(std::ostream& out, std::int64_t time_ms) const {
+    std::ptrdiff_t at = -1;
+    const auto visit = [&](std::size_t i) {
+      if (j_.rows[i].time_ms <= time_ms) at = static_cast<std::ptrdiff_t>(i);
+    };
+    if (order_.empty()) {
+      for (std::size_t i = 0; i < j_.rows.size(); ++i) visit(i);
+    } else {
+      for (const auto i : order_) visit(i);
+    }
+    if (at < 0) return;
+    const auto& r = j_.rows[static_cast<std::size_t>(at)];
+    const double since = r.v[run_report::evaluations_since_best];
+    const double gl = r.v[run_report::generalization_loss];
+    out << " <span id=\"" << id_ << "-at-alarm\" data-since-best=\""
+        << (std::isfinite(since) ? number(since) : "") << "\">At the alarm (epoch "
+        << esc(epoch_of(r)) << "):";
+    if (std::isfinite(since)) {
+      out << " <b>" << number(since) << (since == 1 ? " evaluation" : " evaluations")
+          << "</b> after the best";
+    }
+    if (std::isfinite(gl))
+      out << (std::isfinite(since) ? "," : "") << " generalization loss " << number(gl) << " %";
+    out << ".";
+    // The verdict the row belongs to: the last one that began at or before it.
+    const run_report::row* began = nullptr;
+    const std::string* reason = nullptr;
+    for (const auto& [i, why] : j_.verdicts) {
+      if (j_.rows[i].time_ms > time_ms) break;
+      began = &j_.rows[i];
+      reason = &why;
+    }
+    if (reason != nullptr) {
+      out << " The detector's reason";
+      if (began->has_epoch) out << " (epoch " << began->epoch << ")";
+      out << ": <q id=\"" << id_ << "-reason\">" << esc(*reason) << "</q>";
+    }
+    out << "</span>";
   }
 
   // A grid line's value: 0 where rounding left a trace of it; a nice end

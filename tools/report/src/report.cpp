@@ -70,24 +70,30 @@ void run_report::add_event(const extracted_event& event) {
     return j.rows.back();
   };
   row* r = nullptr;               // the row of the last value read
+  job* jr = nullptr;              // and its job
   if (event.picks == &picks()) {  // read by position: the order of picks() is run_report::metric
     std::size_t last_set = event.dimension_sets.size();
     for (const auto& p : event.picked) {
-      if (p.set != last_set) r = &row_of(job_of(event.dimension_sets[p.set]));
+      if (p.set != last_set) r = &row_of(*(jr = &job_of(event.dimension_sets[p.set])));
       last_set = p.set;
       r->v[p.pick] = p.value;
     }
-    return;
+  } else {
+    const extracted_series* previous = nullptr;
+    for (const auto& s : event.series) {
+      const std::size_t m = metric_index(s.name);
+      if (m == metric_count || s.values.empty()) continue;
+      if (previous == nullptr || previous->dimensions != s.dimensions)
+        r = &row_of(*(jr = &job_of(s.dimensions)));
+      previous = &s;
+      r->v[m] = s.values.back();
+    }
   }
-  const extracted_series* previous = nullptr;
-  for (const auto& s : event.series) {
-    const std::size_t m = metric_index(s.name);
-    if (m == metric_count || s.values.empty()) continue;
-    if (previous == nullptr || previous->dimensions != s.dimensions)
-      r = &row_of(job_of(s.dimensions));
-    previous = &s;
-    r->v[m] = s.values.back();
-  }
+  if (jr == nullptr) return;
+  const bool has_reason = !event.reason.empty();
+  if (has_reason && !jr->last_had_reason)
+    jr->verdicts.emplace_back(jr->rows.size() - 1, event.reason);
+  jr->last_had_reason = has_reason;
 }
 
 void run_report::add_transition(const transition& t, const std::vector<std::string>& recipients) {

@@ -74,6 +74,9 @@ struct picked_value {
 struct extracted_event {
   std::int64_t timestamp_ms = 0;
   std::optional<std::int64_t> epoch;  ///< the event's Epoch property, if a number
+  /// The event's OverfittingReason property, if a string and the event was
+  /// read with picks (the report's reading); else empty.
+  std::string reason;
   std::vector<extracted_series> series;
   /// Every dimension set of every directive, each sorted by name (a
   /// directive without one has one empty set).

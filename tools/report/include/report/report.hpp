@@ -25,6 +25,7 @@
 #include <iosfwd>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "alarms/model.hpp"
@@ -105,6 +106,12 @@ class run_report {
     bool in_time_order = true;   // no row is earlier than the one before it
     bool any_epoch = false;      // the range of the rows' epochs, if any has one
     std::int64_t lowest_epoch = 0, highest_epoch = 0;
+    // The detector's reason (OverfittingReason) at the first row of each
+    // run of rows that carry one: why and when a verdict was reached. The
+    // rows after it carry the same words after where the run is then,
+    // which the row's own metrics hold; one string per verdict, not per row.
+    std::vector<std::pair<std::size_t, std::string>> verdicts;
+    bool last_had_reason = false;
   };
   struct alarm_change {
     transition t;  // without the model pointers' lifetime concerns: the model outlives us
