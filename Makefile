@@ -15,7 +15,7 @@ WERROR ?= OFF
 # install it offline (python3-wheel-whl: wheel for a venv without Debian's
 # site-packages), pytest and PyTorch (python3-torch) for its tests and
 # example.
-PACKAGES := g++ cmake make nlohmann-json3-dev doctest-dev \
+PACKAGES := g++ cmake make nlohmann-json3-dev doctest-dev libfmt-dev \
 	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
 	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev \
 	python3-dev pybind11-dev python3-setuptools python3-wheel python3-wheel-whl \
