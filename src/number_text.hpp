@@ -26,6 +26,10 @@
 #include <system_error>
 
 #if !defined(__cpp_lib_to_chars) || defined(FITWATCH_NUMBER_FALLBACK)
+#if !__has_include(<fmt/format.h>)
+#error "fitwatch: this C++ library has no floating-point std::to_chars (GCC < 11): \
+install {fmt}'s headers (apt-get install libfmt-dev) or use GCC 11 or newer"
+#endif
 #define FMT_HEADER_ONLY
 #include <fmt/format.h>
 #include <locale.h>
