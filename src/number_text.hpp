@@ -27,7 +27,8 @@
 
 #if !defined(__cpp_lib_to_chars) || defined(FITWATCH_NUMBER_FALLBACK)
 #if !__has_include(<fmt/format.h>)
-#error "fitwatch: this C++ library has no floating-point std::to_chars (GCC < 11): \
+#error \
+    "fitwatch: this C++ library has no floating-point std::to_chars (GCC < 11): \
 install {fmt}'s headers (apt-get install libfmt-dev) or use GCC 11 or newer"
 #endif
 #define FMT_HEADER_ONLY
@@ -227,6 +228,20 @@ inline char* format_double(char* out, double v) {
   return std::to_chars(out, out + max_double_text, v).ptr;
 #else
   return fallback::format_double(out, v);
+#endif
+}
+
+/// std::to_chars(out, ..., v, std::chars_format::fixed) (`fixed` true) or
+/// ::scientific for a finite v: the shortest digits that read back exactly, in
+/// that layout. `out` has room for 330 characters (fixed) or max_double_text.
+inline char* format_double_as(char* out, double v, bool fixed) {
+#if defined(__cpp_lib_to_chars)
+  return std::to_chars(out, out + 330, v,
+                       fixed ? std::chars_format::fixed : std::chars_format::scientific)
+      .ptr;
+#else
+  return fallback::format_double(out, v,
+                                 fixed ? fallback::layout::fixed : fallback::layout::scientific);
 #endif
 }
 

@@ -5,7 +5,7 @@ Debian 11 root and, when given, the fitwatch command (a console entry point
 that runs the bundled executable). Deterministic: fixed file times and order.
 
 usage: make_wheel.py --version V --package python/fitwatch --library LIB
-                     --readme docs/python.md --out dist [--command EXE]
+                     --readme docs/python.md --out dist [--command EXE --license FILE]
 """
 import argparse
 import base64
@@ -29,6 +29,8 @@ def main():
     p.add_argument("--readme", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--command")
+    p.add_argument("--license", action="append", default=[],
+                   help="a license file of something linked into the command")
     a = p.parse_args()
 
     files = []  # (archive name, bytes, executable)
@@ -63,6 +65,10 @@ def main():
         entry = "[console_scripts]\nfitwatch = fitwatch._command:main\n"
         files.append((dist_info + "/entry_points.txt", entry.encode(), False))
     files.append((dist_info + "/top_level.txt", b"fitwatch\n", False))
+    for path in a.license:  # simdjson's (Apache-2.0), linked into the command
+        with open(path, "rb") as f:
+            files.append((dist_info + "/licenses/simdjson-" + os.path.basename(path), f.read(),
+                          False))
     record = "".join("%s,%s,%d\n" % (n, record_hash(d), len(d)) for n, d, _ in files)
     record += dist_info + "/RECORD,,\n"
     files.append((dist_info + "/RECORD", record.encode(), False))
@@ -72,7 +78,8 @@ def main():
     with zipfile.ZipFile(out + ".tmp", "w", zipfile.ZIP_DEFLATED) as z:
         for name, data, executable in files:
             info = zipfile.ZipInfo(name, EPOCH)
-            info.external_attr = (0o755 if executable else 0o644) << 16
+            # pip makes a file executable only if its mode says regular file too
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data)
     os.replace(out + ".tmp", out)
