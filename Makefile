@@ -7,25 +7,17 @@ CMAKE_FLAGS ?=
 # WERROR=ON turns compiler warnings into errors (CI: .ci/run).
 WERROR ?= OFF
 
-# Debian packages the build, the tests and the demo need. libopenblas0-pthread
-# makes Debian's libtorch use OpenBLAS instead of the reference BLAS (about
-# ten times faster training on CPU). chromium (headless) renders the HTML
-# report in the tests. The Python package (python/, setup.py):
-# pybind11 and the Python headers to build it, pip/setuptools/wheel/venv to
-# install it offline (python3-wheel-whl: wheel for a venv without Debian's
-# site-packages), pytest and PyTorch (python3-torch) for its tests and
-# example.
-PACKAGES := g++ cmake make nlohmann-json3-dev doctest-dev libfmt-dev \
-	libtorch-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist jq \
-	libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev \
-	python3-dev pybind11-dev python3-setuptools python3-wheel python3-wheel-whl \
-	python3-pip python3-venv python3-pytest python3-torch chromium
+# The Debian packages live in one place, deps/*.txt (build, test, bench,
+# fuzz), shared with .ci/run and the Dockerfile; deps/install.sh installs the
+# missing ones and calls no apt-get when none is.
 # Debian's Python: the one the extension is built for, tested with and
 # installed into (python3 on PATH may be another one).
 PYTHON := /usr/bin/python3
-BENCH_PACKAGES := libbenchmark-dev
+# Every recipe runs under bash with -e and pipefail: a failing command fails
+# the target, even inside a pipe.
+.SHELLFLAGS := -eu -o pipefail -c
 
-.PHONY: help deps bench-deps build test test-asan test-tsan fuzz demo bench bench-corpus install clean
+.PHONY: help deps bench-deps build configure test test-asan test-tsan fuzz demo bench bench-corpus install clean
 
 help:
 	@echo "fitwatch targets:"
@@ -45,31 +37,28 @@ help:
 	@echo "  make deps       only install the missing Debian packages"
 	@echo "  make clean      remove the build directories"
 
-# Installs only what is missing; apt-get needs root (or sudo).
-define install_missing
-	@missing=""; for p in $(1); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
-endef
-
+# Installs only what is missing (deps/install.sh; apt-get needs root or sudo).
+# cfn-lint is not packaged by Debian: pipx installs it from PyPI when it is
+# missing; where that fails (no network), its test is reported as skipped.
 deps:
-	$(call install_missing,$(PACKAGES))
+	@deps/install.sh build test
+	@command -v cfn-lint >/dev/null || test -x "$$HOME/.local/bin/cfn-lint" \
+	  || pipx install cfn-lint >/dev/null 2>&1 \
+	  || echo "make deps: cfn-lint could not be installed (pipx install cfn-lint): its test will be skipped"
 
 bench-deps: deps
-	$(call install_missing,$(BENCH_PACKAGES))
-	@command -v node >/dev/null && command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+	@deps/install.sh bench
 
-build: deps
-	@cmake -S . -B $(BUILD) -DFITWATCH_WERROR=$(WERROR) $(CMAKE_FLAGS) > $(BUILD).configure.log || { cat $(BUILD).configure.log; exit 1; }
-	@cmake --build $(BUILD) -j $(JOBS) | grep -v -E "^gmake|Entering directory|Leaving directory" || true
-	@test -x $(BUILD)/fitwatch
+# build never installs anything; test and demo install what is missing first.
+configure:
+	@cmake -S . -B $(BUILD) -DFITWATCH_WERROR=$(WERROR) $(CMAKE_FLAGS) > $(BUILD).configure.log \
+	  || { cat $(BUILD).configure.log; exit 1; }
 
-test: build
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
+
+test: deps
+	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
 
 # The sanitizer runs leave out libtorch (not built with sanitizers) and its
@@ -84,10 +73,11 @@ test-tsan:
 # shipped alarms. Each epoch is stamped 30 s apart (--epoch-seconds), as if
 # training took minutes, so the timeline reads like a real job's.
 DEMO_EMAILS ?= alice@example.com,bob@example.org,carol@example.net
-demo: build
+demo: deps
+	@$(MAKE) --no-print-directory build
 	@rm -rf $(BUILD)/demo && mkdir -p $(BUILD)/demo
 	@echo "== Fashion-MNIST (overfit preset) | fitwatch watch --template templates/overfitting-alerts.yaml =="
-	@set -o pipefail; $(BUILD)/examples/train_fashion_mnist --preset overfit --epoch-seconds 30 \
+	@$(BUILD)/examples/train_fashion_mnist --preset overfit --epoch-seconds 30 \
 	  2> $(BUILD)/demo/training.txt \
 	  | $(BUILD)/fitwatch watch --template templates/overfitting-alerts.yaml \
 	      --param TrainingJobName=fashion-mnist --param TeamEmails=$(DEMO_EMAILS) \
@@ -109,10 +99,12 @@ demo: build
 # the peer EMF libraries (Node.js packages pinned in bench/node, installed
 # there only), the training-loop overhead, and the detectors scored on the
 # stored corpus of real runs. make bench-corpus regenerates the corpus.
-bench: bench-deps build
+bench: bench-deps
+	@$(MAKE) --no-print-directory build
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DFITWATCH_BUILD_BENCH=ON -DFITWATCH_BUILD_TESTS=OFF \
-	  -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_PYTHON=OFF > build-bench.configure.log
-	@cmake --build build-bench -j $(JOBS) | grep -E "error|Built target" || true
+	  -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_PYTHON=OFF > build-bench.configure.log \
+	  || { cat build-bench.configure.log; exit 1; }
+	@cmake --build build-bench -j $(JOBS) -- --no-print-directory
 	build-bench/bench/bench_emitter
 	build-bench/bench/bench_replay 1000000
 	build-bench/bench/bench_watch 4000000
@@ -123,19 +115,20 @@ bench: bench-deps build
 	python3 bench/corpus/score.py $(BUILD)/fitwatch
 	PYTHONPATH=$(BUILD)/python $(PYTHON) bench/python_observe.py 20000 5
 
-bench-corpus: build
-	$(call install_missing,python3-torch)
+bench-corpus: deps
+	@$(MAKE) --no-print-directory build
 	rm -rf bench/corpus/runs bench/corpus/torch_runs
 	python3 bench/corpus/generate.py $(BUILD)/examples/train_fashion_mnist 160 $(JOBS)
 	/usr/bin/python3 bench/corpus/generate_torch.py
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
-	$(call install_missing,clang libclang-rt-14-dev)
+	@deps/install.sh fuzz
 	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFITWATCH_FUZZ=ON -DFITWATCH_WERROR=$(WERROR) \
-	  -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_TESTS=OFF -DFITWATCH_BUILD_PYTHON=OFF > build-fuzz.configure.log
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_emf_line fuzz_template | grep -E "error|Built target fuzz" || true
-	@set -o pipefail; for t in emf_line template; do \
+	  -DFITWATCH_WITH_TORCH=OFF -DFITWATCH_BUILD_TESTS=OFF -DFITWATCH_BUILD_PYTHON=OFF > build-fuzz.configure.log \
+	  || { cat build-fuzz.configure.log; exit 1; }
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_emf_line fuzz_template -- --no-print-directory
+	@for t in emf_line template; do \
 	  rm -rf build-fuzz/corpus_$$t && cp -r tests/fuzz/corpus_$$t build-fuzz/corpus_$$t; \
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s =="; \
 	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \

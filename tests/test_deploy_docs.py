@@ -1,9 +1,11 @@
 """Every `aws` command in docs/deploy.md is one the real AWS CLI accepts.
 
 Each command runs with the machine's AWS CLI against a closed port on
-127.0.0.1 (AWS_ENDPOINT_URL), with dummy credentials: a command the CLI
+127.0.0.1 (--endpoint-url, which every CLI version honours; Debian 12's CLI
+2.9 ignores AWS_ENDPOINT_URL), with dummy credentials: a command the CLI
 cannot parse fails with a usage error before any connection; a good one
-gets as far as "Could not connect to the endpoint URL". AWS is never called.
+gets as far as "Could not connect to the endpoint URL" of that port. AWS is
+never called: the test fails if a command names any other endpoint.
 """
 import os
 import re
@@ -21,6 +23,8 @@ ENV = dict(os.environ,
            IMAGE="123456789012.dkr.ecr.us-east-1.amazonaws.com/fitwatch-train:latest",
            BUCKET="fitwatch-123456789012-us-east-1", JOB="fitwatch-demo-1", STACK="fitwatch-fitwatch-demo-1",
            TEAM_TOPIC="arn:aws:sns:us-east-1:123456789012:fitwatch-team")
+
+LOCAL = " --cli-connect-timeout 1 --endpoint-url http://127.0.0.1:9"
 
 
 def commands():
@@ -45,14 +49,15 @@ class DeployDocCommands(unittest.TestCase):
     def test_every_command_parses_and_gets_as_far_as_the_network(self):
         for cmd in commands():
             with self.subTest(cmd=cmd):
-                r = subprocess.run(["bash", "-c", cmd + " --cli-connect-timeout 1"], cwd=ROOT, env=ENV,
+                r = subprocess.run(["bash", "-c", cmd + LOCAL], cwd=ROOT, env=ENV,
                                    capture_output=True, text=True, timeout=60)
                 self.assertNotEqual(r.returncode, 0)
-                self.assertIn("Could not connect to the endpoint URL", r.stderr, r.stderr[-600:])
+                self.assertIn('Could not connect to the endpoint URL: "http://127.0.0.1:9', r.stderr,
+                              r.stderr[-600:])
 
     def test_the_check_catches_a_bad_command(self):
         r = subprocess.run(["bash", "-c", "aws cloudformation deploy --template-file templates/overfitting-alerts.yaml "
-                            "--stack-nme x --cli-connect-timeout 1"], cwd=ROOT, env=ENV,
+                            "--stack-nme x" + LOCAL], cwd=ROOT, env=ENV,
                            capture_output=True, text=True, timeout=60)
         self.assertNotIn("Could not connect to the endpoint URL", r.stderr)
 

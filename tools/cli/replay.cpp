@@ -11,9 +11,10 @@ namespace fitwatch::tools {
 
 int replay_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                    std::ostream& err) {
-  return run_alarms(args, false, out, err, [&](const alarms_options& o, const line_fn& line) {
-    return read_logs(o.logs, in, "fitwatch replay", err, line);
-  });
+  return run_alarms(args, alarm_command::replay, out, err,
+                    [&](const alarm_options& o, const line_fn& line) {
+                      return read_logs(o.logs, in, "fitwatch replay", err, line);
+                    });
 }
 
 }  // namespace fitwatch::tools

@@ -1,0 +1,73 @@
+// Where a transition's emails go: each alarm action that is a topic of the
+// model emails every address subscribed to it, into an outbox of .eml
+// files and, for `fitwatch watch --smtp`, through a real SMTP server.
+//
+// \code
+//   fitwatch::tools::dispatcher d{model, {"outbox", {}}, std::cerr};
+//   for (const auto& t : transitions)
+//     for (const auto& e : d.dispatch(t)) std::cout << e.to << ": " << e.subject << "\n";
+//   const std::size_t lost = d.finish();  // emails not written or not sent
+// \endcode
+//
+// Thread safety: none; one dispatcher per replay.
+#pragma once
+
+#include <cstddef>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "alarms/model.hpp"
+#include "alarms/transition.hpp"
+#include "notify/smtp.hpp"
+
+namespace fitwatch::tools {
+
+struct dispatch_options {
+  /// A folder for one .eml file per email (created if missing); empty: none.
+  std::string outbox;
+  /// No url: no SMTP.
+  smtp_options smtp;
+};
+
+/// One email of a transition.
+struct delivery {
+  std::string to;
+  std::string subject;
+  std::string file;   ///< the outbox file written; empty without an outbox or on error
+  std::string error;  ///< why the outbox file could not be written; empty if it was
+};
+
+class dispatcher {
+ public:
+  /// `model` must outlive the dispatcher; failures are reported on `err`.
+  /// \throw std::runtime_error if the outbox cannot be created,
+  /// std::invalid_argument for bad SMTP options.
+  dispatcher(const template_model& model, dispatch_options options, std::ostream& err);
+  ~dispatcher();
+  dispatcher(const dispatcher&) = delete;
+  dispatcher& operator=(const dispatcher&) = delete;
+
+  /// Renders and sends the emails of `t`, in the order of its actions and
+  /// of each topic's subscriptions. The outbox file of the n-th email of
+  /// the run is DIR/NNN-<alarm>-<state>-<to>.eml (characters other than
+  /// letters, digits, '-', '.' and '@' become '_'). Never throws for a file
+  /// that cannot be written: its delivery carries the error.
+  std::vector<delivery> dispatch(const transition& t);
+
+  /// Emails rendered so far.
+  std::size_t emails() const { return emails_; }
+  /// Waits for SMTP (at most its timeout) and returns how many emails were
+  /// not written or not sent, 0 if all were.
+  std::size_t finish();
+
+ private:
+  const template_model& model_;
+  dispatch_options options_;
+  std::ostream& err_;
+  std::unique_ptr<smtp_sender> smtp_;
+  std::size_t emails_ = 0, unwritten_ = 0;
+};
+
+}  // namespace fitwatch::tools
