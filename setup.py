@@ -71,7 +71,9 @@ class BuildPy(build_py):
         launcher = os.environ.get("FITWATCH_COMPILER_LAUNCHER")
         if launcher:
             configure.append("-DCMAKE_CXX_COMPILER_LAUNCHER=" + launcher)
-        subprocess.check_call(configure + nlohmann_arguments())
+        configure += nlohmann_arguments()
+        print("fitwatch: " + " ".join(configure), flush=True)  # pip -v shows it
+        subprocess.check_call(configure)
         subprocess.check_call([cmake, "--build", build, "--target", "fitwatch_c",
                                "-j", str(os.cpu_count() or 1)])
         target = os.path.join(self.build_lib, "fitwatch")

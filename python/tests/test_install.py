@@ -83,6 +83,16 @@ def test_the_sdist_carries_the_library_sources_and_nlohmann_json(tmp_path):
               "include/fitwatch/monitor.hpp", "python/third_party/nlohmann/json.hpp",
               "docs/python.md", "README.md"):
         assert f in names, f
+    # It builds: CMake finds nlohmann/json in the sdist's copy
+    # (FITWATCH_NLOHMANN_INCLUDE_DIR), as in an image without nlohmann-json3-dev.
+    venv = tmp_path / "venv"
+    sh(PYTHON, "-m", "venv", "--system-site-packages", str(venv), env=env)
+    py = str(venv / "bin" / "python")
+    r = sh(py, "-m", "pip", "install", "-v", "--no-build-isolation", str(archive), env=env)
+    assert "FITWATCH_NLOHMANN_INCLUDE_DIR" in r.stdout + r.stderr
+    r = sh(py, "-c", "import fitwatch; print(fitwatch.schema()['Namespace'])", cwd=str(tmp_path),
+           env=env)
+    assert r.stdout.strip() == "FitWatch"
 
 
 def test_setup_py_reads_the_cmake_version_and_creates_no_folder(tmp_path):
