@@ -170,23 +170,28 @@ class DivergenceInTheFleet(unittest.TestCase):
 
 
 class HostileJobNames(unittest.TestCase):
-    def test_a_job_name_with_cr_lf_cannot_inject_headers_or_stop_the_replay(self):
-        # The contributor's name comes from the log: it goes into the Subject.
+    def test_a_job_name_with_cr_lf_is_refused_before_it_can_reach_a_header(self):
+        # The contributor's name comes from the log and goes into the Subject.
+        # CloudWatch takes no dimension value with a control character
+        # (API_Dimension), so such lines are invalid EMF: reported with
+        # their line numbers, no email written, nothing raw printed.
         evil = "evil\r\nBcc: m@evil.example"
         log = emit("job-a", curve(T0))
         lines = [json.loads(l) for l in log.splitlines()]
         for d in lines:
             d["TrainingJobName"] = evil
-        transitions, emails = replay("".join(json.dumps(d) + "\n" for d in lines))
-        alarms = [t for t in transitions if t["alarm"] == OVERFITTING and contributor_of(t)]
-        self.assertEqual([contributor_of(t) for t in alarms], [evil, evil])  # ALARM, then OK
-        mine = [m for _, m in emails if "evil" in m["Subject"]]
-        self.assertEqual(len(mine), len(TEAM))
-        for m in mine:
-            self.assertIsNone(m["Bcc"])
-            self.assertNotIn("\r", m["Subject"])
-            self.assertNotIn("\n", m["Subject"])
-            self.assertEqual(subject(m), (OVERFITTING, "evil??Bcc: m@evil.example"))
+        with tempfile.TemporaryDirectory() as d:
+            path, outbox = os.path.join(d, "fleet.log"), os.path.join(d, "outbox")
+            with open(path, "w") as f:
+                f.write("".join(json.dumps(x) + "\n" for x in lines))
+            r = subprocess.run([CLI, "replay", "--template", FLEET, "--outbox", outbox, "--param",
+                                "TeamEmails=" + ",".join(TEAM), path],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 4, r.stderr)
+            self.assertIn(path + ":1: invalid EMF, skipped: dimension \"TrainingJobName\" value "
+                          "contains an ASCII control character", r.stderr)
+            self.assertNotIn("Bcc", r.stdout + r.stderr)
+            self.assertEqual(os.listdir(outbox), [])
 
 
     def test_the_longest_job_name_keeps_the_subject_under_100_characters(self):
