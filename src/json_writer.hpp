@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "number_text.hpp"
+
 namespace fitwatch::detail {
 
 /// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
@@ -26,9 +28,8 @@ void append_json_string(std::string& out, std::string_view s);
 
 /// Appends a finite double in the shortest form that reads back exactly.
 inline void append_number(std::string& out, double v) {
-  char buf[32];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, res.ptr);
+  char buf[max_double_text];
+  out.append(buf, format_double(buf, v));  // std::to_chars, or its GCC 10 stand-in
 }
 
 inline void append_number(std::string& out, std::int64_t v) {

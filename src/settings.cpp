@@ -12,6 +12,7 @@
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/monitor.hpp"
+#include "number_text.hpp"
 
 namespace fitwatch {
 namespace {
@@ -127,10 +128,8 @@ const entry& find(std::string_view name, std::string_view key) {
 
 std::string number_text(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest exact text
-  (void)ec;                                                        // 64 characters hold any double
-  return std::string(buf, end);
+  char buf[detail::max_double_text];
+  return std::string(buf, detail::format_double(buf, v));  // the shortest exact text
 }
 
 std::string env_or_empty(const std::string& name) {
@@ -157,7 +156,7 @@ double parse_number(std::string_view text, std::string_view key) {
   if (text == "inf" || text == "Infinity") return std::numeric_limits<double>::infinity();
   double v = 0;
   const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  const auto [ptr, ec] = detail::parse_double(text.data(), end, v);  // std::from_chars
   if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(v)) {
     bad(key, text, "not a number");
   }

@@ -30,7 +30,9 @@ __all__ = [
     "Monitor", "ProcessRank", "Property", "SETTING_NAMES", "SIGNAL_METRICS", "Settings", "Signals",
     "UNITS", "read_process_rank", "schema", "settings_from",
 ]
-__version__ = "0.1.0"
+#: The version of the package and of the C++ library it loads (CMake's
+#: project(VERSION), the one source).
+__version__: str = _core.VERSION
 
 #: The namespace fitwatch's metrics go to unless told otherwise.
 DEFAULT_NAMESPACE: str = _core.DEFAULT_NAMESPACE
@@ -67,12 +69,22 @@ def settings_from(hyperparameters: Optional[Mapping[str, Any]] = None,
 
     Values are text as SageMaker delivers them ("0.5", "True", JSON-quoted
     "\"0.5\""); a non-str value (from SM_HPS's JSON) is read as its str().
-    Raises fitwatch.Error (a ValueError) on an unknown ``fitwatch_*`` key or a
-    bad value, with the C++ message, e.g.
-    ``fitwatch: setting fitwatch_smoothing="abc": not a number``.
+    Raises fitwatch.Error (a ValueError) on an unknown ``fitwatch_*`` key, a
+    key that is one in another case (``Fitwatch_Warmup``), or a bad value,
+    with the C++ message, e.g.
+    ``fitwatch: setting fitwatch_smoothing="abc": not a number``. Variables
+    of the environment holding bytes that are not UTF-8 are read as bytes and
+    never raise unless they are fitwatch's own.
     """
-    return _core.read_settings(dict(hyperparameters or {}),
-                               dict(os.environ if environ is None else environ))
+    hyperparameters = dict(hyperparameters or {})
+    for key in hyperparameters:
+        if (isinstance(key, str) and key.lower().startswith(HYPERPARAMETER_PREFIX)
+                and not key.startswith(HYPERPARAMETER_PREFIX)):
+            raise Error("fitwatch: hyperparameter %s: fitwatch's settings are lower case (%s)"
+                        % (key[:200], key[:200].lower()))
+    if environ is None:
+        environ = os.environb if os.supports_bytes_environ else os.environ
+    return _core.read_settings(hyperparameters, dict(environ))
 
 
 class ProcessRank(NamedTuple):

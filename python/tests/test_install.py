@@ -3,6 +3,7 @@ only, into a fresh virtual environment (docs/python.md). Slow (it compiles
 the library): a ctest entry of its own, python_pip_install."""
 import glob
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -49,15 +50,23 @@ def test_pip_install_into_a_fresh_venv_offline(tmp_path, cli, kind):
             "assert fitwatch.__file__.startswith(sys.prefix), fitwatch.__file__\n"
             "m = fitwatch.Monitor(job_name='venv')\n"
             "for e in range(1, 4): m.observe(e, 1.0 / e, 1.2 / e)\n"
-            "m.logger.close()\n")
+            "m.logger.close()\n"
+            "import importlib.metadata as md\n"
+            "print('version', fitwatch.__version__, md.version('fitwatch'))\n")
     r = sh(py, "-c", code, cwd=str(tmp_path), env=env)
     assert len(emf_lines(r.stdout)) == 3
     assert validate(cli, r.stdout)[0] == 0
-    # The extension needs only the C and C++ runtimes (docs/python.md).
-    (so,) = (venv / "lib").glob("python3*/site-packages/fitwatch/_core*.so")
+    # One version: CMake's project(VERSION) is the package's and the library's.
+    cmake_version = re.search(r"project\(fitwatch VERSION ([0-9.]+)",
+                              (REPO / "CMakeLists.txt").read_text()).group(1)
+    assert ("version %s %s" % (cmake_version, cmake_version)) in r.stdout
+    # The library needs only the C runtime: libstdc++ and libgcc are linked in
+    # (docs/python.md).
+    (so,) = (venv / "lib").glob("python3*/site-packages/fitwatch/_libfitwatch.so")
     needed = sh("ldd", str(so)).stdout
     libs = sorted(l.split()[0] for l in needed.splitlines() if "=>" in l)
-    assert all(l.split(".so")[0] in ("libstdc++", "libm", "libgcc_s", "libc") for l in libs), libs
+    assert all(l.split(".so")[0] in ("libm", "libc", "libpthread", "libdl", "librt")
+               for l in libs), libs
 
 
 def test_the_sdist_carries_the_library_sources_and_nlohmann_json(tmp_path):
@@ -67,8 +76,42 @@ def test_the_sdist_carries_the_library_sources_and_nlohmann_json(tmp_path):
     (archive,) = tmp_path.glob("fitwatch-*.tar.gz")
     with tarfile.open(archive) as t:
         names = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
-    for f in ("setup.py", "pyproject.toml", "python/src/bindings.cpp", "python/fitwatch/__init__.py",
-              "python/fitwatch/_core.pyi", "python/fitwatch/py.typed", "src/detector.cpp",
+    for f in ("setup.py", "pyproject.toml", "CMakeLists.txt", "cmake/warnings.cmake",
+              "python/CMakeLists.txt", "python/fitwatch.map", "src/c_api.cpp",
+              "include/fitwatch/fitwatch.h", "python/fitwatch/__init__.py",
+              "python/fitwatch/_core.py", "python/fitwatch/py.typed", "src/detector.cpp",
               "include/fitwatch/monitor.hpp", "python/third_party/nlohmann/json.hpp",
-              "docs/python.md"):
+              "docs/python.md", "README.md"):
         assert f in names, f
+    # It builds: CMake finds nlohmann/json in the sdist's copy
+    # (FITWATCH_NLOHMANN_INCLUDE_DIR), as in an image without nlohmann-json3-dev.
+    venv = tmp_path / "venv"
+    sh(PYTHON, "-m", "venv", "--system-site-packages", str(venv), env=env)
+    py = str(venv / "bin" / "python")
+    r = sh(py, "-m", "pip", "install", "-v", "--no-build-isolation", str(archive), env=env)
+    assert "FITWATCH_NLOHMANN_INCLUDE_DIR" in r.stdout + r.stderr
+    r = sh(py, "-c", "import fitwatch; print(fitwatch.schema()['Namespace'])", cwd=str(tmp_path),
+           env=env)
+    assert r.stdout.strip() == "FitWatch"
+
+
+def test_setup_py_reads_the_cmake_version_and_creates_no_folder(tmp_path):
+    """Issue 26: one version (CMakeLists.txt); setup.py makes no folder when it runs."""
+    for f in ("setup.py", "CMakeLists.txt", "docs/python.md"):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / f, tmp_path / f)
+    before = set(os.listdir(tmp_path))
+    r = sh(PYTHON, "setup.py", "--version", cwd=str(tmp_path), env=clean_env())
+    cmake_version = re.search(r"project\(fitwatch VERSION ([0-9.]+)",
+                              (REPO / "CMakeLists.txt").read_text()).group(1)
+    assert r.stdout.strip().splitlines()[-1] == cmake_version
+    assert set(os.listdir(tmp_path)) == before
+
+
+def test_without_nlohmann_json_the_build_says_what_to_install(tmp_path):
+    r = subprocess.run(["cmake", "-S", str(REPO), "-B", str(tmp_path / "b"),
+                        "-DFITWATCH_BUILD_TOOLS=OFF", "-DFITWATCH_WITH_TORCH=OFF",
+                        "-DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0
+    assert "apt-get install nlohmann-json3-dev" in r.stderr

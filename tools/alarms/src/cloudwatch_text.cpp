@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "alarms/model.hpp"
+#include "number_text.hpp"  // std::to_chars, or its stand-in where GCC 10 has none
 
 namespace fitwatch::tools {
 
@@ -31,16 +32,14 @@ std::string java_double(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";
-  char buf[64];
+  char buf[330];  // what format_double_as may write
   const double a = std::fabs(v);
   if (a >= 1e-3 && a < 1e7) {
-    auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
-    std::string s(buf, r.ptr);
+    std::string s(buf, fitwatch::detail::format_double_as(buf, v, true));
     if (s.find('.') == std::string::npos) s += ".0";
     return s;
   }
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  std::string s(buf, r.ptr);  // 1.5e-05
+  std::string s(buf, fitwatch::detail::format_double_as(buf, v, false));  // 1.5e-05
   const auto e = s.find('e');
   std::string mant = s.substr(0, e);
   if (mant.find('.') == std::string::npos) mant += ".0";

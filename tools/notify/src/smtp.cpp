@@ -1,6 +1,8 @@
 #include "notify/smtp.hpp"
 
+#if FITWATCH_SMTP
 #include <curl/curl.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -97,6 +99,7 @@ struct smtp_sender::state {
   std::size_t sent = 0, failed = 0;
   std::thread worker;
 
+#if FITWATCH_SMTP
   struct payload {
     std::string text;
     std::size_t at = 0;
@@ -156,6 +159,13 @@ struct smtp_sender::state {
     return text;
   }
 
+#else
+  // Built without SMTP (FITWATCH_SMTP=OFF): the constructor refuses --smtp.
+  std::string attempt(const email&) {
+    return "built without SMTP";
+  }
+#endif
+
   void report(const email& e, const std::string& why) {
     *err << "fitwatch watch: could not send \"" << e.subject << "\" to " << e.to << " via "
          << shown_url << ": " << why << "\n";
@@ -197,7 +207,13 @@ struct smtp_sender::state {
 
 smtp_sender::smtp_sender(smtp_options o, std::ostream& err) : state_(std::make_shared<state>()) {
   check_smtp_options(o);
+#if FITWATCH_SMTP
   curl_global_init(CURL_GLOBAL_DEFAULT);
+#else
+  throw std::invalid_argument(
+      "--smtp: this fitwatch was built without SMTP (the Python wheel's command): write the "
+      "emails with --outbox, or use the full build (docs/python.md)");
+#endif
   state_->shown_url = redact_url(o.url);
   state_->o = std::move(o);
   state_->err = &err;
