@@ -17,7 +17,7 @@ PYTHON := /usr/bin/python3
 # the target, even inside a pipe.
 .SHELLFLAGS := -eu -o pipefail -c
 
-.PHONY: help deps bench-deps build configure test test-image test-asan test-tsan fuzz demo bench bench-corpus install clean
+.PHONY: help deps bench-deps build configure test test-image wheel test-wheel test-asan test-tsan fuzz demo bench bench-corpus install clean
 
 help:
 	@echo "fitwatch targets:"
@@ -30,6 +30,9 @@ help:
 	@echo "  make bench-corpus  regenerate the corpora of real training runs (a few hours on 2 cores)"
 	@echo "  make install    install the library, headers, CMake package, the fitwatch command"
 	@echo "                  (PREFIX=/usr/local by default) and the Python package (pip, $(PYTHON))"
+	@echo "  make wheel      the Python wheel (py3-none-manylinux_2_31_x86_64, with the fitwatch"
+	@echo "                  command) built in a Debian 11 root, checked as auditwheel would: dist/"
+	@echo "  make test-wheel the wheel installed and run in fresh Debian 11, 12 and 13 roots"
 	@echo "  make test-image build the SageMaker training image (Dockerfile) with podman and check"
 	@echo "                  its contract in it; find_package(fitwatch) in a root without nlohmann"
 	@echo "  make test-asan  the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -62,6 +65,17 @@ build: configure
 test: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
+
+# The wheel is built in a Debian 11 root made with mmdebstrap (cached in
+# build-wheel/), then checked (tools/wheel/check.py); test-wheel installs it
+# in fresh Debian 11/12/13 roots without a compiler or network (about 3 min
+# with the roots cached, 10-15 min cold; docs/python.md).
+wheel: deps
+	@deps/install.sh image
+	tools/wheel/build.sh
+
+test-wheel: wheel
+	tests/wheel/test_roots.sh
 
 # The training image built with podman from an mmdebstrap Debian 12 root
 # (cached in build-image/), its SageMaker contract checked in a RUN step;
@@ -160,4 +174,4 @@ install: build
 	$(PYTHON) -m pip install --no-build-isolation --no-index --upgrade --target $(PYTHON_SITE) .
 
 clean:
-	rm -rf build build-asan build-tsan build-bench build-fuzz build-image build*.configure.log
+	rm -rf build build-asan build-tsan build-bench build-fuzz build-image build-wheel dist build*.configure.log

@@ -12,7 +12,8 @@ DOC = os.path.join(ROOT, "docs", "architecture.md")
 
 
 def cmake_files():
-    for folder in ["."] + [os.path.join("tools", d) for d in sorted(os.listdir(os.path.join(ROOT, "tools")))]:
+    tools = [os.path.join("tools", d) for d in sorted(os.listdir(os.path.join(ROOT, "tools")))]
+    for folder in [".", "python"] + tools:
         path = os.path.join(ROOT, folder, "CMakeLists.txt")
         if os.path.isfile(path):
             yield path
@@ -28,13 +29,14 @@ def strip_comments(text):
 
 
 def declared():
-    """{target: {"PUBLIC": set, "PRIVATE": set}} of the library's and the
-    tools' CMake files (tests, bench, python are consumers, not rooms)."""
+    """{target: {"PUBLIC": set, "PRIVATE": set}} of the library's, the Python
+    package's and the tools' CMake files (tests and bench are consumers)."""
     targets = {}
     for path in cmake_files():
         text = strip_comments(read(path))
         for kind, name in re.findall(r"add_(library|executable)\(\s*([A-Za-z0-9_]+)", text):
-            if "ALIAS" in text.split("add_%s(%s" % (kind, name), 1)[1].split(")", 1)[0]:
+            declaration = text.split("add_%s(%s" % (kind, name), 1)[1].split(")", 1)[0]
+            if "ALIAS" in declaration or "IMPORTED" in declaration:
                 continue
             targets.setdefault(name, {"PUBLIC": set(), "PRIVATE": set()})
         for name, body in re.findall(r"target_link_libraries\(\s*([A-Za-z0-9_]+)([^)]*)\)", text):
