@@ -101,8 +101,8 @@ def _num(v):
 
 def subject_for(job, happened, epoch, best):
     tail = " %s" % happened
-    if epoch is not None:
-        tail += " at epoch %s" % epoch + (" (best %s)" % best if best is not None else "")
+    if isinstance(epoch, int) and not isinstance(epoch, bool):
+        tail += " at epoch %d" % epoch + (" (best %d)" % best if isinstance(best, int) else "")
     room = SUBJECT_MAX - len("fitwatch: ") - len(tail)
     job = _clean(job)
     if len(job) > room:  # tuning jobs differ at the end: keep both ends
@@ -159,11 +159,12 @@ def render(alarm, lines):
         best_line = next((x for x in reversed(lines[:at + 1]) if x.get("Epoch") == best), {})
         reason = next((x.get("OverfittingReason") for x in reversed(lines[:at + 1]) if x.get("OverfittingReason")), "")
         subject = subject_for(job, happened, epoch, best)
-        body.append("Training job %s %s at epoch %s." % (job, happened, epoch))
+        body.append("Training job %s %s%s." % (job, happened, "" if epoch is None else " at epoch %s" % epoch))
         if reason:
             body.append("Why (fitwatch's detector): %s" % reason)
-        body.append("Epoch %s: training loss %s, validation loss %s." % (
-            epoch, _num(line.get("TrainLoss")), _num(line.get("ValidationLoss"))))
+        if epoch is not None:
+            body.append("Epoch %s: training loss %s, validation loss %s." % (
+                epoch, _num(line.get("TrainLoss")), _num(line.get("ValidationLoss"))))
         if best is not None:
             body.append("Best epoch %s: training loss %s, validation loss %s." % (
                 best, _num(best_line.get("TrainLoss")), _num(best_line.get("ValidationLoss"))))
