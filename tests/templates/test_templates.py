@@ -45,8 +45,8 @@ class TemplatesWatchWhatTheLibraryEmits(unittest.TestCase):
 
     def test_fails_when_a_dimension_set_differs(self):
         problems = self.mutated(
-            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: 1\n      DatapointsToAlarm: 1\n      Threshold: 1",
-            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}, {Name: Host, Value: algo-1}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: 1\n      DatapointsToAlarm: 1\n      Threshold: 1")
+            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: !If [HighResolution, 36, 6]\n      DatapointsToAlarm: 1\n      Threshold: 1",
+            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}, {Name: Host, Value: algo-1}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: !If [HighResolution, 36, 6]\n      DatapointsToAlarm: 1\n      Threshold: 1")
         self.assertTrue(any("dimensions ['Host', 'TrainingJobName'] differ" in p for p in problems), problems)
 
     def test_fails_when_a_dashboard_metric_changes(self):
@@ -105,11 +105,16 @@ class MainTemplate(unittest.TestCase):
             self.assertEqual(str(params[param]["Default"]), "0", name)
             self.assertIn("benchmarks.md", params[param]["Description"], name)
 
-    def test_every_alarm_is_one_datapoint_so_any_epoch_spacing_works(self):
+    def test_every_alarm_is_one_datapoint_of_a_range_that_survives_5_minutes_of_delay(self):
+        # 1 out of N: any epoch spacing; N + 2 periods cover a datapoint
+        # that reaches CloudWatch up to 5 minutes late (docs/replay.md).
         for name, res in self.alarms().items():
             props = res["Properties"]
-            self.assertEqual(props["EvaluationPeriods"], 1, name)
+            self.assertEqual(props["EvaluationPeriods"], {"Fn::If": ["HighResolution", 36, 6]}, name)
+            self.assertEqual(props["Period"], {"Fn::If": ["HighResolution", 10, 60]}, name)
             self.assertEqual(props["DatapointsToAlarm"], 1, name)
+            for period, n in [(10, 36), (60, 6)]:
+                self.assertGreaterEqual((n + 2) * period, 300 + 2 * period)
 
     def test_each_child_notifies_the_alarm_topic_and_ignores_missing_data(self):
         # Per-child notifications (docs/deploy.md): every rule that fires

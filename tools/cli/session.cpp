@@ -4,9 +4,9 @@
 #include <chrono>
 #include <functional>
 #include <limits>
-#include <queue>
 #include <memory>
 #include <ostream>
+#include <queue>
 
 #include "alarms/cloudwatch_text.hpp"
 #include "alarms/engine.hpp"

@@ -1,7 +1,7 @@
 #include "notify/email.hpp"
 
-#include <cstdio>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -206,9 +206,8 @@ email render_email(const transition& t, const template_model& model, const topic
   return e;
 }
 
-email render_published(const std::string& subject, const std::string& message,
-                       std::int64_t time_ms, const template_model& model, const topic& tp,
-                       const std::string& recipient) {
+email render_published(const std::string& subject, const std::string& message, std::int64_t time_ms,
+                       const template_model& model, const topic& tp, const std::string& recipient) {
   email e;
   e.time_ms = time_ms;
   e.to = recipient;
@@ -252,7 +251,8 @@ std::string sns_message(const transition& t, const template_model& model) {
   const std::string when = stamp(iso);
   // The stack was deployed before the log began: the configuration time is
   // the first datapoint's (replay knows no earlier one).
-  const std::string configured = stamp(iso_time(model.configured_ms ? model.configured_ms : t.time_ms));
+  const std::string configured =
+      stamp(iso_time(model.configured_ms ? model.configured_ms : t.time_ms));
   json m = {{"AlarmName", t.alarm_name},
             {"AlarmDescription",
              t.alarm->description.empty() ? json(nullptr) : json(t.alarm->description)},

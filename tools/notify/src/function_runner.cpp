@@ -134,17 +134,21 @@ function_result run_function(const lambda_function& fn, const std::string& topic
   json events = json::array();
   std::int64_t first = lines.entries().empty() ? 0 : lines.entries().front().timestamp_ms;
   for (const auto& e : lines.entries())
-    events.push_back({{"timestamp", e.timestamp_ms}, {"visible", e.visible_ms}, {"message", e.line}});
+    events.push_back(
+        {{"timestamp", e.timestamp_ms}, {"visible", e.visible_ms}, {"message", e.line}});
   json env = json::object();
   for (const auto& [k, v] : fn.environment) env[k] = v;
-  const json record = {
-      {"EventSource", "aws:sns"},
-      {"Sns",
-       {{"Type", "Notification"}, {"TopicArn", topic_arn}, {"Subject", nullptr}, {"Message", message}}}};
-  const json input = {{"code", fn.code},     {"handler", fn.handler.empty() ? "index.handler" : fn.handler},
-                      {"env", env},          {"region", region},
-                      {"now_ms", now_ms},    {"first_ms", first},
-                      {"events", events},    {"event", {{"Records", json::array({record})}}}};
+  const json record = {{"EventSource", "aws:sns"},
+                       {"Sns",
+                        {{"Type", "Notification"},
+                         {"TopicArn", topic_arn},
+                         {"Subject", nullptr},
+                         {"Message", message}}}};
+  const json input = {
+      {"code", fn.code},  {"handler", fn.handler.empty() ? "index.handler" : fn.handler},
+      {"env", env},       {"region", region},
+      {"now_ms", now_ms}, {"first_ms", first},
+      {"events", events}, {"event", {{"Records", json::array({record})}}}};
   const temp_file script(harness), data(input.dump(-1, ' ', false, json::error_handler_t::replace));
   if (script.path.empty() || data.path.empty()) {
     r.error = std::string("cannot write a temporary file: ") + std::strerror(errno);
@@ -201,7 +205,8 @@ function_result run_function(const lambda_function& fn, const std::string& topic
   }
   for (const auto& p : result.value("publishes", json::array()))
     r.publishes.push_back({p.value("topic", ""), p.value("subject", ""), p.value("message", "")});
-  for (const auto& c : result.value("calls", json::array())) r.calls.push_back(c.get<std::string>());
+  for (const auto& c : result.value("calls", json::array()))
+    r.calls.push_back(c.get<std::string>());
   if (result.contains("error"))
     r.error = "the function " + fn.logical_id + " failed: " + result["error"].get<std::string>();
   return r;

@@ -65,7 +65,7 @@ struct lambda_function {
 
 struct topic {
   std::string logical_id, arn, display_name;
-  std::vector<std::string> emails;  ///< email subscriptions, in template order
+  std::vector<std::string> emails;         ///< email subscriptions, in template order
   std::vector<lambda_function> functions;  ///< lambda subscriptions to functions of the template
 };
 
