@@ -63,6 +63,8 @@ void dispatcher::run_functions(const topic& tp, const transition& t, std::vector
   for (const auto& fn : tp.functions) {
     const auto r = run_function(fn, tp.arn, message, t.time_ms, model_.region, lines_);
     if (!r.error.empty()) {
+      // The function's email is lost: counted as one email not written.
+      ++emails_;
       ++unwritten_;
       err_ << "fitwatch: " << t.alarm_name << " " << to_string(t.new_state) << ": " << r.error
            << "\n";

@@ -61,7 +61,7 @@ class dispatcher {
   /// An EMF line of the log, for the functions subscribed to the topics
   /// (the formatter reads the job's lines): visible to them from
   /// `visible_ms` (its timestamp plus the delivery delay). Kept only when
-  /// some topic runs a function, at most the last 20,000 lines.
+  /// some topic runs a function, at most the last 5,000 lines.
   void observe(const std::string& line, std::int64_t timestamp_ms, std::int64_t visible_ms);
 
   /// Emails rendered so far.

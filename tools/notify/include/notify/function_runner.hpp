@@ -29,7 +29,7 @@ namespace fitwatch::tools {
 /// Logs (timestamp + the delivery delay).
 class log_window {
  public:
-  explicit log_window(std::size_t capacity = 20000) : capacity_(capacity) {}
+  explicit log_window(std::size_t capacity = 5000) : capacity_(capacity) {}
   void add(const std::string& line, std::int64_t timestamp_ms, std::int64_t visible_ms);
   struct entry {
     std::string line;
