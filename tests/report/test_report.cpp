@@ -104,18 +104,6 @@ TEST_CASE("report: each job of the log gets its own section") {
   CHECK(attribute(html, "summary", "data-jobs") == "2");
 }
 
-TEST_CASE("report: written through a temporary file, a bad path throws naming it") {
-  fitwatch::test::temp_dir dir;
-  template_model model;
-  run_report r{model};
-  r.write_file(dir.file("r.html"));
-  CHECK(std::filesystem::exists(dir.file("r.html")));
-  CHECK_FALSE(std::filesystem::exists(dir.file("r.html.tmp")));
-  CHECK_THROWS_WITH(
-      r.write_file(dir.file("missing/r.html")),
-      doctest::Contains(("cannot write report " + dir.file("missing/r.html.tmp")).c_str()));
-}
-
 TEST_CASE("replay --report: a report that cannot be written is a clear error, exit 2") {
   fitwatch::test::temp_dir dir;
   const auto res = fitwatch::test::run_command(

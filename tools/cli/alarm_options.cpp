@@ -1,5 +1,8 @@
 #include "alarm_options.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -180,6 +183,28 @@ alarm_options parse_alarm_options(const std::vector<std::string>& args, alarm_co
     check_smtp_options(o.delivery.smtp);
   }
   return o;
+}
+
+void check_outputs(const alarm_options& o) {
+  if (o.html_report.empty()) return;
+  struct stat out {};
+  if (::stat(o.html_report.c_str(), &out) != 0) return;  // a new file
+  if (!S_ISREG(out.st_mode)) {
+    throw std::invalid_argument("--report " + o.html_report +
+                                " is not a regular file; it would be replaced by one");
+  }
+  const auto same = [&](const struct stat& in) {
+    return in.st_dev == out.st_dev && in.st_ino == out.st_ino;
+  };
+  struct stat in {};
+  for (const auto& log : o.logs) {
+    if (::stat(log.c_str(), &in) == 0 && same(in))
+      throw std::invalid_argument("--report " + o.html_report + " is the log " + log +
+                                  "; it would be replaced");
+  }
+  if (o.logs.empty() && ::fstat(STDIN_FILENO, &in) == 0 && same(in))
+    throw std::invalid_argument("--report " + o.html_report +
+                                " is the log on stdin; it would be replaced");
 }
 
 }  // namespace fitwatch::tools

@@ -58,4 +58,10 @@ std::int64_t parse_duration(const std::string& s);
 /// \throw std::invalid_argument for a bad flag.
 alarm_options parse_alarm_options(const std::vector<std::string>& args, alarm_command command);
 
+/// The --report file is replaced by a new one: refuse one that is an input
+/// (a log file, or stdin when it reads stdin) or that exists and is not a
+/// regular file (a FIFO, a device such as /dev/stdout, a folder).
+/// \throw std::invalid_argument naming the path.
+void check_outputs(const alarm_options& o);
+
 }  // namespace fitwatch::tools

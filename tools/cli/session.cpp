@@ -7,6 +7,8 @@
 #include <memory>
 #include <ostream>
 #include <queue>
+#include <sstream>
+#include <stdexcept>
 
 #include "alarms/cloudwatch_text.hpp"
 #include "alarms/engine.hpp"
@@ -15,6 +17,7 @@
 #include "diagnose.hpp"
 #include "emf/validate.hpp"
 #include "notify/dispatch.hpp"
+#include "notify/outbox.hpp"
 #include "print.hpp"
 #include "report/report.hpp"
 
@@ -28,8 +31,14 @@ class html_report_file {
   html_report_file(const template_model& model, std::string path, std::int64_t every_ms)
       : page_(model), path_(std::move(path)), every_(every_ms) {}
   run_report& page() { return page_; }
+  // A new file next to the report, renamed over it (notify/outbox.hpp): a
+  // reader never sees half a report, and a file or symlink planted at any
+  // name is never followed.
   void write() {
-    page_.write_file(path_);
+    std::ostringstream html;
+    page_.write_html(html);
+    const auto error = write_outbox_file(path_, html.str());
+    if (!error.empty()) throw std::runtime_error("cannot write report " + path_ + ": " + error);
     written_ = std::chrono::steady_clock::now();
   }
   bool due() const { return std::chrono::steady_clock::now() - written_ >= every_; }
@@ -242,6 +251,7 @@ int run_alarms(const std::vector<std::string>& args, alarm_command command, std:
       }
     }
     o = parse_alarm_options(args, command);
+    check_outputs(o);
   } catch (const std::exception& e) {
     err << o.name() << ": " << e.what() << "\n" << alarm_usage;
     return 2;

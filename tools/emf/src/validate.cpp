@@ -22,6 +22,23 @@ std::size_t code_points(std::string_view s) {
   return n;
 }
 
+// API_Dimension: names and values "must contain only ASCII characters and
+// must include at least one non-whitespace character. ASCII control
+// characters are not supported"; a metric is never made of anything else,
+// and the library and emit refuse such text too (src/record.cpp).
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html
+// The reason, or null if `s` is fine.
+const char* not_cloudwatch_ascii(std::string_view s) {
+  bool visible = false;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u > 0x7F) return "is not ASCII (CloudWatch accepts only ASCII)";
+    if (u < 0x20 || u == 0x7F) return "contains an ASCII control character";
+    visible |= c != ' ';
+  }
+  return visible ? nullptr : "is only whitespace";
+}
+
 bool starts_like_emf(std::string_view line) {
   const auto first = line.find_first_not_of(" \t\r");
   return first != std::string_view::npos && line[first] == '{' &&
@@ -158,15 +175,20 @@ struct checker {
           } else if (!value.is_string()) {
             fail("dimension \"" + std::string(key) + "\" has a value that is not a string");
           } else {
-            const auto n = code_points(std::string_view(value));
+            const std::string_view text = value;
+            const auto n = code_points(text);
             if (n < 1 || n > limits::max_dimension_value_length) {
               fail("dimension \"" + std::string(key) +
                    "\" value must have 1..1024 characters, has " + std::to_string(n));
+            } else if (const char* why = not_cloudwatch_ascii(text)) {
+              fail("dimension \"" + std::string(key) + "\" value " + why);
             }
           }
           if (key.empty() || key.size() > limits::max_name_length || key.front() == ':') {
             fail("dimension name \"" + std::string(key) +
                  "\" is empty, too long or starts with ':'");
+          } else if (const char* why = not_cloudwatch_ascii(key)) {
+            fail("dimension name \"" + std::string(key) + "\" " + why);
           }
         }
       }

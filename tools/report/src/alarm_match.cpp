@@ -45,17 +45,23 @@ bool watches_job(const metric_alarm& a, const std::string& job) {
   return !any;
 }
 
-bool concerns_job(const template_model& model, const transition& t, const std::string& job) {
+contributor_items contributors_by_job(const transition& t) {
+  contributor_items items;
+  if (t.metric == nullptr || !is_insights(*t.metric)) return items;
+  std::stringstream list(t.contributor);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    const auto eq = item.find('=');
+    if (eq != std::string::npos) items.emplace(item.substr(eq + 1), item);
+  }
+  return items;
+}
+
+bool concerns_job(const template_model& model, const transition& t, const std::string& job,
+                  const contributor_items& items) {
   if (t.metric != nullptr) {
     if (!is_insights(*t.metric)) return watches_job(*t.metric, job);
-    if (t.contributor.empty()) return true;
-    std::stringstream list(t.contributor);
-    std::string item;
-    while (std::getline(list, item, ',')) {
-      const auto eq = item.find('=');
-      if (eq != std::string::npos && item.substr(eq + 1) == job) return true;
-    }
-    return false;
+    return t.contributor.empty() || items.count(job) != 0;
   }
   if (t.composite_alarm_ == nullptr) return true;
   const std::string& rule = t.composite_alarm_->rule;
@@ -68,6 +74,15 @@ bool concerns_job(const template_model& model, const transition& t, const std::s
     if (watches_job(a, job)) return true;
   }
   return !any_child;
+}
+
+std::string contributors_of_job(const transition& t, const std::string& job,
+                                const contributor_items& items) {
+  if (t.contributor_level() || items.size() <= 1) return t.contributor;
+  const auto mine = items.find(job);
+  const std::size_t others = items.size() - (mine == items.end() ? 0 : 1);
+  const std::string rest = std::to_string(others) + (others == 1 ? " other job" : " other jobs");
+  return mine == items.end() ? rest : mine->second + " and " + rest;
 }
 
 }  // namespace fitwatch::tools::report_detail

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <unordered_map>
 
 #include "alarms/model.hpp"
 #include "alarms/transition.hpp"
@@ -20,9 +21,21 @@ std::size_t watched_metric(const metric_alarm& a);
 // the job's name, or it has none, or it is a Metrics Insights alarm (one
 // contributor per job).
 bool watches_job(const metric_alarm& a, const std::string& job);
+// The contributors a Metrics Insights transition lists ("Dim=value,..."),
+// by job (the value), read once per transition; empty for other alarms.
+using contributor_items = std::unordered_map<std::string, std::string>;
+contributor_items contributors_by_job(const transition& t);
 // True if a transition belongs to this job's section: a metric alarm that
-// watches it; a Metrics Insights alarm whose contributors name it (or none,
-// when it returns to OK); a composite alarm one of whose children does.
-bool concerns_job(const template_model& model, const transition& t, const std::string& job);
+// watches it; a Metrics Insights alarm whose contributors (`items`) name it
+// (or none, when it returns to OK); a composite alarm one of whose children
+// does.
+bool concerns_job(const template_model& model, const transition& t, const std::string& job,
+                  const contributor_items& items);
+// A transition's contributors as a job's section shows them: a contributor's
+// own transition, all; an alarm-level one listing several, only the one
+// naming `job` and how many others, so a fleet's report grows with the
+// number of jobs, not with its square.
+std::string contributors_of_job(const transition& t, const std::string& job,
+                                const contributor_items& items);
 
 }  // namespace fitwatch::tools::report_detail

@@ -1,19 +1,38 @@
 // The metrics the report reads, by name: the order of run_report::metric.
+// Each name is taken from the library's table (fitwatch::signal_metrics), so
+// renaming a signal there fails to compile here instead of silently emptying
+// the report's curves.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <stdexcept>
 #include <string_view>
 
+#include "fitwatch/monitor.hpp"
 #include "report/report.hpp"
 
 namespace fitwatch::tools::report_detail {
 
+// `name` as the library's table has it; not a constant expression (a
+// compile error where it is used as one) if the library emits no such metric.
+constexpr std::string_view signal(std::string_view name) {
+  for (const auto& m : fitwatch::signal_metrics)
+    if (m.name == name) return m.name;
+  throw std::invalid_argument("not a metric fitwatch::signal_metrics declares");
+}
+
 // The metrics, in the order of run_report::metric.
 inline constexpr std::array<std::string_view, run_report::metric_count> metric_names = {
-    "TrainLoss",           "ValidationLoss",           "BestValidationLoss",
-    "GeneralizationLoss",  "ValidationLossRiseStreak", "EvaluationsSinceBest",
-    "OverfittingDetected", "TrainingDiverged",         "GeneralizationGapRatio"};
+    signal("TrainLoss"),
+    signal("ValidationLoss"),
+    signal("BestValidationLoss"),
+    signal("GeneralizationLoss"),
+    signal("ValidationLossRiseStreak"),
+    signal("EvaluationsSinceBest"),
+    signal("OverfittingDetected"),
+    signal("TrainingDiverged"),
+    signal("GeneralizationGapRatio")};
 
 inline std::size_t metric_index(std::string_view name) {
   for (std::size_t i = 0; i < metric_names.size(); ++i)

@@ -108,10 +108,15 @@ td.state-INSUFFICIENT_DATA{color:#777}
 class job_writer {
  public:
   job_writer(const template_model& model, const run_report::job& j, std::size_t index,
-             const std::vector<run_report::alarm_change>& changes)
-      : j_(j), id_("j" + std::to_string(index)) {
-    for (const auto& c : changes)
-      if (concerns_job(model, c.t, j.name)) changes_.push_back(&c);
+             const std::vector<run_report::alarm_change>& changes,
+             const std::vector<contributor_items>& contributors)
+      : j_(j), id_("j" + std::to_string(index)), contributors_(contributors) {
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+      if (concerns_job(model, changes[i].t, j.name, contributors[i])) {
+        changes_.push_back(&changes[i]);
+        change_index_.push_back(i);
+      }
+    }
     // Lines mostly come in time order: sort only when they did not.
     if (!j.in_time_order) {
       order_.resize(j.rows.size());
@@ -537,14 +542,16 @@ class job_writer {
   void table(std::ostream& out) const {
     out << "<table id=\"" << id_ << "-transitions\"><tr><th>time</th><th>alarm</th>"
         << "<th>change</th><th>epoch</th><th>reason</th><th>emails to</th></tr>\n";
-    for (const auto* c : changes_) {
+    for (std::size_t i = 0; i < changes_.size(); ++i) {
+      const auto* c = changes_[i];
       const auto& t = c->t;
+      const auto& items = contributors_[change_index_[i]];
       out << "<tr><td>" << utc(t.time_ms) << "</td><td>" << esc(t.alarm_name)
-          << (t.contributor.empty() ? "" : "<br>" + esc(t.contributor)) << "</td><td class=\"state-"
-          << to_string(t.new_state) << "\">" << to_string(t.old_state) << " &rarr; "
-          << to_string(t.new_state) << "</td><td>" << (t.epoch ? std::to_string(*t.epoch) : "")
-          << "</td><td>" << esc(t.reason) << "</td><td>" << esc(join(c->recipients, ", "))
-          << "</td></tr>\n";
+          << (t.contributor.empty() ? "" : "<br>" + esc(contributors_of_job(t, j_.name, items)))
+          << "</td><td class=\"state-" << to_string(t.new_state) << "\">" << to_string(t.old_state)
+          << " &rarr; " << to_string(t.new_state) << "</td><td>"
+          << (t.epoch ? std::to_string(*t.epoch) : "") << "</td><td>" << esc(t.reason)
+          << "</td><td>" << esc(join(c->recipients, ", ")) << "</td></tr>\n";
     }
     if (changes_.empty()) out << "<tr><td colspan=\"6\">no alarm changed state</td></tr>\n";
     out << "</table>\n";
@@ -553,6 +560,8 @@ class job_writer {
   const run_report::job& j_;
   std::string id_;
   std::vector<const run_report::alarm_change*> changes_;
+  std::vector<std::size_t> change_index_;  // changes_[i] is the report's change_index_[i]
+  const std::vector<contributor_items>& contributors_;
   std::vector<std::size_t> order_;  // rows by time, when they came out of it
   x_axis xa_;
   std::vector<lane> lanes_;
@@ -583,25 +592,12 @@ void run_report::write_html(std::ostream& out) const {
     out << "</p>\n";
   }
   if (jobs_.empty()) out << "<p id=\"empty\">No EMF event with fitwatch's metrics yet.</p>\n";
+  std::vector<contributor_items> contributors;
+  contributors.reserve(changes_.size());
+  for (const auto& c : changes_) contributors.push_back(contributors_by_job(c.t));
   for (std::size_t i = 0; i < jobs_.size(); ++i)
-    job_writer(model_, jobs_[i], i, changes_).write(out);
+    job_writer(model_, jobs_[i], i, changes_, contributors).write(out);
   out << "</body></html>\n";
-}
-
-void run_report::write_file(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot write report " + tmp + ": " + std::strerror(errno));
-    write_html(f);
-    f.flush();
-    if (!f) throw std::runtime_error("cannot write report " + tmp + ": " + std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write report " + path + ": " + why);
-  }
 }
 
 }  // namespace fitwatch::tools

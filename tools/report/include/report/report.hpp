@@ -13,7 +13,7 @@
 //   fitwatch::tools::run_report r{model};
 //   r.add_event(event);                      // each valid EMF event of the log
 //   r.add_transition(t, {"a@example.com"});  // each transition, with its emails
-//   r.write_file("report.html");             // written to a temp file, renamed
+//   r.write_html(file);                      // the whole page
 // \endcode
 //
 // Thread safety: none; one report per replay.
@@ -48,12 +48,9 @@ class run_report {
   /// One alarm transition and the addresses its emails went to.
   void add_transition(const transition& t, const std::vector<std::string>& recipients);
 
-  /// The report as one HTML document.
+  /// The report as one HTML document. (Where it goes, and how the file is
+  /// created, is the caller's: fitwatch writes a new file and renames it.)
   void write_html(std::ostream& out) const;
-  /// Writes the report to `path` through a temporary file in the same
-  /// folder and a rename, so a reader never sees half a report.
-  /// \throw std::runtime_error naming the path when it cannot be written.
-  void write_file(const std::string& path) const;
 
   // The metrics a report reads, in this order.
   enum metric : std::size_t {
