@@ -60,7 +60,7 @@ class Outbox(unittest.TestCase):
             self.assertEqual(f.read(), "precious\n")
         self.assertFalse(os.path.islink(name))
         with open(name, "rb") as f:
-            self.assertIn(b"Subject: fitwatch: job-1 is overfitting at epoch ", f.read())
+            self.assertIn(b"Subject: fitwatch: job-1 is overfitting\r\n", f.read())
         self.assertEqual(oct(os.stat(name).st_mode & 0o777), "0o644")
 
 

@@ -136,7 +136,7 @@ TEST_CASE("a long evaluation range keeps a job in ALARM between its evaluations"
                                            {"", "ALARM", "OK", 73}});
 }
 
-TEST_CASE("more than 100 contributors in ALARM read 100+; above 500 series, partial data") {
+TEST_CASE("more than 100 contributors in ALARM read 100+, above 500 series partial data") {
   // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html
   const auto model = model_of(insights_template(1));
   SUBCASE("101 jobs in ALARM") {

@@ -174,23 +174,24 @@ class DivergenceInTheFleet(unittest.TestCase):
 
 class HostileJobNames(unittest.TestCase):
     def test_a_job_name_with_cr_lf_cannot_inject_headers_or_stop_the_replay(self):
-        # The contributor's name comes from the log: it goes into the Subject.
+        # The contributor's name comes from the log and would go into the
+        # Subject. A dimension value with a control character is invalid EMF
+        # (CloudWatch rejects the line): no metric, no contributor, no email,
+        # and the replay says why (exit 4: no alarm read a datapoint). The
+        # formatter cleans its subject as well (test_formatter.py).
         evil = "evil\r\nBcc: m@evil.example"
         log = emit("job-a", curve(T0))
         lines = [json.loads(l) for l in log.splitlines()]
         for d in lines:
             d["TrainingJobName"] = evil
-        transitions, emails = replay("".join(json.dumps(d) + "\n" for d in lines))
-        alarms = [t for t in transitions if t["alarm"] == OVERFITTING and contributor_of(t)]
-        self.assertEqual([contributor_of(t) for t in alarms], [evil, evil])  # ALARM, then OK
-        mine = [m for m in formatted(emails) if "evil" in m["Subject"]]
-        self.assertEqual(len(mine), len(TEAM))
-        for m in mine:
-            self.assertIsNone(m["Bcc"])
-            self.assertNotIn("\r", m["Subject"])
-            self.assertNotIn("\n", m["Subject"])
-            self.assertEqual(subject(m), (OVERFITTING, "evil??Bcc: m@evil.example"))
-
+        with tempfile.TemporaryDirectory() as d:
+            r = subprocess.run([CLI, "replay", "--template", FLEET, "--outbox", os.path.join(d, "o"),
+                                "--param", "TeamEmails=" + ",".join(TEAM)],
+                               input="".join(json.dumps(x) + "\n" for x in lines),
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 4, r.stderr)
+            self.assertIn('dimension "TrainingJobName" value contains an ASCII control character', r.stderr)
+            self.assertEqual(glob.glob(os.path.join(d, "o", "*.eml")), [])
 
     def test_the_longest_job_name_keeps_the_subject_under_100_characters(self):
         job = "j" * 63  # SageMaker's longest training job name

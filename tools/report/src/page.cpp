@@ -141,7 +141,7 @@ class job_writer {
       transition probe;
       probe.composite = true;
       probe.composite_alarm_ = &c;
-      if (concerns_job(model, probe, j.name))
+      if (concerns_job(model, probe, j.name, {}))
         lanes_.push_back({c.name, nullptr, run_report::metric_count});
     }
     scan();
