@@ -173,25 +173,29 @@ class DivergenceInTheFleet(unittest.TestCase):
 
 
 class HostileJobNames(unittest.TestCase):
-    def test_a_job_name_with_cr_lf_cannot_inject_headers_or_stop_the_replay(self):
-        # The contributor's name comes from the log and would go into the
-        # Subject. A dimension value with a control character is invalid EMF
-        # (CloudWatch rejects the line): no metric, no contributor, no email,
-        # and the replay says why (exit 4: no alarm read a datapoint). The
-        # formatter cleans its subject as well (test_formatter.py).
+    def test_a_job_name_with_cr_lf_is_refused_before_it_can_reach_a_header(self):
+        # The contributor's name comes from the log and goes into the Subject.
+        # CloudWatch takes no dimension value with a control character
+        # (API_Dimension), so such lines are invalid EMF: reported with
+        # their line numbers, no email written, nothing raw printed.
         evil = "evil\r\nBcc: m@evil.example"
         log = emit("job-a", curve(T0))
         lines = [json.loads(l) for l in log.splitlines()]
         for d in lines:
             d["TrainingJobName"] = evil
         with tempfile.TemporaryDirectory() as d:
-            r = subprocess.run([CLI, "replay", "--template", FLEET, "--outbox", os.path.join(d, "o"),
-                                "--param", "TeamEmails=" + ",".join(TEAM)],
-                               input="".join(json.dumps(x) + "\n" for x in lines),
+            path, outbox = os.path.join(d, "fleet.log"), os.path.join(d, "outbox")
+            with open(path, "w") as f:
+                f.write("".join(json.dumps(x) + "\n" for x in lines))
+            r = subprocess.run([CLI, "replay", "--template", FLEET, "--outbox", outbox, "--param",
+                                "TeamEmails=" + ",".join(TEAM), path],
                                capture_output=True, text=True, timeout=120)
             self.assertEqual(r.returncode, 4, r.stderr)
-            self.assertIn('dimension "TrainingJobName" value contains an ASCII control character', r.stderr)
-            self.assertEqual(glob.glob(os.path.join(d, "o", "*.eml")), [])
+            self.assertIn(path + ":1: invalid EMF, skipped: dimension \"TrainingJobName\" value "
+                          "contains an ASCII control character", r.stderr)
+            self.assertNotIn("Bcc", r.stdout + r.stderr)
+            self.assertEqual(os.listdir(outbox), [])
+
 
     def test_the_longest_job_name_keeps_the_subject_under_100_characters(self):
         job = "j" * 63  # SageMaker's longest training job name

@@ -63,12 +63,15 @@ bool concerns_job(const template_model& model, const transition& t, const std::s
     if (!is_insights(*t.metric)) return watches_job(*t.metric, job);
     return t.contributor.empty() || items.count(job) != 0;
   }
-  if (t.composite_alarm_ == nullptr) return true;
-  const std::string& rule = t.composite_alarm_->rule;
+  return t.composite_alarm_ == nullptr || composite_watches_job(model, *t.composite_alarm_, job);
+}
+
+bool composite_watches_job(const template_model& model, const composite_alarm& c,
+                           const std::string& job) {
   bool any_child = false;
   for (const auto& a : model.alarms) {
-    if (rule.find('"' + a.name + '"') == std::string::npos &&
-        rule.find('"' + a.arn + '"') == std::string::npos)
+    if (c.rule.find('"' + a.name + '"') == std::string::npos &&
+        c.rule.find('"' + a.arn + '"') == std::string::npos)
       continue;
     any_child = true;
     if (watches_job(a, job)) return true;

@@ -21,6 +21,10 @@ std::size_t watched_metric(const metric_alarm& a);
 // the job's name, or it has none, or it is a Metrics Insights alarm (one
 // contributor per job).
 bool watches_job(const metric_alarm& a, const std::string& job);
+// True if a composite alarm concerns this job: one of its children watches
+// it, or none of its children is a metric alarm of the model.
+bool composite_watches_job(const template_model& model, const composite_alarm& c,
+                           const std::string& job);
 // The contributors a Metrics Insights transition lists ("Dim=value,..."),
 // by job (the value), read once per transition; empty for other alarms.
 using contributor_items = std::unordered_map<std::string, std::string>;

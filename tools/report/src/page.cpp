@@ -137,13 +137,9 @@ class job_writer {
     xa_.t1 += (xa_.t1 - xa_.t0) / 50;  // room for the last marks
     for (const auto& a : model.alarms)
       if (watches_job(a, j.name)) lanes_.push_back({a.name, &a, watched_metric(a)});
-    for (const auto& c : model.composites) {
-      transition probe;
-      probe.composite = true;
-      probe.composite_alarm_ = &c;
-      if (concerns_job(model, probe, j.name, {}))
+    for (const auto& c : model.composites)
+      if (composite_watches_job(model, c, j.name))
         lanes_.push_back({c.name, nullptr, run_report::metric_count});
-    }
     scan();
   }
 

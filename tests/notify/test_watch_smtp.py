@@ -14,7 +14,7 @@ import unittest
 
 from smtp_fake import FakeSMTP
 
-ROOT = os.path.join(os.path.dirname(__file__), "..")
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CLI = os.environ["FITWATCH_CLI"]
 TEMPLATE = os.path.join(ROOT, "templates", "overfitting-alerts.yaml")
 RECIPIENTS = ["alice@example.com", "bob@example.org", "carol@example.net"]

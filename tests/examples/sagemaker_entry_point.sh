@@ -6,7 +6,7 @@
 # (More cases, with a failure file, ranks and a resume: test_sagemaker.cpp.)
 # usage: sagemaker_entry_point.sh EXAMPLE_DIR FITWATCH_CLI
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/input/config"

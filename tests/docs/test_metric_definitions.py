@@ -13,7 +13,7 @@ import subprocess
 import unittest
 
 CLI = os.environ["FITWATCH_CLI"]
-DOC = os.path.join(os.path.dirname(__file__), "..", "docs", "fleet.md")
+DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "fleet.md")
 KEYS = {"validation:loss": "ValidationLoss", "train:loss": "TrainLoss",
         "best:validation_loss": "BestValidationLoss"}
 

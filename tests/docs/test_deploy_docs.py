@@ -12,7 +12,7 @@ import re
 import subprocess
 import unittest
 
-ROOT = os.path.join(os.path.dirname(__file__), "..")
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 DOC = os.path.join(ROOT, "docs", "deploy.md")
 PLACEHOLDER = "arn:aws:sns:us-east-1:123456789012:fitwatch-topic"
 ENV = dict(os.environ,
