@@ -4,7 +4,7 @@ goes through the whole chain with default parameters,
 
     fitwatch emit (one evaluation every S seconds)
       -> fitwatch replay --template templates/overfitting-alerts.yaml
-      -> the first ALARM of the composite alarm, the one that emails,
+      -> the first ALARM that emails the team (a child alarm, through the formatter),
 
 at S = 30 s, 2 min and 10 min, and is scored like the detector's own verdict
 (the first OverfittingDetected = 1 line of emit) and the rules of record.
@@ -80,7 +80,8 @@ def email_index(cli, emf, spacing, params=()):
         if not line.startswith("{"):
             continue
         t = json.loads(line)
-        if t["alarm"] == JOB + "-fitwatch-alert" and t["new_state"] == "ALARM" and t.get("emails"):
+        # Each child alarm emails the team through the formatter (issue #23).
+        if t["new_state"] == "ALARM" and t.get("emails"):
             # the newest evaluation written at or before the email
             return min((t["time_ms"] - T0) // (spacing * 1000), len(emf.splitlines()) - 1)
     return None

@@ -238,6 +238,8 @@ TEST_CASE("reasons are written in CloudWatch's words") {
   CHECK(fitwatch::tools::java_double(1e-4) == "1.0E-4");
   CHECK(fitwatch::tools::java_double(12345678) == "1.2345678E7");
   CHECK(fitwatch::tools::email_time(1749989237000) == "Sunday 15 June, 2025 12:07:17 UTC");
+  // A two-digit day, as real emails print it ("Monday 07 December").
+  CHECK(fitwatch::tools::email_time(1796637600000) == "Monday 07 December, 2026 10:00:00 UTC");
   CHECK(fitwatch::tools::datapoint_time(1749988920000) == "15/06/25 12:02:00");
 }
 
@@ -272,6 +274,29 @@ TEST_CASE("composite alarm rules: ALARM, OK, INSUFFICIENT_DATA, AND, OR, NOT, na
       alarm_error);
   CHECK_THROWS_WITH_AS(engine{model_of(with_rule(R"(ALARM("a") XOR OK("b"))"))},
                        doctest::Contains("AlarmRule: unexpected"), alarm_error);
+}
+
+TEST_CASE("a composite alarm evaluates when it is created: OK, with its OK actions") {
+  json t = alarm_template(1, 1, "missing");
+  t["Resources"]["C"] = {
+      {"Type", "AWS::CloudWatch::CompositeAlarm"},
+      {"Properties",
+       {{"AlarmName", "c"}, {"AlarmRule", R"(ALARM("a"))"}, {"OKActions", {"arn:ok"}}}}};
+  const auto model = model_of(t);
+  engine e{model};
+  add(e, event(base + 1000, 2), 1);  // a: ALARM at its first evaluation
+  const auto ts = e.advance_to(base + minute);
+  REQUIRE(ts.size() == 3);
+  // Before any child is evaluated: the rule is false, the composite goes to
+  // OK and runs its OK actions (at deploy time in AWS).
+  CHECK(ts[0].alarm_name == "c");
+  CHECK(ts[0].old_state == INSUFFICIENT);
+  CHECK(ts[0].new_state == OK);
+  CHECK(ts[0].reason == "The alarm rule evaluated to OK.");
+  CHECK(ts[0].actions == std::vector<std::string>{"arn:ok"});
+  CHECK(ts[1].alarm_name == "a");
+  CHECK(ts[2].alarm_name == "c");
+  CHECK(ts[2].new_state == ALARM);
 }
 
 TEST_CASE("template errors name the resource and the construct") {
@@ -342,10 +367,24 @@ TEST_CASE("the shipped template: parameters, Rules, ForEach and the collision ch
     with.parameters["GapRatioThreshold"] = "0";
     CHECK(fitwatch::tools::evaluate_template(t, with).alarms.size() == 4);
   }
-  REQUIRE(model.topics.size() == 1);
-  CHECK(model.topics[0].emails == std::vector<std::string>{"a@x.com", "b@y.org", "c@z.net"});
-  CHECK(model.topics[0].display_name == "fitwatch");
-  CHECK(model.alarms[0].period == 10);  // high resolution by default
+  // The alarm topic runs the formatter, which publishes to the team's topic.
+  REQUIRE(model.topics.size() == 2);
+  CHECK(model.topics[0].logical_id == "AlarmTopic");
+  CHECK(model.topics[0].emails.empty());
+  REQUIRE(model.topics[0].functions.size() == 1);
+  CHECK(model.topics[0].functions[0].logical_id == "FormatterFunction");
+  CHECK(model.topics[0].functions[0].handler == "index.handler");
+  CHECK(model.topics[0].functions[0].code.find("def handler(event, context):") !=
+        std::string::npos);
+  CHECK(model.topics[0].functions[0].environment ==
+        std::vector<std::pair<std::string, std::string>>{{"TEAM_TOPIC_ARN", model.topics[1].arn}});
+  CHECK(model.topics[1].emails == std::vector<std::string>{"a@x.com", "b@y.org", "c@z.net"});
+  CHECK(model.topics[1].display_name == "fitwatch");
+  for (const auto& a : model.alarms)
+    CHECK(a.alarm_actions == std::vector<std::string>{model.topics[0].arn});
+  CHECK(model.composites[0].alarm_actions.empty());
+  CHECK(model.alarms[0].period == 10);              // high resolution by default
+  CHECK(model.alarms[0].evaluation_periods == 36);  // a datapoint 5 min late stays in range
   o.parameters["AlarmResolution"] = "standard";
   CHECK(fitwatch::tools::evaluate_template(t, o).alarms[0].period == 60);
   o.parameters["TeamEmails"] = "";
@@ -373,9 +412,11 @@ TEST_CASE("the shipped template with TeamTopicArn: no topic of its own, the team
   auto model = fitwatch::tools::evaluate_template(t, o);
   CHECK(model.topics.empty());
   CHECK_FALSE(has(model, "AWS::SNS::TopicPolicy: AlertTopicPolicy"));
-  REQUIRE(model.composites.size() == 1);
-  CHECK(model.composites[0].alarm_actions == std::vector<std::string>{team});
-  CHECK(model.composites[0].ok_actions.empty());
+  REQUIRE(model.alarms.size() == 2);
+  // Each child notifies the team stack's alarm topic (team.yaml: <TopicName>-alarms).
+  CHECK(model.alarms[0].alarm_actions == std::vector<std::string>{team + "-alarms"});
+  CHECK(model.alarms[0].ok_actions.empty());
+  CHECK(model.composites[0].alarm_actions.empty());
   // A key for a topic the stack does not create is refused (a Rule).
   o.parameters["CreateTopicKey"] = "true";
   CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
@@ -387,14 +428,14 @@ TEST_CASE("the shipped template with TeamTopicArn: no topic of its own, the team
   o.parameters["NotifyOnRecovery"] = "true";
   model = fitwatch::tools::evaluate_template(t, o);
   CHECK(model.topics.empty());
-  CHECK(model.composites[0].ok_actions == std::vector<std::string>{team});
+  CHECK(model.alarms[1].ok_actions == std::vector<std::string>{team + "-alarms"});
   // Without it, as before: its own topic (and key) with the subscriptions, notified.
   o.parameters.erase("TeamTopicArn");
   o.parameters["CreateTopicKey"] = "true";
   model = fitwatch::tools::evaluate_template(t, o);
-  REQUIRE(model.topics.size() == 1);
-  CHECK(model.topics[0].emails == std::vector<std::string>{"a@x.com", "b@y.org"});
-  CHECK(model.composites[0].alarm_actions == std::vector<std::string>{model.topics[0].arn});
+  REQUIRE(model.topics.size() == 2);
+  CHECK(model.topics[1].emails == std::vector<std::string>{"a@x.com", "b@y.org"});
+  CHECK(model.alarms[0].alarm_actions == std::vector<std::string>{model.topics[0].arn});
   CHECK(has(model, "AWS::SNS::TopicPolicy: AlertTopicPolicy"));
   CHECK(has(model, "AWS::KMS::Key: TopicKey"));
   // A value that is no topic ARN is refused.

@@ -135,3 +135,32 @@ TEST_CASE("a long evaluation range keeps a job in ALARM between its evaluations"
                                            {"J=a", "ALARM", "OK", 73},
                                            {"", "ALARM", "OK", 73}});
 }
+
+TEST_CASE("more than 100 contributors in ALARM read 100+, above 500 series partial data") {
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html
+  const auto model = model_of(insights_template(1));
+  SUBCASE("101 jobs in ALARM") {
+    engine e{model};
+    for (int j = 0; j < 101; ++j) add(e, "job-" + std::to_string(j), base + 1000, 1);
+    const auto ts = e.advance_to(base + minute);
+    REQUIRE_FALSE(ts.empty());
+    CHECK(ts.back().reason == "100+ out of 101 time series evaluated to ALARM");
+  }
+  SUBCASE("100 jobs in ALARM are counted") {
+    engine e{model};
+    for (int j = 0; j < 100; ++j) add(e, "job-" + std::to_string(j), base + 1000, 1);
+    CHECK(e.advance_to(base + minute).back().reason ==
+          "100 out of 100 time series evaluated to ALARM");
+  }
+  SUBCASE("600 series: the 500 highest are evaluated") {
+    engine e{model};
+    // 599 jobs at 0, one at 1 among them: it is in the first 500 (MAX() DESC).
+    for (int j = 0; j < 600; ++j) add(e, "job-" + std::to_string(j), base + 1000, j == 599 ? 1 : 0);
+    const auto ts = e.advance_to(base + minute);
+    REQUIRE_FALSE(ts.empty());
+    CHECK(ts.front().contributor == "J=job-599");
+    CHECK(ts.back().reason ==
+          "1 out of 500 time series evaluated to ALARM (PARTIAL_DATA: the query returned 500 of "
+          "600 time series)");
+  }
+}

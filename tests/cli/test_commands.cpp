@@ -570,6 +570,7 @@ TEST_CASE("watch: every line passes through unchanged, transitions go to stderr"
   CHECK(r.exit_code == 0);
   CHECK(r.out == log + "\n");
   CHECK(r.err.find("j-fitwatch-alert  OK -> ALARM") != std::string::npos);
+  CHECK(r.err.find("j-fitwatch-overfitting  OK -> ALARM") != std::string::npos);
   CHECK(r.err.find("email to a@example.com") != std::string::npos);
   const auto j =
       run_command(cli + " watch --format json --tail 0 --template " + tmpl + params, log);
@@ -795,7 +796,8 @@ TEST_CASE("a mode max metric end to end: emit | replay through the template emai
   }
   REQUIRE(emails.size() == 1);
   CHECK(emails[0].find("To: a@example.com") != std::string::npos);
-  CHECK(emails[0].find("Subject: ALARM: \"j-fitwatch-alert\"") != std::string::npos);
+  // The formatter's email (templates/functions/formatter.py), from the verdict's alarm.
+  CHECK(emails[0].find("Subject: fitwatch: j is overfitting at epoch ") != std::string::npos);
   // The mode ignored: the email goes out while the model still learns.
   const auto early = replay("min", dir.file("min"));
   CHECK(early.exit_code == 0);

@@ -247,7 +247,8 @@ TEST_CASE("a topic no given template creates is named in a note, and gets no ema
   // The job stack on the team topic, without the team stack's template.
   auto r = run_command(job + "TeamTopicArn=" + team, log_of("my-job", 5));
   CHECK(r.exit_code == 0);
-  CHECK(has(r.err, "notifies " + team + ", a topic no given template creates"));
+  // The alarms notify the team stack's alarm topic (issue #23: <team>-alarms).
+  CHECK(has(r.err, "notifies " + team + "-alarms, a topic no given template creates"));
   CHECK(has(r.out, " 0 emails"));
   // With the team stack's template: no note, and the member's emails.
   r = run_command(cli + " replay --template " + templates + "team.yaml --template " + templates +
@@ -264,9 +265,9 @@ TEST_CASE("a topic no given template creates is named in a note, and gets no ema
                       "TeamEmails=a@example.com --param "
                       "TeamTopicArn=arn:aws:sns:eu-west-1:123456789012:fitwatch-team",
                   log_of("my-job", 5));
-  const auto note = r.err.find("eu-west-1:123456789012:fitwatch-team, a topic no given");
+  const auto note = r.err.find("eu-west-1:123456789012:fitwatch-team-alarms, a topic no given");
   CHECK(note != std::string::npos);
-  CHECK(r.err.find("eu-west-1:123456789012:fitwatch-team, a topic no given", note + 1) ==
+  CHECK(r.err.find("eu-west-1:123456789012:fitwatch-team-alarms, a topic no given", note + 1) ==
         std::string::npos);
 }
 

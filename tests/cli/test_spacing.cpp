@@ -58,8 +58,8 @@ std::optional<std::int64_t> first_email(const std::vector<json>& lines,
   for (const auto& l : lines_of(r.out)) {
     if (l.empty() || l[0] != '{') continue;
     const auto t = json::parse(l);
-    if (t["alarm"] == "spacing-fitwatch-alert" && t["new_state"] == "ALARM" &&
-        !t["emails"].empty()) {
+    // Each child alarm emails the team through the formatter (issue #23).
+    if (t["new_state"] == "ALARM" && !t["emails"].empty()) {
       return t["time_ms"].get<std::int64_t>();
     }
   }

@@ -52,7 +52,7 @@ class Outbox(unittest.TestCase):
         victim = os.path.join(self.dir.name, "victim.txt")
         with open(victim, "w") as f:
             f.write("precious\n")
-        name = os.path.join(self.outbox, "001-job-1-fitwatch-alert-ALARM-a@example.com.eml")
+        name = os.path.join(self.outbox, "001-job-1-fitwatch-overfitting-ALARM-a@example.com.eml")
         os.symlink(victim, name)
         r = replay(self.outbox, "a@example.com")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -60,7 +60,7 @@ class Outbox(unittest.TestCase):
             self.assertEqual(f.read(), "precious\n")
         self.assertFalse(os.path.islink(name))
         with open(name, "rb") as f:
-            self.assertIn(b"Subject: ALARM: \"job-1-fitwatch-alert\"", f.read())
+            self.assertIn(b"Subject: fitwatch: job-1 is overfitting\r\n", f.read())
         self.assertEqual(oct(os.stat(name).st_mode & 0o777), "0o644")
 
 

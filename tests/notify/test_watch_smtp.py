@@ -60,15 +60,17 @@ class WatchSendsEmail(unittest.TestCase):
             self.assertEqual(len(messages), 1, to)
             m = messages[0]
             self.assertEqual(m["To"], to)
-            self.assertEqual(m["Subject"], 'ALARM: "job-1-fitwatch-alert" in US East (N. Virginia)')
-            self.assertIn("has transitioned to ALARM state", m.get_payload())
+            # The formatter's email (templates/functions/formatter.py); these
+            # lines carry no Epoch, so the subject names none.
+            self.assertEqual(m["Subject"], "fitwatch: job-1 is overfitting")
+            self.assertIn("Training job job-1 is overfitting.", m.get_payload())
 
     def test_a_server_that_is_down_is_reported_with_exit_code_3(self):
         # (--smtp-timeout 10s: the end of the run waits for all 3 attempts)
         r = watch("smtp://127.0.0.1:9", RECIPIENTS[:1], "--smtp-insecure", "--smtp-timeout", "10s")
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertEqual(r.stdout, log_lines())  # the log still passed through
-        self.assertIn('could not send "ALARM: "job-1-fitwatch-alert" in US East (N. Virginia)" to alice@example.com',
+        self.assertIn('could not send "fitwatch: job-1 is overfitting" to alice@example.com',
                       r.stderr)
         self.assertIn("(3 attempts)", r.stderr)
         self.assertIn("1 of 1 emails not written or not sent", r.stderr)

@@ -50,16 +50,24 @@ class FakeSageMaker:
 
 
 class FakeCloudWatch:
-    """DescribeAlarms over the child alarms of fitwatch's composite alarm."""
+    """DescribeAlarms and DescribeAlarmContributors over the alarms that
+    exist: what the handler trusts, never the message."""
 
-    def __init__(self, alarms):
+    def __init__(self, alarms, contributors=None):
         self.alarms = alarms
+        self.contributors = contributors or {}
         self.calls = []
 
     def describe_alarms(self, AlarmNames, AlarmTypes):
         self.calls.append((AlarmNames, AlarmTypes))
-        return {"MetricAlarms": [a for a in self.alarms if a["AlarmName"] in AlarmNames],
-                "CompositeAlarms": []}
+        found = [a for a in self.alarms if a["AlarmName"] in AlarmNames]
+        return {"MetricAlarms": [a for a in found if "AlarmRule" not in a and "MetricAlarm" in AlarmTypes],
+                "CompositeAlarms": [a for a in found if "AlarmRule" in a and "CompositeAlarm" in AlarmTypes]}
+
+    def describe_alarm_contributors(self, AlarmName, NextToken=None):
+        return {"AlarmContributors": [
+            {"ContributorId": "0123456789abcdef", "ContributorAttributes": {"TrainingJobName": job},
+             "StateReason": "Threshold Crossed"} for job in self.contributors.get(AlarmName, [])]}
 
 
 def sns_event(message):
@@ -96,7 +104,7 @@ COMPOSITE = {
     "TriggeringChildren": [{"Arn": arn("job-c-fitwatch-overfitting"),
                             "State": {"Value": "ALARM", "Timestamp": "2025-06-15T12:07:17.000+0000"}}],
 }
-CHILD_C = {"AlarmName": "job-c-fitwatch-overfitting", "Namespace": "FitWatch",
+CHILD_C = {"AlarmName": "job-c-fitwatch-overfitting", "Namespace": "FitWatch", "StateValue": "ALARM",
            "MetricName": "OverfittingDetected", "Dimensions": [{"Name": "TrainingJobName", "Value": "job-c"}]}
 INSIGHTS = {
     "AlarmName": "fitwatch-fleet-overfitting-s", "AlarmArn": arn("fitwatch-fleet-overfitting-s"),
@@ -108,10 +116,30 @@ INSIGHTS = {
 }
 
 
+# The alarms as DescribeAlarms returns them (in ALARM now).
+DESCRIBED = [
+    {"AlarmName": "job-a-fitwatch-overfitting", "StateValue": "ALARM", "Namespace": "FitWatch",
+     "MetricName": "OverfittingDetected", "Dimensions": [{"Name": "TrainingJobName", "Value": "job-a"}]},
+    {"AlarmName": "gap-math", "StateValue": "ALARM", "Metrics": [
+        {"Id": "gap", "Expression": "(v - t) / t", "ReturnData": True},
+        {"Id": "v", "ReturnData": False, "MetricStat": {"Stat": "Maximum", "Period": 60, "Metric": {
+            "Namespace": "FitWatch", "MetricName": "ValidationLoss",
+            "Dimensions": [{"Name": "TrainingJobName", "Value": "job-b"}]}}}]},
+    {"AlarmName": "job-c-fitwatch-alert", "StateValue": "ALARM",
+     "AlarmRule": 'ALARM("job-c-fitwatch-overfitting") OR ALARM("job-c-fitwatch-divergence")'},
+    CHILD_C,
+    {"AlarmName": "fitwatch-fleet-overfitting-s", "StateValue": "ALARM", "Metrics": [
+        {"Id": "verdict", "ReturnData": True, "Period": 60, "Expression":
+         'SELECT MAX(OverfittingDetected) FROM SCHEMA("FitWatch", TrainingJobName) GROUP BY TrainingJobName'}]},
+]
+
+
 class AutoStop(unittest.TestCase):
-    def run_handler(self, message, statuses, prefix="job-", alarms=(CHILD_C,)):
+    def run_handler(self, message, statuses, prefix="job-", alarms=tuple(DESCRIBED),
+                    contributors=(("fitwatch-fleet-overfitting-s", ["job-d"]),)):
         module = load_handler()
-        fakes = {"sagemaker": FakeSageMaker(statuses), "cloudwatch": FakeCloudWatch(list(alarms))}
+        fakes = {"sagemaker": FakeSageMaker(statuses),
+                 "cloudwatch": FakeCloudWatch(list(alarms), dict(contributors))}
         env = {"JOB_NAME_PREFIX": prefix, "ACCOUNT_ID": ACCOUNT, "AWS_REGION": REGION}
         with mock.patch.dict(os.environ, env), \
                 mock.patch.object(module.boto3, "client", side_effect=lambda name: fakes[name]):
@@ -135,24 +163,61 @@ class AutoStop(unittest.TestCase):
         result, fake = self.run_handler(INSIGHTS, {"job-d": "InProgress"})
         self.assertEqual(fake.stopped, ["job-d"])
 
+    def test_the_job_comes_from_the_described_alarm_not_from_the_message(self):
+        # A forged message: another job in the Trigger, the alarm exists and
+        # is in ALARM: only the alarm's own job (per DescribeAlarms).
+        forged = dict(SINGLE, Trigger=dict(SINGLE["Trigger"], Dimensions=[
+            {"name": "TrainingJobName", "value": "job-victim"}]))
+        result, fake = self.run_handler(forged, {"job-a": "InProgress", "job-victim": "InProgress"})
+        self.assertEqual(fake.stopped, ["job-a"])
+
+    def test_an_alarm_that_does_not_exist_or_is_not_in_alarm_stops_nothing(self):
+        ghost = dict(SINGLE, AlarmName="job-x-fitwatch-overfitting", AlarmArn=arn("job-x-fitwatch-overfitting"))
+        result, fake = self.run_handler(ghost, {"job-a": "InProgress"})
+        self.assertEqual(fake.stopped, [])
+        ok_now = [dict(a, StateValue="OK") for a in DESCRIBED]
+        for message in [SINGLE, MATH, COMPOSITE, INSIGHTS]:
+            result, fake = self.run_handler(message, {j: "InProgress" for j in ["job-a", "job-b", "job-c", "job-d"]},
+                                            alarms=ok_now)
+            self.assertEqual(fake.stopped, [], message["AlarmName"])
+        # A composite in ALARM whose children are OK now.
+        children_ok = [dict(a, StateValue="OK") if a is CHILD_C else a for a in DESCRIBED]
+        result, fake = self.run_handler(COMPOSITE, {"job-c": "InProgress"}, alarms=children_ok)
+        self.assertEqual(fake.stopped, [])
+
+    def test_a_contributor_not_in_alarm_now_is_not_stopped(self):
+        forged = dict(INSIGHTS, AlarmContributorAttributes={"TrainingJobName": "job-victim"})
+        result, fake = self.run_handler(forged, {"job-d": "InProgress", "job-victim": "InProgress"})
+        self.assertEqual(fake.stopped, [])
+        result, fake = self.run_handler(INSIGHTS, {"job-d": "InProgress"}, contributors=())
+        self.assertEqual(fake.stopped, [])
+
+    def test_a_message_that_is_not_json_is_ignored(self):
+        module = load_handler()
+        env = {"JOB_NAME_PREFIX": "job-", "ACCOUNT_ID": ACCOUNT, "AWS_REGION": REGION}
+        with mock.patch.dict(os.environ, env):
+            event = {"Records": [{"Sns": {"Message": "fitwatch: job-a is overfitting"}}]}
+            self.assertEqual(module.handler(event, None), {"stopped": []})
+
     def test_a_job_named_only_in_the_description_is_never_stopped(self):
         # M9: anyone who may create an alarm could write any job name in its
         # description; the old handler stopped it.
         forged = dict(COMPOSITE, AlarmDescription="TrainingJobName: job-victim", TriggeringChildren=[])
-        result, fake = self.run_handler(forged, {"job-victim": "InProgress"})
-        self.assertEqual(fake.stopped, [])
+        result, fake = self.run_handler(forged, {"job-victim": "InProgress", "job-c": "InProgress"})
+        self.assertEqual(fake.stopped, ["job-c"])  # the described composite's child, not the victim
         forged = dict(SINGLE, AlarmDescription="TrainingJobName: job-victim", Trigger={})
-        result, fake = self.run_handler(forged, {"job-victim": "InProgress"})
-        self.assertEqual(fake.stopped, [])
+        result, fake = self.run_handler(forged, {"job-victim": "InProgress", "job-a": "InProgress"})
+        self.assertEqual(fake.stopped, ["job-a"])  # the described alarm's job, not the victim
 
     def test_an_alarm_of_another_account_or_region_is_ignored(self):
         for other in [arn("x", account="999999999999"), arn("x", region="eu-west-1"), None,
                       "arn:aws:sns:us-east-1:123456789012:alarm:x"]:
             result, fake = self.run_handler(dict(SINGLE, AlarmArn=other), {"job-a": "InProgress"})
             self.assertEqual(fake.stopped, [], other)
-        # Children of another account are not described either.
-        foreign = dict(COMPOSITE, TriggeringChildren=[{"Arn": arn("job-c-fitwatch-overfitting", "999999999999")}])
-        result, fake = self.run_handler(foreign, {"job-c": "InProgress"})
+        # Children in another account's rule are not described either.
+        foreign = [dict(a, AlarmRule='ALARM("%s")' % arn("job-c-fitwatch-overfitting", "999999999999"))
+                   if "AlarmRule" in a else a for a in DESCRIBED]
+        result, fake = self.run_handler(COMPOSITE, {"job-c": "InProgress"}, alarms=foreign)
         self.assertEqual(fake.stopped, [])
 
     def test_idempotent_a_job_already_stopping_or_done_is_left_alone(self):
@@ -167,7 +232,9 @@ class AutoStop(unittest.TestCase):
             {"Error": {"Code": "ValidationException", "Message": "already stopping"}}, "StopTrainingJob"))
         module = load_handler()
         env = {"JOB_NAME_PREFIX": "job-", "ACCOUNT_ID": ACCOUNT, "AWS_REGION": REGION}
-        with mock.patch.dict(os.environ, env), mock.patch.object(module.boto3, "client", return_value=fake):
+        fakes = {"sagemaker": fake, "cloudwatch": FakeCloudWatch(DESCRIBED)}
+        with mock.patch.dict(os.environ, env), \
+                mock.patch.object(module.boto3, "client", side_effect=lambda name: fakes[name]):
             self.assertEqual(module.handler(sns_event(SINGLE), None), {"stopped": []})
 
     def test_ok_notifications_stop_nothing(self):
@@ -198,7 +265,8 @@ class AutoStop(unittest.TestCase):
         self.assertTrue(stmts[0]["Resource"]["Fn::Sub"].endswith(":training-job/${TrainingJobNamePrefix}*"))
         self.assertEqual(by_action[json.dumps(["logs:CreateLogStream", "logs:PutLogEvents"])],
                          {"Fn::GetAtt": ["StopFunctionLogGroup", "Arn"]})
-        self.assertTrue(by_action['"cloudwatch:DescribeAlarms"']["Fn::Sub"].endswith(":${AWS::AccountId}:alarm:*"))
+        self.assertTrue(by_action[json.dumps(["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmContributors"])]
+                        ["Fn::Sub"].endswith(":${AWS::AccountId}:alarm:*"))
         for s in stmts:
             self.assertNotEqual(s["Resource"], "*")
 

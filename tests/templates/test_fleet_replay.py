@@ -69,19 +69,19 @@ def replay(log, *params):
 
 
 def subject(message):
-    """(alarm name, job) of a contributor's email subject, checking its form:
-    ALARM: "<alarm, shortened with ... to fit>" [TrainingJobName = <job>] in <Region>"""
-    m = re.fullmatch(r'ALARM: "([^"]+)" \[TrainingJobName = ([^\]]+)\] in US East \(N\. Virginia\)',
+    """(alarm name, job) of the formatter's email subject, checking its form:
+    fitwatch: <job, shortened in the middle to fit> is overfitting|diverged [at epoch N (best M)]"""
+    m = re.fullmatch(r"fitwatch: (.+) (is overfitting|diverged)(?: at epoch \d+(?: \(best \d+\))?)?",
                      message["Subject"])
     if not m:
-        raise AssertionError("not a contributor's subject: " + message["Subject"])
+        raise AssertionError("not the formatter's subject: " + message["Subject"])
     if len(message["Subject"]) >= 100:  # SNS subjects stay under 100 characters
         raise AssertionError("too long: " + message["Subject"])
-    name = m.group(1)
-    for full in (OVERFITTING, DIVERGENCE):
-        if name == full or (name.endswith("...") and full.startswith(name[:-3])):
-            return full, m.group(2)
-    raise AssertionError("unknown alarm " + name)
+    return (OVERFITTING if m.group(2) == "is overfitting" else DIVERGENCE), m.group(1)
+
+
+def formatted(emails):
+    return [m for _, m in emails if m["Subject"].startswith("fitwatch: ")]
 
 
 def contributor_of(t):
@@ -109,15 +109,17 @@ class TwoJobsFourHoursApart(unittest.TestCase):
                                                    "equal to the threshold (1.0). The most recent "
                                                    "datapoint which crossed the threshold: [1.0 ("),
                             t["reason"])
-        # The emails: per member, one per job, its subject and body naming it.
+        # The emails: per member exactly one per job (the alarm-level
+        # notifications are dropped by the formatter), its subject and body naming it.
+        self.assertEqual(len(self.emails), 2 * len(TEAM))
         for member in TEAM:
-            mine = [m for _, m in self.emails if m["To"] == member and "TrainingJobName" in m["Subject"]]
+            mine = [m for m in formatted(self.emails) if m["To"] == member]
             self.assertEqual(len(mine), 2)
             for m, job in zip(mine, ("job-a", "job-b")):
                 self.assertEqual(subject(m), (OVERFITTING, job))
                 body = m.get_content()
-                self.assertIn("the contributor [TrainingJobName = %s] of your Amazon CloudWatch Alarm" % job, body)
-                self.assertIn("- Contributor:", body)
+                self.assertIn("Training job %s is overfitting at epoch" % job, body)
+                self.assertIn("#dashboards/dashboard/fitwatch-fleet-fitwatch-replay\n", body)
         # The second job's email comes 4 hours after the first (the jobs' own time).
         self.assertGreaterEqual(alarms[1]["time_ms"] - alarms[0]["time_ms"], 4 * HOUR - 60000)
 
@@ -136,13 +138,14 @@ class TwoJobsFourHoursApart(unittest.TestCase):
         self.assertEqual(self.overfitting[-1]["new_state"], "OK")
         self.assertIsNone(contributor_of(self.overfitting[-1]))
 
-    def test_alarm_level_changes_notify_too_and_say_how_many_series(self):
+    def test_alarm_level_changes_notify_the_formatter_which_drops_them(self):
         level = [(t["old_state"], t["new_state"]) for t in self.overfitting if not contributor_of(t)]
         self.assertEqual(level, [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM"), ("ALARM", "OK"),
                                  ("OK", "ALARM"), ("ALARM", "OK")])
         up = [t for t in self.overfitting if not contributor_of(t) and t["new_state"] == "ALARM"]
         self.assertEqual([t["reason"] for t in up], ["1 out of 1 time series evaluated to ALARM"] * 2)
-        self.assertEqual([len(t["emails"]) for t in up], [len(TEAM)] * 2)
+        self.assertEqual([len(t["emails"]) for t in up], [0] * 2)  # duplicates of the contributors'
+
         self.assertNotIn("AlarmContributorAttributes", up[0]["sns_message"])
         # No OKActions by default: returning to OK sends nothing.
         self.assertEqual([t["emails"] for t in self.overfitting if t["new_state"] == "OK"],
@@ -163,7 +166,7 @@ class DivergenceInTheFleet(unittest.TestCase):
         self.assertEqual(diverged[0]["sns_message"]["Trigger"]["Metrics"][0]["Expression"],
                          'SELECT MAX(TrainingDiverged) FROM SCHEMA("FitWatch", TrainingJobName) '
                          'GROUP BY TrainingJobName ORDER BY MAX() DESC')
-        subjects = [subject(m) for _, m in emails if "TrainingJobName" in m["Subject"]]
+        subjects = [subject(m) for m in formatted(emails)]
         self.assertEqual(subjects, [(DIVERGENCE, "job-nan")] * len(TEAM))
         # Neither job overfits (turn=100): no overfitting contributor.
         self.assertEqual([t for t in transitions if t["alarm"] == OVERFITTING and contributor_of(t)], [])
@@ -197,24 +200,22 @@ class HostileJobNames(unittest.TestCase):
     def test_the_longest_job_name_keeps_the_subject_under_100_characters(self):
         job = "j" * 63  # SageMaker's longest training job name
         _, emails = replay(emit(job, curve(T0)))
-        subjects = [m["Subject"] for _, m in emails if "TrainingJobName" in m["Subject"]]
+        subjects = [m["Subject"] for m in formatted(emails)]
         self.assertEqual(len(subjects), len(TEAM))
         for s in subjects:
             self.assertLess(len(s), 100)
-            self.assertTrue(s.startswith('ALARM: "fitwatch-flee..." [TrainingJobName = '), s)
-            # Shortened in the middle, keeping the name's end and the bracket.
-            self.assertRegex(s, r' \[TrainingJobName = j+\.\.\.j{20,}\] in US East')
-            self.assertTrue(s.endswith('] in US East (N. Virginia)'), s)
+            # Shortened in the middle, keeping the name's end and the epochs.
+            self.assertRegex(s, r"^fitwatch: j+\.\.\.j{20,} is overfitting at epoch \d+ \(best \d+\)$")
 
     def test_tuning_jobs_names_that_differ_at_the_end_keep_distinct_subjects(self):
         # A tuning job's training jobs are named <tuning job>-NNN-<8 hex>:
         # a subject shortened at the end would name them all the same.
         jobs = ["resnet50-lr-sweep-250615-001-a1b2c3d4", "resnet50-lr-sweep-250615-002-e5f6a7b8"]
         _, emails = replay(emit(jobs[0], curve(T0)) + emit(jobs[1], curve(T0)))
-        subjects = {m["Subject"] for _, m in emails if "TrainingJobName" in m["Subject"]}
+        subjects = {m["Subject"] for m in formatted(emails)}
         self.assertEqual(len(subjects), 2, subjects)
         for job in jobs:
-            self.assertEqual(len([s for s in subjects if job[-12:] + "] in " in s]), 1, subjects)
+            self.assertEqual(len([s for s in subjects if job + " is overfitting" in s]), 1, subjects)
 
 
 class TeamTopic(unittest.TestCase):
@@ -229,7 +230,7 @@ class TeamTopic(unittest.TestCase):
         up = [t for t in alarms if t["new_state"] == "ALARM"]
         self.assertEqual(len(up), 2)  # the contributor and the alarm
         for t in up:
-            self.assertEqual(t["sns_message"]["AlarmActions"], [topic])
+            self.assertEqual(t["sns_message"]["AlarmActions"], [topic + "-alarms"])
             self.assertEqual(t["emails"], [])  # the team stack's subscriptions send them
 
     def test_team_emails_are_required_without_a_team_topic(self):

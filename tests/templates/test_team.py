@@ -149,7 +149,9 @@ class TeamTemplate(unittest.TestCase):
             self.assertIn("parameter TeamEmails: ", r.stderr)
 
     def test_topic_policy_lets_only_fitwatch_alarms_of_this_account_and_region_publish(self):
-        stmts = self.t["Resources"]["TeamTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        team = self.t["Resources"]["TeamTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        self.assertEqual([s["Principal"] for s in team], [{"AWS": {"Fn::GetAtt": ["FormatterRole", "Arn"]}}])
+        stmts = self.t["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
         self.assertEqual(len(stmts), 1)
         stmt = stmts[0]
         self.assertEqual(stmt["Principal"], {"Service": "cloudwatch.amazonaws.com"})
@@ -178,7 +180,8 @@ class TeamTemplate(unittest.TestCase):
 
     def test_chat_channels_exist_only_when_their_ids_are_given(self):
         base = resources(self.t)
-        self.assertEqual(sorted(t for t in base.values() if "Chatbot" in t or "IAM" in t), [])
+        self.assertEqual(sorted(t for t in base.values() if "Chatbot" in t), [])
+        self.assertNotIn("ChatbotRole", base)
         slack = resources(self.t, SlackWorkspaceId="T0123ABCD", SlackChannelId="C0123ABCD")
         self.assertEqual(slack["SlackChannelConfiguration"], "AWS::Chatbot::SlackChannelConfiguration")
         self.assertEqual(slack["ChatbotRole"], "AWS::IAM::Role")
@@ -193,7 +196,8 @@ class TeamTemplate(unittest.TestCase):
         self.assertNotIn("TeamsChannelConfiguration", resources(self.t, TeamsTenantId=uuid, TeamsTeamId=uuid))
         for rid in ["SlackChannelConfiguration", "TeamsChannelConfiguration"]:
             props = self.t["Resources"][rid]["Properties"]
-            self.assertEqual(props["SnsTopicArns"], [{"Ref": "TeamTopic"}])
+            # CloudWatch's own alarm messages, which Chatbot renders.
+            self.assertEqual(props["SnsTopicArns"], [{"Ref": "AlarmTopic"}])
             self.assertEqual(props["IamRoleArn"], {"Fn::GetAtt": ["ChatbotRole", "Arn"]})
             # Without guardrails Chatbot applies AdministratorAccess.
             self.assertEqual(props["GuardrailPolicies"],
@@ -229,13 +233,18 @@ class JobStackWithTeamTopic(unittest.TestCase):
         self.assertEqual(self.t["Parameters"]["TeamEmails"]["Default"], "")
         self.assertEqual(self.t["Rules"]["TeamEmailsNotEmpty"]["RuleCondition"],
                          {"Fn::Equals": [{"Ref": "TeamTopicArn"}, ""]})
-        team_or_own = {"Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "TeamTopicArn"}]}
+        # The alarms notify the team stack's alarm topic, named after the
+        # team topic (team.yaml: TopicName-alarms), or this stack's own.
+        alarm_topic = {"Fn::If": ["CreateTopic", {"Ref": "AlarmTopic"}, {"Fn::Sub": "${TeamTopicArn}-alarms"}]}
         for res in self.t["Resources"].values():
             props = res.get("Properties", {}) if isinstance(res, dict) else {}
             if "AlarmActions" in props:
-                self.assertEqual(props["AlarmActions"], [team_or_own])
-                self.assertEqual(props["OKActions"]["Fn::If"][1], [team_or_own])
+                self.assertEqual(props["AlarmActions"], [alarm_topic])
+                self.assertEqual(props["OKActions"]["Fn::If"][1], [alarm_topic])
+        team_or_own = {"Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "TeamTopicArn"}]}
         self.assertEqual(self.t["Outputs"]["TopicArn"]["Value"], team_or_own)
+        team = cfn.load(TEAM)["Resources"]["AlarmTopic"]["Properties"]
+        self.assertEqual(team["TopicName"], {"Fn::Sub": "${TopicName}-alarms"})
 
     def test_key_options_with_a_team_topic_are_refused_not_ignored(self):
         # As the fleet template: the key would belong to a topic not created.
@@ -251,7 +260,8 @@ class JobStackWithTeamTopic(unittest.TestCase):
 
     def test_with_team_topic_no_sns_resource_without_it_as_before(self):
         with_team = resources(self.t, TrainingJobName="j", TeamTopicArn=TEAM_ARN, CreateTopicKey="true")
-        self.assertEqual([r for r, t in with_team.items() if t.startswith(("AWS::SNS::", "AWS::KMS::"))], [])
+        self.assertEqual([r for r, t in with_team.items()
+                          if t.startswith(("AWS::SNS::", "AWS::KMS::", "AWS::Lambda::", "AWS::IAM::"))], [])
         own = resources(self.t, TrainingJobName="j", TeamEmails="a@example.com", CreateTopicKey="true")
         self.assertEqual(own["AlertTopic"], "AWS::SNS::Topic")
         self.assertEqual(own["AlertTopicPolicy"], "AWS::SNS::TopicPolicy")
@@ -259,7 +269,10 @@ class JobStackWithTeamTopic(unittest.TestCase):
         self.assertEqual(own["TopicKey"], "AWS::KMS::Key")
         # Every other resource is the same either way.
         self.assertEqual(sorted(set(own) - set(with_team)),
-                         ["AlertTopic", "AlertTopicPolicy", "Subscription&{Email}", "TopicKey"])
+                         ["AlarmTopic", "AlarmTopicPolicy", "AlertTopic", "AlertTopicPolicy",
+                          "FormatterFailures", "FormatterFunction", "FormatterInvokePermission",
+                          "FormatterLogGroup", "FormatterRole", "FormatterSubscription",
+                          "Subscription&{Email}", "TopicKey"])
 
     def test_auto_stop_subscribes_to_the_topic_it_is_given(self):
         t = cfn.load(AUTO_STOP)
@@ -275,24 +288,26 @@ class ReplayWithTheTeamStack(unittest.TestCase):
                       "--param", "TeamTopicArn=" + TEAM_ARN, *extra)
 
     def test_the_team_topic_reused_by_two_job_stacks_emails_every_member_for_each_job(self):
+        # alarm -> the team stack's alarm topic -> its formatter -> the team
+        # topic: one email per member, naming the job, its epoch and best epoch.
         for job in ["job-a", "job-b"]:
             with self.subTest(job=job), tempfile.TemporaryDirectory() as outbox:
                 r = self.team_replay(job, outbox)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 alerts = [t for t in transitions(r.stdout)
-                          if t["alarm"] == job + "-fitwatch-alert" and t["new_state"] == "ALARM"]
+                          if t["alarm"] == job + "-fitwatch-overfitting" and t["new_state"] == "ALARM"]
                 self.assertEqual(len(alerts), 1, r.stdout)
                 self.assertEqual(sorted(e["to"] for e in alerts[0]["emails"]), sorted(MEMBERS))
                 emails = [t for t in transitions(r.stdout) if t["emails"]]
                 self.assertEqual(emails, alerts)  # no other transition emails anyone
+                self.assertEqual(alerts[0]["sns_message"]["AlarmActions"], [TEAM_ARN + "-alarms"])
                 for e in alerts[0]["emails"]:
                     msg, body = read_eml(e["file"])
                     self.assertEqual(msg["To"], e["to"])
-                    self.assertEqual(msg["Subject"], 'ALARM: "%s-fitwatch-alert" in US East (N. Virginia)' % job)
-                    # The team topic: the alarm's action, and the subscription the footer unsubscribes.
-                    self.assertIn("- ALARM: [%s]" % TEAM_ARN, body)
+                    self.assertRegex(msg["Subject"], r"^fitwatch: %s is overfitting at epoch \d+ \(best \d+\)$" % job)
+                    # The team topic: the subscription the footer unsubscribes.
                     self.assertIn("SubscriptionArn=%s:" % TEAM_ARN, body)
-                    self.assertIn("TrainingJobName: " + job, body)
+                    self.assertIn("Training job %s is overfitting at epoch" % job, body)
 
     def test_the_job_stack_alone_creates_no_topic_or_subscription(self):
         # Given TeamTopicArn and even TeamEmails, the job stack subscribes
@@ -303,7 +318,7 @@ class ReplayWithTheTeamStack(unittest.TestCase):
                        "--param", "TeamTopicArn=" + TEAM_ARN)
             self.assertEqual(r.returncode, 0, r.stderr)
             alerts = [t for t in transitions(r.stdout)
-                      if t["alarm"] == "job-a-fitwatch-alert" and t["new_state"] == "ALARM"]
+                      if t["alarm"] == "job-a-fitwatch-overfitting" and t["new_state"] == "ALARM"]
             self.assertEqual(len(alerts), 1)
             self.assertEqual(alerts[0]["emails"], [])
             self.assertEqual(os.listdir(outbox), [])
@@ -342,20 +357,19 @@ class EmailLinks(unittest.TestCase):
             r = replay(emit(job), "--template", MAIN, "--outbox", outbox, "--region", region,
                        "--param", "TrainingJobName=" + job, "--param", "TeamEmails=a@example.com")
             self.assertEqual(r.returncode, 0, r.stderr)
-            files = glob.glob(os.path.join(outbox, "*-%s-fitwatch-alert-ALARM-*.eml" % job))
+            files = glob.glob(os.path.join(outbox, "*-%s-fitwatch-overfitting-ALARM-*.eml" % job))
             self.assertEqual(len(files), 1, os.listdir(outbox))
             _, body = read_eml(files[0])
         url = ("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#dashboards/dashboard/%s"
                % (region, region, dashboard_name(job)))
-        self.assertIn(url + "\n", body)
-        # The description, verbatim with its line breaks, between "- Description:" and "- State Change:".
-        rendered = body.split("- Description:", 1)[1].split("\n- State Change:", 1)[0].strip()
-        desc = cfn.load(MAIN)["Resources"]["OverfittingCompositeAlarm"]["Properties"]["AlarmDescription"]["Fn::Sub"]
+        self.assertIn("Dashboard: " + url + "\n", body)
+        self.assertIn("The job: https://%s.console.aws.amazon.com/sagemaker/home?region=%s#/jobs/%s\n"
+                      % (region, region, job), body)
+        self.assertIn("\nWhat to do: ", body)
+        # The alarm's description, verbatim with its line breaks, at the end.
+        desc = cfn.load(MAIN)["Resources"]["OverfittingVerdictAlarm"]["Properties"]["AlarmDescription"]["Fn::Sub"]
         expected = desc.replace("${TrainingJobName}", job).replace("${AWS::Region}", region)
-        self.assertEqual(rendered.splitlines(), expected.splitlines())
-        self.assertGreaterEqual(len(rendered.splitlines()), 5)
-        self.assertTrue(rendered.startswith("Training job %s needs attention" % job))
-        self.assertIn("\nWhat to do: ", rendered)
+        self.assertIn("\n" + expected + "\n", body)
 
     def test_the_dashboards_logs_insights_table_shows_rule_epoch_losses_and_best_epoch(self):
         job = "fashion-mnist-7"

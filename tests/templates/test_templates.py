@@ -45,8 +45,8 @@ class TemplatesWatchWhatTheLibraryEmits(unittest.TestCase):
 
     def test_fails_when_a_dimension_set_differs(self):
         problems = self.mutated(
-            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: 1\n      DatapointsToAlarm: 1\n      Threshold: 1",
-            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}, {Name: Host, Value: algo-1}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: 1\n      DatapointsToAlarm: 1\n      Threshold: 1")
+            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: !If [HighResolution, 36, 6]\n      DatapointsToAlarm: 1\n      Threshold: 1",
+            "Dimensions: [{Name: TrainingJobName, Value: !Ref TrainingJobName}, {Name: Host, Value: algo-1}]\n      Statistic: Maximum\n      Period: !If [HighResolution, 10, 60]\n      EvaluationPeriods: !If [HighResolution, 36, 6]\n      DatapointsToAlarm: 1\n      Threshold: 1")
         self.assertTrue(any("dimensions ['Host', 'TrainingJobName'] differ" in p for p in problems), problems)
 
     def test_fails_when_a_dashboard_metric_changes(self):
@@ -105,17 +105,30 @@ class MainTemplate(unittest.TestCase):
             self.assertEqual(str(params[param]["Default"]), "0", name)
             self.assertIn("benchmarks.md", params[param]["Description"], name)
 
-    def test_every_alarm_is_one_datapoint_so_any_epoch_spacing_works(self):
+    def test_every_alarm_is_one_datapoint_of_a_range_that_survives_5_minutes_of_delay(self):
+        # 1 out of N: any epoch spacing; N + 2 periods cover a datapoint
+        # that reaches CloudWatch up to 5 minutes late (docs/replay.md).
         for name, res in self.alarms().items():
             props = res["Properties"]
-            self.assertEqual(props["EvaluationPeriods"], 1, name)
+            self.assertEqual(props["EvaluationPeriods"], {"Fn::If": ["HighResolution", 36, 6]}, name)
+            self.assertEqual(props["Period"], {"Fn::If": ["HighResolution", 10, 60]}, name)
             self.assertEqual(props["DatapointsToAlarm"], 1, name)
+            for period, n in [(10, 36), (60, 6)]:
+                self.assertGreaterEqual((n + 2) * period, 300 + 2 * period)
 
-    def test_children_have_no_actions_and_ignore_missing_data(self):
+    def test_each_child_notifies_the_alarm_topic_and_ignores_missing_data(self):
+        # Per-child notifications (docs/deploy.md): every rule that fires
+        # reaches the formatter, even while another rule holds the composite
+        # in ALARM; the composite has no action.
+        topic = {"Fn::If": ["CreateTopic", {"Ref": "AlarmTopic"}, {"Fn::Sub": "${TeamTopicArn}-alarms"}]}
         for name, res in self.alarms().items():
             props = res["Properties"]
-            self.assertNotIn("AlarmActions", props, name)
+            self.assertEqual(props["AlarmActions"], [topic], name)
+            self.assertEqual(props["OKActions"], {"Fn::If": ["NotifyOk", [topic], {"Ref": "AWS::NoValue"}]}, name)
             self.assertEqual(props["TreatMissingData"], "ignore", name)
+        composite = self.t["Resources"]["OverfittingCompositeAlarm"]["Properties"]
+        self.assertNotIn("AlarmActions", composite)
+        self.assertNotIn("OKActions", composite)
 
     def test_one_subscription_per_address_and_an_empty_list_is_rejected(self):
         each = self.t["Resources"]["Fn::ForEach::TeamSubscriptions"]
@@ -137,21 +150,31 @@ class MainTemplate(unittest.TestCase):
     def test_topic_policy_lets_only_this_stacks_alarm_publish(self):
         # Not alarm:* (issue #12): any alarm of the account could publish, and
         # auto-stop acts on what arrives on the topic.
-        for path, alarms in [(MAIN, ["OverfittingCompositeAlarm"]),
-                             (FLEET, ["FleetOverfittingAlarm", "FleetDivergenceAlarm"])]:
+        main_arn = {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}"
+                               ":alarm:${TrainingJobName}-fitwatch-*"}
+        fleet = ["FleetOverfittingAlarm", "FleetDivergenceAlarm"]
+        for path, condition, alarms in [
+                (MAIN, {"ArnLike": {"aws:SourceArn": main_arn}},
+                 ["OverfittingVerdictAlarm", "RiseStreakAlarm", "GeneralizationGapAlarm",
+                  "NoImprovementAlarm", "DivergenceAlarm"]),
+                (FLEET, {"ArnEquals": {"aws:SourceArn": [{"Fn::GetAtt": [a, "Arn"]} for a in fleet]}}, fleet)]:
             t = cfn.load(path)
-            stmts = t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            stmts = t["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
             self.assertEqual(len(stmts), 1, path)
             stmt = stmts[0]
             self.assertEqual(stmt["Principal"], {"Service": "cloudwatch.amazonaws.com"})
             self.assertEqual(stmt["Action"], "sns:Publish")
-            self.assertEqual(stmt["Condition"]["StringEquals"], {"aws:SourceAccount": {"Ref": "AWS::AccountId"}})
-            arns = [{"Fn::GetAtt": [a, "Arn"]} for a in alarms]
-            self.assertEqual(stmt["Condition"]["ArnEquals"], {"aws:SourceArn": arns[0] if len(arns) == 1 else arns})
+            self.assertEqual(stmt["Resource"], {"Ref": "AlarmTopic"})
+            self.assertEqual(stmt["Condition"], dict(condition, StringEquals={"aws:SourceAccount": {"Ref": "AWS::AccountId"}}))
             # ...and they are the only alarms of the template with actions.
             with_actions = [k for k, v in t["Resources"].items() if isinstance(v, dict)
                             and "AlarmActions" in (v.get("Properties") or {})]
             self.assertEqual(with_actions, alarms, path)
+            # The team's topic takes only the formatter's publish.
+            team = t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            self.assertEqual(team, [{"Sid": "TheFormatterPublishes", "Effect": "Allow",
+                                     "Principal": {"AWS": {"Fn::GetAtt": ["FormatterRole", "Arn"]}},
+                                     "Action": "sns:Publish", "Resource": {"Ref": "AlertTopic"}}])
 
     def test_optional_topic_key_lets_cloudwatch_alarms_use_it(self):
         for path in [MAIN, FLEET]:

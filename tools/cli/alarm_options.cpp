@@ -53,6 +53,29 @@ std::int64_t parse_duration(const std::string& s) {
   return static_cast<std::int64_t>(v * factor);
 }
 
+std::int64_t delivery_delay::draw(std::size_t line) const {
+  if (max_ms <= min_ms) return min_ms;
+  std::uint64_t z = static_cast<std::uint64_t>(line) + 0x9e3779b97f4a7c15ULL;  // splitmix64
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return min_ms + static_cast<std::int64_t>(z % static_cast<std::uint64_t>(max_ms - min_ms + 1));
+}
+
+delivery_delay parse_delivery_delay(const std::string& s) {
+  delivery_delay d;
+  const auto dots = s.find("..");
+  if (dots == std::string::npos) {
+    d.min_ms = d.max_ms = parse_duration(s);
+  } else {
+    d.min_ms = parse_duration(s.substr(0, dots));
+    d.max_ms = parse_duration(s.substr(dots + 2));
+    if (d.min_ms > d.max_ms)
+      throw std::invalid_argument("--delivery-delay " + s + ": the minimum is above the maximum");
+  }
+  return d;
+}
+
 const char* const alarm_usage = R"(usage: fitwatch replay --template FILE... [options] [LOG...]
        fitwatch watch  --template FILE... [options] < live log
 
@@ -82,6 +105,10 @@ options:
                          transitions that email
   --tail DURATION        keep the clock running after the last line: 0, 90s,
                          5m, 1h (default: the longest evaluation range)
+  --delivery-delay D     each line reaches CloudWatch D after its timestamp
+                         (fixed: 2m; drawn per line: 0..5m), as EMF metrics
+                         from SageMaker's log shipping do: alarms and the
+                         formatter see a line only from then (default 0)
   --smtp URL             watch only: also send the emails through this server:
                          smtps://H:P, or smtp://H:P with STARTTLS (required)
   --from ADDRESS         watch only: the envelope sender (fitwatch@localhost)
@@ -129,6 +156,8 @@ alarm_options parse_alarm_options(const std::vector<std::string>& args, alarm_co
       o.verbose = true;
     } else if (a == "--tail") {
       o.tail = parse_duration(next());
+    } else if (a == "--delivery-delay") {
+      o.delay = parse_delivery_delay(next());
     } else if (a == "--report") {
       o.html_report = next();
     } else if (a == "--report-every" && live) {

@@ -15,6 +15,20 @@ namespace fitwatch::tools {
 /// through and runs the clock as lines arrive.
 enum class alarm_command { replay, watch };
 
+/// --delivery-delay: each EMF event reaches CloudWatch (its datapoints and
+/// its log line become visible) this long after its timestamp: fixed, or
+/// drawn per line, uniformly in [min, max], reproducibly (seeded by the line
+/// number).
+struct delivery_delay {
+  std::int64_t min_ms = 0, max_ms = 0;
+  bool delayed() const { return max_ms > 0; }
+  std::int64_t draw(std::size_t line) const;
+};
+
+/// "2m" (fixed) or "0..5m" (drawn per line).
+/// \throw std::invalid_argument for a bad duration or min > max.
+delivery_delay parse_delivery_delay(const std::string& s);
+
 struct alarm_options {
   alarm_command command = alarm_command::replay;
   std::vector<std::string> templates;        ///< --template, once per stack
@@ -23,6 +37,7 @@ struct alarm_options {
   bool json = false;                         ///< --format json
   bool verbose = false;                      ///< --verbose: text shows every transition
   std::optional<std::int64_t> tail;          ///< --tail, ms
+  delivery_delay delay;                      ///< --delivery-delay
   std::string html_report;                   ///< --report FILE.html
   std::int64_t html_report_every_ms = 5000;  ///< watch: rewrite the report at most this often
   std::vector<std::string> logs;             ///< replay: the log files (stdin if none)

@@ -1,8 +1,12 @@
 #include "session.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <ostream>
+#include <queue>
 #include <sstream>
 #include <stdexcept>
 
@@ -105,12 +109,16 @@ class session {
       return;
     }
     if (html_) html_->page().add_event(event_);
-    if (o_.live() && engine_.store().first_timestamp())
-      announce(engine_.advance_to(event_.timestamp_ms - 1));
-    if (!engine_.store().add(event_, number)) {  // after year 9999: no alarm can evaluate it
-      ++rejected_;
-      err_ << where << ":" << number << ": timestamp " << iso_time(event_.timestamp_ms)
-           << " is after year 9999, skipped\n";
+    if (model_.configured_ms == 0) model_.configured_ms = event_.timestamp_ms;
+    if (o_.delay.delayed()) {
+      // Delivery delay: the event reaches CloudWatch D after its timestamp;
+      // what arrived by this line's time is stored first, in arrival order.
+      deliver_until(event_.timestamp_ms);
+      pending_.push({event_.timestamp_ms + o_.delay.draw(number), number, event_, text, where});
+    } else {
+      if (o_.live() && engine_.store().first_timestamp())
+        announce(engine_.advance_to(event_.timestamp_ms - 1));
+      store(event_, number, text, event_.timestamp_ms, where);
     }
     if (html_ && o_.live()) html_->write_if_due(err_);
   }
@@ -118,13 +126,14 @@ class session {
   // Returns the exit code: 3 if an email could not be written or sent,
   // exit_no_match (4) if no alarm read any datapoint.
   int finish() {
+    deliver_until(std::numeric_limits<std::int64_t>::max());
     const auto last = engine_.store().last_timestamp();
     if (!last) {
       if (html_) html_->write();
       return explain();
     }
     // Through the last timestamp (the tick that evaluates its period), then the tail.
-    const std::int64_t end = engine_.settled_after(*last);
+    const std::int64_t end = engine_.settled_after(std::max(*last, last_arrival_));
     announce(engine_.advance_to(end + o_.tail.value_or(engine_.longest_range_ms())));
     if (html_) html_->write();
     if (!o_.json) {
@@ -152,6 +161,32 @@ class session {
   int explain() {
     return explain_no_match(model_, engine_.store(), inventory_,
                             {lines_, events_, invalid_, rejected_}, !o_.json, err_);
+  }
+
+  // Adds an event's datapoints, visible from `arrival_ms`, to the alarms'
+  // store and its line to what functions (the formatter) may read.
+  void store(const extracted_event& e, std::size_t number, const std::string& text,
+             std::int64_t arrival_ms, const std::string& where) {
+    if (!engine_.store().add(e, number)) {  // after year 9999: no alarm can evaluate it
+      ++rejected_;
+      err_ << where << ":" << number << ": timestamp " << iso_time(e.timestamp_ms)
+           << " is after year 9999, skipped\n";
+      return;
+    }
+    delivery_.observe(text, e.timestamp_ms, arrival_ms);
+    last_arrival_ = std::max(last_arrival_, arrival_ms);
+  }
+
+  // Every delayed event that reached CloudWatch by `now_ms`, in arrival
+  // order: the alarms are evaluated up to just before its arrival, then it
+  // is stored (a datapoint is invisible to every evaluation before it).
+  void deliver_until(std::int64_t now_ms) {
+    while (!pending_.empty() && pending_.top().arrival_ms <= now_ms) {
+      const auto p = pending_.top();
+      pending_.pop();
+      if (engine_.store().first_timestamp()) announce(engine_.advance_to(p.arrival_ms - 1));
+      store(p.event, p.number, p.text, p.arrival_ms, p.where);
+    }
   }
 
   // Each transition: its emails sent, then printed, then added to the report.
@@ -191,6 +226,18 @@ class session {
   };
   log_clock clock_;
   log_inventory inventory_;
+  struct pending_event {
+    std::int64_t arrival_ms;
+    std::size_t number;
+    extracted_event event;
+    std::string text, where;
+    bool operator>(const pending_event& o) const {
+      return arrival_ms != o.arrival_ms ? arrival_ms > o.arrival_ms : number > o.number;
+    }
+  };
+  std::priority_queue<pending_event, std::vector<pending_event>, std::greater<pending_event>>
+      pending_;
+  std::int64_t last_arrival_ = std::numeric_limits<std::int64_t>::min();
   std::size_t lines_ = 0, events_ = 0, invalid_ = 0, rejected_ = 0, transitions_ = 0;
 };
 

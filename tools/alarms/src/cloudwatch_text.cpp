@@ -86,7 +86,7 @@ std::string email_time(std::int64_t ms) {
   std::tm tm;
   if (!utc(ms, tm)) return out_of_range(ms);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%s %d %s, %d %02d:%02d:%02d UTC", days[tm.tm_wday], tm.tm_mday,
+  std::snprintf(buf, sizeof buf, "%s %02d %s, %d %02d:%02d:%02d UTC", days[tm.tm_wday], tm.tm_mday,
                 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }

@@ -256,6 +256,10 @@ std::vector<transition> engine::advance_to(std::int64_t time_ms) {
 }
 
 void engine::tick(std::int64_t t, std::vector<transition>& out) {
+  // A composite alarm evaluates its rule when it is created, before any
+  // child has data (PutCompositeAlarm): usually OK, so its OK actions run
+  // at deploy time. Replay creates the stack just before the first tick.
+  if (evaluated_ticks_ == 0) evaluate_composites(t, out);
   ++evaluated_ticks_;
   for (auto& ms : metrics_) evaluate_metric(*ms, t, out);
   evaluate_composites(t, out);
@@ -394,8 +398,28 @@ decision engine::insights_decision(metric_state& ms, std::int64_t t, std::int64_
     }
     epoch = at_epoch;
   };
+  // A query reads at most 500 time series; above that the alarm evaluates
+  // partial data ("alarm-limits", docs/fleet.md): the first 500 in the
+  // query's ORDER BY FN() DESC order, the highest value in the range first.
+  std::vector<std::pair<double, const std::string*>> order;
+  for (const auto& [group, periods] : groups) {
+    std::optional<double> top;
+    for (const auto& pr : periods) {
+      const auto v = statistic(stat, pr.values);
+      if (v && (!top || *v > *top)) top = v;
+    }
+    if (top) order.emplace_back(*top, &group);
+  }
+  std::set<std::string> evaluated;
+  const std::size_t total = order.size();
+  if (total > max_insights_series) {
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& x, const auto& y) { return x.first > y.first; });
+    for (std::size_t i = 0; i < max_insights_series; ++i) evaluated.insert(*order[i].second);
+  }
   std::vector<point> range(count);
   for (const auto& [group, periods] : groups) {
+    if (total > max_insights_series && evaluated.count(group) == 0) continue;
     bool any = false;
     for (std::size_t i = 0; i < count; ++i) {
       range[i] = {periods[i].start, statistic(stat, periods[i].values), periods[i].epoch};
@@ -425,8 +449,15 @@ decision engine::insights_decision(metric_state& ms, std::int64_t t, std::int64_
     d.next = alarm_state::ok;
   }
   if (d.next && *d.next != ms.state) {
-    d.reason = std::to_string(ms.in_alarm.size()) + " out of " + std::to_string(series) +
-               " time series evaluated to ALARM";
+    // At most 100 contributors in ALARM are reported: "100+" beyond.
+    const std::size_t k = ms.in_alarm.size();
+    d.reason = (k > max_reported_contributors ? std::to_string(max_reported_contributors) + "+"
+                                              : std::to_string(k)) +
+               " out of " + std::to_string(series) + " time series evaluated to ALARM";
+    if (total > max_insights_series) {
+      d.reason += " (PARTIAL_DATA: the query returned " + std::to_string(max_insights_series) +
+                  " of " + std::to_string(total) + " time series)";
+    }
   }
   return d;
 }

@@ -37,7 +37,7 @@ template_model evaluator::run() {
       const auto props = properties(id, res);
       tp.display_name = string_or(props, "DisplayName", "");
       m.topics.push_back(tp);
-    } else if (type != "AWS::SNS::Subscription") {
+    } else if (type != "AWS::SNS::Subscription" && type != "AWS::Lambda::Function") {
       m.skipped.push_back(type + ": " + id);
     }
   }
@@ -45,6 +45,10 @@ template_model evaluator::run() {
   for (const auto& [id, res] : resources_.items()) {
     if (res["Type"] != "AWS::SNS::Subscription" || !condition_holds(id, res)) continue;
     const auto props = properties(id, res);
+    if (string_or(props, "Protocol", "") == "lambda") {
+      lambda_subscription(m, id, props);
+      continue;
+    }
     if (string_or(props, "Protocol", "") != "email") {
       m.skipped.push_back("AWS::SNS::Subscription (not email): " + id);
       continue;
@@ -62,6 +66,34 @@ template_model evaluator::run() {
   }
   check_header_values(m);
   return m;
+}
+
+// A lambda subscription of a topic of this template to a function of this
+// template with inline code (Endpoint: !GetAtt F.Arn, which the evaluator
+// leaves as "F.Arn"): the topic runs the function. Any other (a topic of
+// another stack, as auto-stop's) is skipped, as before.
+void evaluator::lambda_subscription(template_model& m, const std::string& id, const json& props) {
+  const auto arn = string_or(props, "TopicArn", "");
+  const auto endpoint = string_or(props, "Endpoint", "");
+  const auto fn = endpoint.substr(0, endpoint.find('.'));
+  topic* tp = nullptr;
+  for (auto& t : m.topics)
+    if (t.arn == arn) tp = &t;
+  if (tp == nullptr || !resources_.contains(fn) ||
+      resources_[fn].value("Type", std::string()) != "AWS::Lambda::Function" ||
+      !condition_holds(fn, resources_[fn])) {
+    m.skipped.push_back("AWS::SNS::Subscription (lambda, not run): " + id);
+    return;
+  }
+  const auto p = properties(fn, resources_[fn]);
+  lambda_function f;
+  f.logical_id = fn;
+  f.runtime = string_or(p, "Runtime", "");
+  f.handler = string_or(p, "Handler", "");
+  f.code = string_or(p.value("Code", json::object()), "ZipFile", "");
+  const json vars = p.value("Environment", json::object()).value("Variables", json::object());
+  for (const auto& [k, v] : vars.items()) f.environment.emplace_back(k, text(v, fn));
+  tp->functions.push_back(std::move(f));
 }
 
 // Alarm names, topic display names and addresses go into email headers

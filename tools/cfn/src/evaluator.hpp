@@ -57,6 +57,7 @@ class evaluator {
   json resolve(const json& node, const std::string& where);
   json function(const std::string& fn, const json& arg, const std::string& where);
   void check_header_values(const template_model& m) const;
+  void lambda_subscription(template_model& m, const std::string& id, const json& props);
   static std::string string_or(const json& o, const char* key, const std::string& fallback);
   static double number(const json& o, const char* key, double fallback, const std::string& id);
   static int count(const json& o, const char* key, int fallback, const std::string& id);

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <ostream>
 
-#include "notify/email.hpp"
 #include "notify/outbox.hpp"
 
 namespace fitwatch::tools {
@@ -25,36 +24,74 @@ dispatcher::dispatcher(const template_model& model, dispatch_options options, st
     : model_(model), options_(std::move(options)), err_(err) {
   if (!options_.outbox.empty()) make_outbox(options_.outbox);
   if (!options_.smtp.url.empty()) smtp_ = std::make_unique<smtp_sender>(options_.smtp, err_);
+  for (const auto& tp : model_.topics) functions_ |= !tp.functions.empty();
 }
 
 dispatcher::~dispatcher() = default;
+
+void dispatcher::observe(const std::string& line, std::int64_t timestamp_ms,
+                         std::int64_t visible_ms) {
+  if (functions_) lines_.add(line, timestamp_ms, visible_ms);
+}
+
+void dispatcher::deliver(const email& e, const transition& t, std::vector<delivery>& out) {
+  delivery d{e.to, e.subject, {}, {}};
+  ++emails_;
+  if (!options_.outbox.empty()) {
+    char prefix[16];
+    std::snprintf(prefix, sizeof prefix, "%03zu", emails_);
+    const std::string path = options_.outbox + "/" + prefix + "-" + file_name_part(t.alarm_name) +
+                             "-" + to_string(t.new_state) + "-" + file_name_part(e.to) + ".eml";
+    d.error = write_outbox_file(path, to_rfc5322(e));
+    if (d.error.empty()) {
+      d.file = path;
+    } else {
+      ++unwritten_;
+      err_ << "fitwatch: cannot write " << path << ": " << d.error << "\n";
+    }
+  }
+  if (smtp_) smtp_->send(e);
+  out.push_back(std::move(d));
+}
+
+// The functions subscribed to `tp` run on the alarm's message; what they
+// publish to a topic of the model is emailed to its subscribers (one hop:
+// a function's own publishes do not run further functions).
+void dispatcher::run_functions(const topic& tp, const transition& t, std::vector<delivery>& out) {
+  if (tp.functions.empty()) return;
+  const std::string message = sns_message(t, model_);
+  for (const auto& fn : tp.functions) {
+    const auto r = run_function(fn, tp.arn, message, t.time_ms, model_.region, lines_);
+    if (!r.error.empty()) {
+      // The function's email is lost: counted as one email not written.
+      ++emails_;
+      ++unwritten_;
+      err_ << "fitwatch: " << t.alarm_name << " " << to_string(t.new_state) << ": " << r.error
+           << "\n";
+    }
+    for (const auto& p : r.publishes) {
+      bool found = false;
+      for (const auto& target : model_.topics) {
+        if (target.arn != p.topic) continue;
+        found = true;
+        for (const auto& to : target.emails)
+          deliver(render_published(p.subject, p.message, t.time_ms, model_, target, to), t, out);
+      }
+      if (!found) {
+        err_ << "note: function " << fn.logical_id << " published to " << p.topic
+             << ", a topic no given template creates: its emails are not rendered\n";
+      }
+    }
+  }
+}
 
 std::vector<delivery> dispatcher::dispatch(const transition& t) {
   std::vector<delivery> out;
   for (const auto& action : t.actions) {
     for (const auto& tp : model_.topics) {
       if (tp.arn != action) continue;
-      for (const auto& to : tp.emails) {
-        const auto e = render_email(t, model_, tp, to);
-        delivery d{to, e.subject, {}, {}};
-        ++emails_;
-        if (!options_.outbox.empty()) {
-          char prefix[16];
-          std::snprintf(prefix, sizeof prefix, "%03zu", emails_);
-          const std::string path = options_.outbox + "/" + prefix + "-" +
-                                   file_name_part(t.alarm_name) + "-" + to_string(t.new_state) +
-                                   "-" + file_name_part(to) + ".eml";
-          d.error = write_outbox_file(path, to_rfc5322(e));
-          if (d.error.empty()) {
-            d.file = path;
-          } else {
-            ++unwritten_;
-            err_ << "fitwatch: cannot write " << path << ": " << d.error << "\n";
-          }
-        }
-        if (smtp_) smtp_->send(e);
-        out.push_back(std::move(d));
-      }
+      for (const auto& to : tp.emails) deliver(render_email(t, model_, tp, to), t, out);
+      run_functions(tp, t, out);
     }
   }
   return out;

@@ -1,5 +1,6 @@
 #include "notify/email.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -40,25 +41,46 @@ std::string field(const std::string& label, const std::string& value, std::size_
 
 }  // namespace
 
+std::string sns_footer(const template_model& model, const topic& tp, const std::string& recipient);
+
 std::string region_name(const std::string& region) {
+  // Every commercial Region, named as the AWS Regions table of the AWS
+  // General Reference names it ("Regional endpoints"), as CloudWatch's
+  // emails do (Europe's Regions read "EU (...)" in alarm emails).
   static const std::map<std::string, std::string> names = {
       {"us-east-1", "US East (N. Virginia)"},
       {"us-east-2", "US East (Ohio)"},
       {"us-west-1", "US West (N. California)"},
       {"us-west-2", "US West (Oregon)"},
-      {"ca-central-1", "Canada (Central)"},
-      {"eu-west-1", "EU (Ireland)"},
-      {"eu-west-2", "EU (London)"},
-      {"eu-west-3", "EU (Paris)"},
-      {"eu-central-1", "EU (Frankfurt)"},
-      {"eu-north-1", "EU (Stockholm)"},
-      {"eu-south-1", "EU (Milan)"},
+      {"af-south-1", "Africa (Cape Town)"},
+      {"ap-east-1", "Asia Pacific (Hong Kong)"},
+      {"ap-east-2", "Asia Pacific (Taipei)"},
       {"ap-south-1", "Asia Pacific (Mumbai)"},
+      {"ap-south-2", "Asia Pacific (Hyderabad)"},
       {"ap-northeast-1", "Asia Pacific (Tokyo)"},
       {"ap-northeast-2", "Asia Pacific (Seoul)"},
       {"ap-northeast-3", "Asia Pacific (Osaka)"},
       {"ap-southeast-1", "Asia Pacific (Singapore)"},
       {"ap-southeast-2", "Asia Pacific (Sydney)"},
+      {"ap-southeast-3", "Asia Pacific (Jakarta)"},
+      {"ap-southeast-4", "Asia Pacific (Melbourne)"},
+      {"ap-southeast-5", "Asia Pacific (Malaysia)"},
+      {"ap-southeast-6", "Asia Pacific (New Zealand)"},
+      {"ap-southeast-7", "Asia Pacific (Thailand)"},
+      {"ca-central-1", "Canada (Central)"},
+      {"ca-west-1", "Canada West (Calgary)"},
+      {"eu-central-1", "EU (Frankfurt)"},
+      {"eu-central-2", "EU (Zurich)"},
+      {"eu-west-1", "EU (Ireland)"},
+      {"eu-west-2", "EU (London)"},
+      {"eu-west-3", "EU (Paris)"},
+      {"eu-south-1", "EU (Milan)"},
+      {"eu-south-2", "EU (Spain)"},
+      {"eu-north-1", "EU (Stockholm)"},
+      {"il-central-1", "Israel (Tel Aviv)"},
+      {"me-south-1", "Middle East (Bahrain)"},
+      {"me-central-1", "Middle East (UAE)"},
+      {"mx-central-1", "Mexico (Central)"},
       {"sa-east-1", "South America (Sao Paulo)"},
   };
   const auto it = names.find(region);
@@ -116,8 +138,8 @@ email render_email(const transition& t, const template_model& model, const topic
       << " state, because \"" << t.reason << "\" at \"" << when << "\".\n\n";
   } else if (t.composite) {
     b << "You are receiving this email because your Amazon CloudWatch Alarm \"" << t.alarm_name
-      << "\" in the " << region << " region has transitioned to " << state << " state on \"" << when
-      << "\", because \"" << t.reason << "\".\n\n";
+      << "\" in the " << region << " region has transitioned to " << state << " state on " << when
+      << ", because \"" << t.reason << "\".\n\n";
   } else {
     b << "You are receiving this email because your Amazon CloudWatch Alarm \"" << t.alarm_name
       << "\" in the " << region << " region has entered the " << state << " state, because \""
@@ -179,7 +201,31 @@ email render_email(const transition& t, const template_model& model, const topic
     << "- OK: " << join_actions(t.alarm->ok_actions) << "\n"
     << "- ALARM: " << join_actions(t.alarm->alarm_actions) << "\n"
     << "- INSUFFICIENT_DATA: " << join_actions(t.alarm->insufficient_data_actions) << "\n\n\n"
-    << "--\n"
+    << sns_footer(model, tp, recipient);
+  e.body = b.str();
+  return e;
+}
+
+email render_published(const std::string& subject, const std::string& message, std::int64_t time_ms,
+                       const template_model& model, const topic& tp, const std::string& recipient) {
+  email e;
+  e.time_ms = time_ms;
+  e.to = recipient;
+  e.from = (tp.display_name.empty() ? std::string("AWS Notifications") : tp.display_name) +
+           " <no-reply@sns.amazonaws.com>";
+  // SNS: a Publish without Subject is emailed as "AWS Notification Message".
+  e.subject = subject.empty() ? "AWS Notification Message" : subject;
+  for (char& c : e.subject) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  e.body = message + (message.empty() || message.back() == '\n' ? "" : "\n") + "\n" +
+           sns_footer(model, tp, recipient);
+  return e;
+}
+
+std::string sns_footer(const template_model& model, const topic& tp, const std::string& recipient) {
+  std::ostringstream b;
+  b << "--\n"
     << "If you wish to stop receiving notifications from this topic, please click or visit the "
        "link below to unsubscribe:\n"
     << "https://sns." << model.region
@@ -187,8 +233,7 @@ email render_email(const transition& t, const template_model& model, const topic
     << ":00000000-0000-0000-0000-000000000000&Endpoint=" << recipient << "\n\n"
     << "Please do not reply directly to this email. If you have any questions or comments "
        "regarding this email, please contact us at https://aws.amazon.com/support\n";
-  e.body = b.str();
-  return e;
+  return b.str();
 }
 
 std::string sns_message(const transition& t, const template_model& model) {
@@ -200,8 +245,14 @@ std::string sns_message(const transition& t, const template_model& model) {
   };
   // 2021-02-15T14:57:14.419+0000
   const std::string iso = iso_time(t.time_ms);  // "2021-02-15 14:57:14 UTC"
-  const std::string when =
-      iso.size() == 23 ? iso.substr(0, 10) + "T" + iso.substr(11, 8) + ".000+0000" : iso;
+  const auto stamp = [](const std::string& iso) {
+    return iso.size() == 23 ? iso.substr(0, 10) + "T" + iso.substr(11, 8) + ".000+0000" : iso;
+  };
+  const std::string when = stamp(iso);
+  // The stack was deployed before the log began: the configuration time is
+  // the first datapoint's (replay knows no earlier one).
+  const std::string configured =
+      stamp(iso_time(model.configured_ms ? model.configured_ms : t.time_ms));
   json m = {{"AlarmName", t.alarm_name},
             {"AlarmDescription",
              t.alarm->description.empty() ? json(nullptr) : json(t.alarm->description)},
@@ -212,6 +263,7 @@ std::string sns_message(const transition& t, const template_model& model) {
             {"Region", region_name(model.region)},
             {"AlarmArn", t.alarm_arn},
             {"OldStateValue", to_string(t.old_state)},
+            {"AlarmConfigurationUpdatedTimestamp", configured},
             {"OKActions", t.alarm->ok_actions},
             {"AlarmActions", t.alarm->alarm_actions},
             {"InsufficientDataActions", t.alarm->insufficient_data_actions}};
@@ -233,16 +285,33 @@ std::string sns_message(const transition& t, const template_model& model) {
     return m.dump();
   }
   const auto& a = *t.metric;
+  // The Trigger fields of "Schema of Amazon SNS notifications when alarms
+  // change state" (CloudWatch user guide): StatisticType "Statistic" or
+  // "ExtendedStatistic" (percentiles), EvaluateLowSampleCountPercentile
+  // ("" unless set on a percentile alarm); the alarm's
+  // AlarmConfigurationUpdatedTimestamp beside it, in the message itself.
   json trigger = {{"Period", a.period},
                   {"EvaluationPeriods", a.evaluation_periods},
                   {"DatapointsToAlarm", a.datapoints_to_alarm},
                   {"ComparisonOperator", a.comparison},
                   {"Threshold", a.threshold},
                   {"TreatMissingData", a.treat_missing_data}};
+  trigger["EvaluateLowSampleCountPercentile"] = "";
   if (a.metrics.empty()) {
+    const bool extended = !a.statistic.empty() && (a.statistic[0] == 'p' || a.statistic[0] == 'P');
     trigger["MetricName"] = a.metric_name;
     trigger["Namespace"] = a.ns;
-    trigger["Statistic"] = a.statistic;
+    trigger["StatisticType"] = extended ? "ExtendedStatistic" : "Statistic";
+    if (extended) {
+      trigger["ExtendedStatistic"] = a.statistic;
+    } else {
+      std::string upper;  // SampleCount -> SAMPLE_COUNT, as the messages write it
+      for (const char c : a.statistic) {
+        if (!upper.empty() && std::isupper(static_cast<unsigned char>(c))) upper += '_';
+        upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      trigger["Statistic"] = upper;
+    }
     trigger["Unit"] = a.unit ? json(*a.unit) : json(nullptr);
     trigger["Dimensions"] = dims(a.dimensions);
   } else {

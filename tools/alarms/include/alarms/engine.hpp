@@ -29,6 +29,13 @@
 
 namespace fitwatch::tools {
 
+/// Metrics Insights alarms: at most this many contributors in ALARM are
+/// counted in a reason ("100+"), and a query reads at most this many time
+/// series; beyond, the alarm evaluates partial data (the first 500 in the
+/// query's order). https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html
+inline constexpr std::size_t max_reported_contributors = 100;
+inline constexpr std::size_t max_insights_series = 500;
+
 class engine {
  public:
   /// Checks every alarm of `model` (which must outlive the engine).

@@ -5,6 +5,7 @@
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -53,13 +54,26 @@ struct composite_alarm : alarm_common {
   std::string rule;
 };
 
+/// A Lambda function subscribed to a topic (AWS::Lambda::Function with
+/// inline Code.ZipFile): what `fitwatch replay` runs when the topic is
+/// notified (the fitwatch formatter publishes the team's email).
+struct lambda_function {
+  std::string logical_id, runtime, handler;  ///< handler: "index.handler"
+  std::string code;                          ///< Code.ZipFile; empty: not inline
+  std::vector<std::pair<std::string, std::string>> environment;
+};
+
 struct topic {
   std::string logical_id, arn, display_name;
-  std::vector<std::string> emails;  ///< email subscriptions, in template order
+  std::vector<std::string> emails;         ///< email subscriptions, in template order
+  std::vector<lambda_function> functions;  ///< lambda subscriptions to functions of the template
 };
 
 struct template_model {
   std::string region, account_id, stack_name;
+  /// When the alarms were last configured (AlarmConfigurationUpdatedTimestamp):
+  /// replay sets the first datapoint's time; 0 = unknown.
+  std::int64_t configured_ms = 0;
   std::vector<metric_alarm> alarms;
   std::vector<composite_alarm> composites;
   std::vector<topic> topics;

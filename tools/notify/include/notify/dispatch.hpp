@@ -20,6 +20,8 @@
 
 #include "alarms/model.hpp"
 #include "alarms/transition.hpp"
+#include "notify/email.hpp"
+#include "notify/function_runner.hpp"
 #include "notify/smtp.hpp"
 
 namespace fitwatch::tools {
@@ -56,6 +58,12 @@ class dispatcher {
   /// that cannot be written: its delivery carries the error.
   std::vector<delivery> dispatch(const transition& t);
 
+  /// An EMF line of the log, for the functions subscribed to the topics
+  /// (the formatter reads the job's lines): visible to them from
+  /// `visible_ms` (its timestamp plus the delivery delay). Kept only when
+  /// some topic runs a function, at most the last 5,000 lines.
+  void observe(const std::string& line, std::int64_t timestamp_ms, std::int64_t visible_ms);
+
   /// Emails rendered so far.
   std::size_t emails() const { return emails_; }
   /// Waits for SMTP (at most its timeout) and returns how many emails were
@@ -68,6 +76,11 @@ class dispatcher {
   std::ostream& err_;
   std::unique_ptr<smtp_sender> smtp_;
   std::size_t emails_ = 0, unwritten_ = 0;
+  bool functions_ = false;
+  log_window lines_;
+
+  void deliver(const email& e, const transition& t, std::vector<delivery>& out);
+  void run_functions(const topic& tp, const transition& t, std::vector<delivery>& out);
 };
 
 }  // namespace fitwatch::tools

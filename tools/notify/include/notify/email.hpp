@@ -23,6 +23,12 @@ std::string region_name(const std::string& region);
 email render_email(const transition& t, const template_model& model, const topic& tp,
                    const std::string& recipient);
 
+/// The email `recipient` of `tp` receives when a function publishes
+/// `subject` and `message` to it at `time_ms` (SNS's email: the subject,
+/// the message as the body, SNS's unsubscribe footer).
+email render_published(const std::string& subject, const std::string& message, std::int64_t time_ms,
+                       const template_model& model, const topic& tp, const std::string& recipient);
+
 /// The JSON message CloudWatch publishes to the topic for `t` (what a
 /// Lambda or HTTP subscriber receives; "Schema of Amazon SNS notifications
 /// when alarms change state" in the CloudWatch user guide): AlarmName,
