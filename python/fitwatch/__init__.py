@@ -96,7 +96,8 @@ class ProcessRank(NamedTuple):
 
 def read_process_rank() -> ProcessRank:
     """RANK, LOCAL_RANK and WORLD_SIZE as torchrun sets them, read by the C++
-    library; raises fitwatch.Error if one is set but malformed."""
+    library. A malformed one is reported on stderr and read as unset (rank
+    0 writes); it never raises (issue #25 M2)."""
     return ProcessRank(*_core.read_process_rank())
 
 

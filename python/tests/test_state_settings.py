@@ -175,13 +175,15 @@ def test_only_global_rank_0_writes_emf_lines(rank, world, ranks, writes):
     assert "rank (%s, %s, %s)" % ((rank, rank, world) if rank else ("0", "0", "1")) in r.stderr
 
 
-def test_a_malformed_rank_is_a_value_error(monkeypatch):
+def test_a_malformed_rank_is_reported_and_read_as_unset(monkeypatch):
+    # Issue #25 M2: the library's policy is "report, and keep writing"; a
+    # bad RANK (here beyond WORLD_SIZE) counts as rank 0, never an exception.
     monkeypatch.setenv("RANK", "3")
     monkeypatch.setenv("WORLD_SIZE", "2")
-    with pytest.raises(ValueError, match="RANK"):
-        fitwatch.read_process_rank()
-    with pytest.raises(ValueError, match="RANK"):
-        fitwatch.Logger(settings=fitwatch.settings_from({}, environ={}), path=os.devnull)
+    rank = fitwatch.read_process_rank()
+    assert rank[0] == 0
+    logger = fitwatch.Logger(settings=fitwatch.settings_from({}, environ={}), path=os.devnull)
+    logger.close()
 
 
 def test_namespace_and_job_name_come_from_the_settings_not_both():
