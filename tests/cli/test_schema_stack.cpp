@@ -48,7 +48,9 @@ TEST_CASE("schema --template: a job stack's alarms, composite alarm and dashboar
                                "overfitting-alerts.yaml --param TrainingJobName=j "
                                "--param TeamEmails=a@example.com,b@example.org");
   REQUIRE(own.exit_code == 0);
-  CHECK(json::parse(own.out)["sns_topics"] == 1);
+  // Its own team topic and the alarm topic the formatter function reads.
+  CHECK(json::parse(own.out)["sns_topics"] == 2);
+  CHECK(json::parse(own.out)["lambda_functions"] == 1);
   CHECK(json::parse(own.out)["email_subscriptions"] == 2);
 }
 
