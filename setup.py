@@ -60,6 +60,10 @@ class BuildPy(build_py):
     """The pure-Python package, then the library built by CMake next to it."""
 
     def run(self):
+        # A build folder of an earlier version may hold files this one no
+        # longer ships (the pybind11 extension _core*.so, which Python would
+        # import before _core.py): the package is laid out afresh each time.
+        shutil.rmtree(os.path.join(self.build_lib, "fitwatch"), ignore_errors=True)
         super().run()
         cmake = shutil.which("cmake")
         if cmake is None:

@@ -73,7 +73,8 @@ def test_the_readme_blocks_in_order_write_the_team_s_email(cli, tmp_path):
     assert len(files) == 1, r.stdout
     message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert message["To"] == "alice@example.com"
-    assert message["Subject"].startswith("ALARM: ")
+    # The team's email is the formatter function's (templates/functions/formatter.py).
+    assert message["Subject"].startswith("fitwatch: my-job is overfitting at epoch ")
     assert "my-job" in message["Subject"]
     assert "my-job" in message.get_body(preferencelist=("plain",)).get_content()
 
