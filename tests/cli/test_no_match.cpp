@@ -235,8 +235,9 @@ TEST_CASE("no match: a long value from the log is cut, control characters never 
   // refuses (API_Dimension): reported as invalid, its value never printed.
   r = run_command(replay + " --param TrainingJobName=j", log_of("evil\x1b[31m" + job, 2));
   CHECK(r.exit_code == no_match);
-  CHECK(has(r.err, "invalid EMF, skipped: dimension \"TrainingJobName\" value contains an ASCII "
-                   "control character"));
+  CHECK(has(r.err,
+            "invalid EMF, skipped: dimension \"TrainingJobName\" value contains an ASCII "
+            "control character"));
   CHECK_FALSE(has(r.err, "\x1b"));
 }
 

@@ -47,9 +47,9 @@ TEST_CASE("emf: a plain line, a valid event and an invalid one") {
 
 TEST_CASE("emf: a dimension value CloudWatch would refuse makes the event invalid") {
   // (the JSON escapes of a control character are decoded before the check)
-  for (const std::string& job : {std::string("job\r\n1"), std::string("job\x01"),
-                                std::string("caf\xc3\xa9"), std::string("   "),
-                                std::string("job\x7f")}) {
+  for (const std::string& job :
+       {std::string("job\r\n1"), std::string("job\x01"), std::string("caf\xc3\xa9"),
+        std::string("   "), std::string("job\x7f")}) {
     CAPTURE(job);
     const auto line = event_with_job(job).dump();
     CHECK(validate_line(line).kind == line_kind::invalid);
