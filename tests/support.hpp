@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -136,6 +137,22 @@ inline logger_options quiet_options(std::shared_ptr<fitwatch::sink> out,
   o.flush_on_sigterm = false;
   o.job_name = std::move(job_name);
   return o;
+}
+
+// One EMF line of job "j" with the verdict metric OverfittingDetected only,
+// as the alarms of templates/overfitting-alerts.yaml read it.
+inline std::string verdict_line(std::int64_t ts, double verdict) {
+  using nlohmann::json;
+  return json{
+      {"_aws",
+       {{"Timestamp", ts},
+        {"CloudWatchMetrics",
+         json::array({{{"Namespace", "FitWatch"},
+                       {"Dimensions", json::parse(R"([["TrainingJobName"]])")},
+                       {"Metrics", json::parse(R"([{"Name":"OverfittingDetected"}])")}}})}}},
+      {"TrainingJobName", "j"},
+      {"OverfittingDetected", verdict}}
+      .dump();
 }
 
 }  // namespace fitwatch::test

@@ -463,28 +463,16 @@ namespace {
 const std::string tmpl = std::string(FITWATCH_SOURCE_DIR) + "/templates/overfitting-alerts.yaml";
 const std::string params = " --param TrainingJobName=j --param TeamEmails=a@example.com";
 
-std::string emf_line(std::int64_t ts, double verdict) {
-  return json{
-      {"_aws",
-       {{"Timestamp", ts},
-        {"CloudWatchMetrics",
-         json::array({{{"Namespace", "FitWatch"},
-                       {"Dimensions", json::parse(R"([["TrainingJobName"]])")},
-                       {"Metrics", json::parse(R"([{"Name":"OverfittingDetected"}])")}}})}}},
-      {"TrainingJobName", "j"},
-      {"OverfittingDetected", verdict}}
-      .dump();
-}
 }  // namespace
 
 TEST_CASE("replay: bad log lines are reported with their number and skipped, never a crash") {
   const std::int64_t t0 = 1750000000000;
-  std::string log = emf_line(t0, 0) + "\n";
-  log += emf_line(t0 + 30000, 1).substr(0, 60) + "\n";                             // 2: truncated
+  std::string log = fitwatch::test::verdict_line(t0, 0) + "\n";
+  log += fitwatch::test::verdict_line(t0 + 30000, 1).substr(0, 60) + "\n";         // 2: truncated
   log += "{\"_aws\": \"\xff\xfe\", \"x\": 1}\n";                                   // 3: not UTF-8
   log += "{\"_aws\":{},\"pad\":\"" + std::string(2 * 1024 * 1024, 'p') + "\"}\n";  // 4: 2 MB
   log += "plain text from the training program\n";                                 // 5: plain
-  log += emf_line(t0 + 60000, 1) + "\n";                                           // 6
+  log += fitwatch::test::verdict_line(t0 + 60000, 1) + "\n";                       // 6
   const auto r = run_command(cli + " replay --tail 0 --template " + tmpl + params, log);
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("<stdin>:2: invalid EMF, skipped: not valid JSON") != std::string::npos);
@@ -564,7 +552,8 @@ TEST_CASE("watch: every line passes through unchanged, transitions go to stderr"
   const std::int64_t t0 = 1750000000000;
   std::string log;
   for (int i = 0; i < 6; ++i)
-    log += "epoch " + std::to_string(i) + "\n" + emf_line(t0 + i * 30000, i >= 4 ? 1 : 0) + "\n";
+    log += "epoch " + std::to_string(i) + "\n" +
+           fitwatch::test::verdict_line(t0 + i * 30000, i >= 4 ? 1 : 0) + "\n";
   log += "no newline at the end";
   const auto r = run_command(cli + " watch --tail 0 --template " + tmpl + params, log);
   CHECK(r.exit_code == 0);
@@ -630,14 +619,14 @@ TEST_CASE("replay and watch: a Number --param or --tail that is not a finite num
       INFO(command << " RiseStreakThreshold=" << value);
       const auto r = run_command(
           cli + command + " --template " + tmpl + params + " --param RiseStreakThreshold=" + value,
-          emf_line(1750000000000, 0) + "\n");
+          fitwatch::test::verdict_line(1750000000000, 0) + "\n");
       CHECK(r.exit_code == 2);
       CHECK(r.err.find("RiseStreakThreshold") != std::string::npos);
     }
     for (const char* tail : {"nan", "inf", "1e300h", "-5m", "m", "5x", "0x10s"}) {
       INFO(command << " --tail " << tail);
       const auto r = run_command(cli + command + " --template " + tmpl + params + " --tail " + tail,
-                                 emf_line(1750000000000, 0) + "\n");
+                                 fitwatch::test::verdict_line(1750000000000, 0) + "\n");
       CHECK(r.exit_code == 2);
       CHECK(r.err.find(std::string("duration '") + tail + "'") != std::string::npos);
     }

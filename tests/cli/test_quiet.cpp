@@ -17,25 +17,13 @@
 
 using fitwatch::test::lines_of;
 using fitwatch::test::run_command;
+using fitwatch::test::verdict_line;
 using nlohmann::json;
 
 namespace {
 const std::string cli = FITWATCH_CLI;
 const std::string tmpl = std::string(FITWATCH_SOURCE_DIR) + "/templates/overfitting-alerts.yaml";
 const std::string params = " --param TrainingJobName=j --param TeamEmails=a@example.com";
-
-std::string verdict_line(std::int64_t ts, double verdict) {
-  return json{
-      {"_aws",
-       {{"Timestamp", ts},
-        {"CloudWatchMetrics",
-         json::array({{{"Namespace", "FitWatch"},
-                       {"Dimensions", json::parse(R"([["TrainingJobName"]])")},
-                       {"Metrics", json::parse(R"([{"Name":"OverfittingDetected"}])")}}})}}},
-      {"TrainingJobName", "j"},
-      {"OverfittingDetected", verdict}}
-      .dump();
-}
 
 // Verdicts 30 s apart from t0; a gap of `gap_ms` before the last `after_gap`.
 std::string log_of(const std::vector<double>& verdicts, std::size_t after_gap = 0,
