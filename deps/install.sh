@@ -2,6 +2,9 @@
 # Installs the Debian packages of the named lists (deps/<list>.txt) that are
 # not installed yet; does nothing, and calls no apt-get, when none is missing.
 #   deps/install.sh build test
+# A line is a package name, optionally followed by `cmd:NAME`: the package
+# counts as present when the command NAME is on PATH (npm: Node.js from
+# NodeSource bundles it, and conflicts with Debian's npm package).
 # The one source of the package lists: the Makefile, .ci/run and the
 # Dockerfile all call this. APT_OPTIONS adds options to apt-get install
 # (the image: --no-install-recommends). apt-get needs root (or sudo).
@@ -10,8 +13,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 wanted=()
 for list in "$@"; do
   [ -f "$here/$list.txt" ] || { echo "deps/install.sh: no list deps/$list.txt" >&2; exit 2; }
-  while read -r name _; do
-    [ -z "$name" ] || [ "${name#\#}" != "$name" ] || wanted+=("$name")
+  while read -r name alt _; do
+    [ -z "$name" ] || [ "${name#\#}" != "$name" ] && continue
+    [ "${alt#cmd:}" != "${alt:-}" ] && command -v "${alt#cmd:}" > /dev/null && continue
+    wanted+=("$name")
   done < "$here/$list.txt"
 done
 missing=()
