@@ -20,6 +20,7 @@
 #include "fitwatch/error.hpp"
 #include "fitwatch/monitor.hpp"
 #include "fitwatch/settings.hpp"
+#include "option_text.hpp"
 
 struct fw_options {
   fitwatch::detector_options value;
@@ -153,13 +154,6 @@ const option_row& option_at(std::size_t i) {
   const auto& rows = options_table();
   if (i >= rows.size()) throw error("no detector option " + std::to_string(i));
   return rows[i];
-}
-
-std::chrono::milliseconds milliseconds(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e9) {
-    throw error("a timeout must be 0 to 1e9 seconds, got " + std::to_string(seconds));
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
 }
 
 dimension_set dimension_pairs(std::size_t count, const char* const* names_,
@@ -413,8 +407,8 @@ fw_status fw_logger_new(const char* ns, size_t ns_length, const char* job_name,
         throw error("unknown overflow policy " + std::to_string(overflow));
     }
     o.flush_on_sigterm = flush_on_sigterm != 0;
-    o.sigterm_timeout = milliseconds(sigterm_timeout);
-    o.shutdown_timeout = milliseconds(shutdown_timeout);
+    o.sigterm_timeout = detail::milliseconds_of_seconds(sigterm_timeout);
+    o.shutdown_timeout = detail::milliseconds_of_seconds(shutdown_timeout);
     *out = new fw_logger(std::move(o));
   });
 }
@@ -483,7 +477,8 @@ void fw_logger_flush_at(fw_logger* log, int64_t timestamp_ms) {
   log->value.flush_at(static_cast<std::int64_t>(timestamp_ms));
 }
 fw_status fw_logger_drain(fw_logger* log, double timeout, int* drained) {
-  return guarded([&] { *drained = log->value.drain(milliseconds(timeout)) ? 1 : 0; });
+  return guarded(
+      [&] { *drained = log->value.drain(detail::milliseconds_of_seconds(timeout)) ? 1 : 0; });
 }
 uint64_t fw_logger_dropped_values(const fw_logger* log) {
   return log->value.dropped_values();

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cloudwatch_names.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/settings.hpp"
-#include "validate.hpp"
 
 namespace fitwatch {
 

@@ -12,7 +12,7 @@
 
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
-#include "fitwatch/settings.hpp"
+#include "fitwatch/sagemaker.hpp"
 #include "fork.hpp"
 #include "frame.hpp"
 #include "sigterm.hpp"
@@ -28,7 +28,7 @@ std::int64_t now_ms() noexcept {
 }
 
 // The default output: stdout, unless this process is a torchrun rank that
-// must not write (settings.hpp: only global rank 0, unless
+// must not write (sagemaker.hpp: only global rank 0, unless
 // FITWATCH_WRITE_RANKS=all). A bad RANK or FITWATCH_WRITE_RANKS is reported
 // and the process writes: a duplicate line is better than none.
 std::shared_ptr<sink> default_output() {

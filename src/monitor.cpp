@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cloudwatch_names.hpp"
 #include "fitwatch/error.hpp"
-#include "validate.hpp"
 
 namespace fitwatch {
 namespace {
@@ -99,8 +99,8 @@ std::string best_metric_name(std::string_view monitor) {
 }
 
 void check_monitor_name(std::string_view name) {
-  validate_metric_name(name);
-  validate_metric_name(best_metric_name(name));
+  check_metric_name(name);
+  check_metric_name(best_metric_name(name));
   if (!named(name)) return;
   const auto taken = [](std::string_view n) {
     for (const auto& m : signal_metrics) {

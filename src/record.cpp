@@ -4,12 +4,12 @@
 #include <chrono>
 #include <cmath>
 
+#include "cloudwatch_names.hpp"
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/limits.hpp"
 #include "frame.hpp"
 #include "json_writer.hpp"
-#include "validate.hpp"
 
 namespace fitwatch {
 namespace {
@@ -54,7 +54,7 @@ frame::~frame() = default;
 frame::frame(frame&&) noexcept = default;
 frame& frame::operator=(frame&&) noexcept = default;
 
-void validate_namespace(std::string_view ns) {
+void check_namespace(std::string_view ns) {
   // API_Metric: 1..255, pattern [^:].*; PutMetricData: ASCII without control
   // characters, and "AWS/" is reserved for AWS services.
   if (ns.empty()) fail("namespace", ns, "empty (1..255 characters)");
@@ -68,7 +68,7 @@ void validate_namespace(std::string_view ns) {
   if (ns.substr(0, 4) == "AWS/") fail("namespace", ns, "\"AWS/\" is reserved for AWS services");
 }
 
-void validate_metric_name(std::string_view name) {
+void check_metric_name(std::string_view name) {
   check_utf8_name("metric name", name, limits::max_name_length);
 }
 
@@ -93,18 +93,18 @@ void check_dimension_text(std::string_view what, std::string_view text, std::siz
 }
 }  // namespace
 
-void validate_dimension_name(std::string_view name) {
+void check_dimension_name(std::string_view name) {
   check_dimension_text("dimension name", name, limits::max_name_length);
   if (name.front() == ':') fail("dimension name", name, "must not start with ':'");
 }
 
-void validate_dimension_value(std::string_view name, std::string_view value) {
+void check_dimension_value(std::string_view name, std::string_view value) {
   check_dimension_text("value of dimension " + quoted(name) + ",", value,
                        limits::max_dimension_value_length);
 }
 
 record::record(std::string_view ns) : namespace_(ns) {
-  validate_namespace(ns);
+  check_namespace(ns);
   rebuild_layout();
 }
 
@@ -128,8 +128,8 @@ void record::set_dimensions(const std::vector<dimension_set>& sets) {
       throw error("dimension set with " + std::to_string(set.size()) + " dimensions, more than 30");
     }
     for (const auto& d : set) {
-      validate_dimension_name(d.name);
-      validate_dimension_value(d.name, d.value);
+      check_dimension_name(d.name);
+      check_dimension_value(d.name, d.value);
       const auto member = members_.find(d.name);
       if (member != members_.end() && member->second != member_kind::dimension) {
         claim(d.name, member_kind::dimension);  // throws the collision error
@@ -209,7 +209,7 @@ void record::rebuild_layout() {
 }
 
 metric_id record::metric(std::string_view name, unit u, resolution r) {
-  validate_metric_name(name);
+  check_metric_name(name);
   std::string key(name);
   if (const auto found = metric_index_.find(key); found != metric_index_.end()) {
     const auto& slot = metrics_[found->second];

@@ -1,10 +1,8 @@
 #include "fitwatch/settings.hpp"
 
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <variant>
@@ -13,21 +11,10 @@
 #include "fitwatch/error.hpp"
 #include "fitwatch/monitor.hpp"
 #include "number_text.hpp"
+#include "option_text.hpp"
 
 namespace fitwatch {
 namespace {
-
-std::string quoted(std::string_view key, std::string_view value) {
-  // Keys and values come from outside: cut them to a readable length.
-  const auto cut = [](std::string_view t) {
-    return t.size() > 200 ? std::string(t.substr(0, 200)) + "..." : std::string(t);
-  };
-  return "setting " + cut(key) + "=\"" + cut(value) + "\"";
-}
-
-[[noreturn]] void bad(std::string_view key, std::string_view value, const std::string& why) {
-  throw error(quoted(key, value) + ": " + why);
-}
 
 // How one setting is read and written: a member of the detector's options
 // or of the settings themselves.
@@ -132,46 +119,7 @@ std::string number_text(double v) {
   return std::string(buf, detail::format_double(buf, v));  // the shortest exact text
 }
 
-std::string env_or_empty(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  return v != nullptr ? std::string(v) : std::string();
-}
-
 }  // namespace
-
-std::string hyperparameter_value(std::string_view raw, std::string_view key) {
-  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return std::string(raw);
-  const auto j = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_string()) bad(key, raw, "malformed JSON-quoted value");
-  return j.get<std::string>();
-}
-
-bool parse_boolean(std::string_view text, std::string_view key) {
-  if (text == "True" || text == "true" || text == "1") return true;
-  if (text == "False" || text == "false" || text == "0") return false;
-  bad(key, text, "not a boolean (True, False, true, false, 1, 0)");
-}
-
-double parse_number(std::string_view text, std::string_view key) {
-  if (text == "inf" || text == "Infinity") return std::numeric_limits<double>::infinity();
-  double v = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = detail::parse_double(text.data(), end, v);  // std::from_chars
-  if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(v)) {
-    bad(key, text, "not a number");
-  }
-  return v;
-}
-
-std::uint64_t parse_count(std::string_view text, std::string_view key) {
-  std::uint64_t v = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || ec != std::errc() || ptr != end) {
-    bad(key, text, "not a whole number >= 0");
-  }
-  return v;
-}
 
 const std::vector<setting_spec>& setting_specs() {
   static const std::vector<setting_spec> specs = [] {
@@ -199,19 +147,20 @@ std::string environment_variable_of(std::string_view name) {
 void apply_setting(settings& s, std::string_view name, std::string_view raw, std::string_view key) {
   if (key.empty()) key = name;
   const auto& e = find(name, key);
-  const std::string value = hyperparameter_value(raw, key);
+  const std::string value = detail::parse_json_quoted(raw, key);
   settings next = s;
   std::visit(
       [&](auto member) {
         using m = decltype(member);
         if constexpr (std::is_same_v<m, double detector_options::*>) {
-          next.detector.*member = parse_number(value, key);
+          next.detector.*member = detail::parse_number_or_infinity(value, key);
         } else if constexpr (std::is_same_v<m, std::size_t detector_options::*>) {
-          const auto n = parse_count(value, key);
-          if (n > std::numeric_limits<std::size_t>::max()) bad(key, value, "too large");
+          const auto n = detail::parse_count(value, key);
+          if (n > std::numeric_limits<std::size_t>::max())
+            detail::throw_bad_option(key, value, "too large");
           next.detector.*member = static_cast<std::size_t>(n);
         } else if constexpr (std::is_same_v<m, bool detector_options::*>) {
-          next.detector.*member = parse_boolean(value, key);
+          next.detector.*member = detail::parse_boolean(value, key);
         } else if constexpr (std::is_same_v<m, std::string detector_options::*>) {
           next.detector.*member = value;
         } else if constexpr (std::is_same_v<m, direction detector_options::*>) {
@@ -220,27 +169,22 @@ void apply_setting(settings& s, std::string_view name, std::string_view raw, std
           } else if (value == "max") {
             next.detector.*member = direction::max;
           } else {
-            bad(key, value, "not min or max");
+            detail::throw_bad_option(key, value, "not min or max");
           }
         } else if constexpr (std::is_same_v<m, std::string settings::*>) {
           next.*member = value;
         } else if constexpr (std::is_same_v<m, bool settings::*>) {
-          next.*member = parse_boolean(value, key);
+          next.*member = detail::parse_boolean(value, key);
         } else {
-          if (value == "0") {
-            next.*member = write_ranks::zero;
-          } else if (value == "all") {
-            next.*member = write_ranks::all;
-          } else {
-            bad(key, value, "not 0 or all");
-          }
+          next.*member = parse_write_ranks(value, key);
         }
       },
       e.where);
   try {
     validate(next);
   } catch (const error& x) {
-    bad(key, value, std::string(x.what()).substr(std::string_view("fitwatch: ").size()));
+    detail::throw_bad_option(key, value,
+                             std::string(x.what()).substr(std::string_view("fitwatch: ").size()));
   }
   s = std::move(next);
 }
@@ -332,12 +276,6 @@ void apply_environment(settings& s) {
   for (const auto& e : table()) apply_variable(s, e.spec.name);
 }
 
-bool environment_writes_metrics() {
-  settings s;
-  apply_variable(s, "write_ranks");
-  return s.writes_metrics(read_process_rank());
-}
-
 settings read_settings() {
   settings s;
   apply_environment(s);
@@ -362,68 +300,6 @@ logger_options settings::logger_options_for(const process_rank& r) const {
   o.output =
       writes_metrics(r) ? std::shared_ptr<sink>(stdout_sink()) : std::make_shared<discard_sink>();
   return o;
-}
-
-// A malformed variable is reported and read as unset (issue 25, M2): the
-// process then counts as rank 0 and writes. -1, which launchers set for "not
-// distributed", is unset too, without a report.
-process_rank read_process_rank() {
-  process_rank r;
-  const auto read = [](const char* name, long& into) {
-    const auto text = env_or_empty(name);
-    if (text.empty() || text == "-1") return false;
-    try {
-      const auto n = parse_count(text, name);
-      if (n > static_cast<std::uint64_t>(std::numeric_limits<long>::max())) {
-        bad(name, text, "too large");
-      }
-      into = static_cast<long>(n);
-      return true;
-    } catch (const error& e) {
-      detail::report(std::string(e.what()) + "; read as unset");
-      return false;
-    }
-  };
-  read("RANK", r.rank);
-  read("LOCAL_RANK", r.local_rank);
-  if (read("WORLD_SIZE", r.world_size) && r.world_size == 0) {
-    detail::report("fitwatch: WORLD_SIZE=0: must be >= 1; read as unset");
-    r.world_size = 1;
-  }
-  if (r.rank >= r.world_size) {
-    detail::report("fitwatch: RANK=" + std::to_string(r.rank) + ": not below WORLD_SIZE " +
-                   std::to_string(r.world_size) + "; this process is taken as rank 0 of 1");
-    r = process_rank{};
-  }
-  return r;
-}
-
-std::map<std::string, std::string> read_hyperparameters(const std::string& path) {
-  constexpr std::streamoff limit = 1 << 20;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw error("cannot open hyperparameters file " + path);
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size > limit) {
-    throw error("hyperparameters file " + path + " is larger than 1 MiB");
-  }
-  in.seekg(0);
-  std::string text(static_cast<std::size_t>(std::max<std::streamoff>(size, 0)), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) throw error("hyperparameters file " + path + ": not a JSON object");
-  std::map<std::string, std::string> out;
-  for (const auto& [key, value] : j.items()) {
-    if (value.is_string()) {
-      out[key] = value.get<std::string>();
-    } else if (value.is_number() || value.is_boolean()) {
-      out[key] = value.dump();
-    } else {
-      throw error("hyperparameters file " + path + ": the value of " + key.substr(0, 200) +
-                  " is not a string");
-    }
-  }
-  return out;
 }
 
 }  // namespace fitwatch

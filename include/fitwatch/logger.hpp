@@ -66,6 +66,7 @@
 
 #include "fitwatch/limits.hpp"
 #include "fitwatch/record.hpp"
+#include "fitwatch/sagemaker.hpp"
 #include "fitwatch/sink.hpp"
 #include "fitwatch/unit.hpp"
 
@@ -73,20 +74,6 @@ namespace fitwatch {
 
 /// The namespace fitwatch's metrics go to unless told otherwise.
 inline constexpr std::string_view default_namespace = "FitWatch";
-
-/// What SageMaker tells a training container about itself.
-struct sagemaker_environment {
-  std::string job_name;            ///< empty outside SageMaker
-  std::string current_host;        ///< e.g. "algo-1"; empty outside SageMaker
-  std::vector<std::string> hosts;  ///< every host of the job, in order
-
-  /// True on the first host of a multi-host job, and outside SageMaker.
-  bool is_primary_host() const noexcept;
-};
-
-/// Reads TRAINING_JOB_NAME, SM_CURRENT_HOST, SM_HOSTS and SM_TRAINING_ENV.
-/// Never throws: malformed JSON in SM_TRAINING_ENV is ignored.
-sagemaker_environment read_sagemaker_environment();
 
 /// What flush() does when the queue of evaluations is full (the reader of
 /// stdout is not keeping up).
@@ -104,7 +91,7 @@ struct logger_options {
   bool default_dimensions = true;
   /// Where lines go; default: stdout, except in a torchrun job (RANK set),
   /// where only global rank 0 writes and other ranks discard their lines,
-  /// unless FITWATCH_WRITE_RANKS=all (settings.hpp, environment_writes_metrics()).
+  /// unless FITWATCH_WRITE_RANKS=all (sagemaker.hpp, environment_writes_metrics()).
   std::shared_ptr<sink> output;
   /// Serialize and write on a background thread (default). When false,
   /// flush() writes on the calling thread (for tools and tests).

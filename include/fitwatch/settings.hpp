@@ -19,6 +19,10 @@
 //
 // Errors: every function that parses throws fitwatch::error naming the key
 // and the value, e.g. `fitwatch: setting fitwatch_smoothing="abc": not a number`.
+// What SageMaker and torchrun tell the process (the environment, the config
+// folder, hyperparameters.json, the rank, and the parsers of a
+// hyperparameter's text) is fitwatch/sagemaker.hpp, which this header
+// includes; settings sit on top of it, the logger and the detector.
 // Thread safety: none needed; read the settings once, at start-up.
 #pragma once
 
@@ -32,33 +36,13 @@
 
 #include "fitwatch/detector.hpp"
 #include "fitwatch/logger.hpp"
+#include "fitwatch/sagemaker.hpp"
 
 namespace fitwatch {
 
 /// The prefix of a setting as a hyperparameter and as an environment variable.
 inline constexpr std::string_view hyperparameter_prefix = "fitwatch_";
 inline constexpr std::string_view environment_prefix = "FITWATCH_";
-
-/// Which processes of a distributed (torchrun) job write metric lines.
-enum class write_ranks : std::uint8_t {
-  zero,  ///< only global rank 0 (default)
-  all,   ///< every rank
-};
-
-/// The process's place in a torchrun job (RANK, LOCAL_RANK, WORLD_SIZE);
-/// rank 0 of 1 outside one.
-struct process_rank {
-  long rank = 0;
-  long local_rank = 0;
-  long world_size = 1;
-};
-
-/// Reads RANK, LOCAL_RANK and WORLD_SIZE (set by torchrun,
-/// https://pytorch.org/docs/stable/elastic/run.html). Never throws: a
-/// variable that is not a whole number (or not in range, 0 <= rank < world
-/// size) is reported on stderr and read as unset, so the process counts as
-/// rank 0 and writes; -1 ("not distributed" to some launchers) is unset.
-process_rank read_process_rank();
 
 /// Everything a front end can set; defaults are the library's defaults.
 struct settings {
@@ -114,28 +98,6 @@ void apply_hyperparameters(settings& s, const std::map<std::string, std::string>
 void apply_environment(settings& s);
 /// Defaults, then the environment.
 settings read_settings();
-/// Whether this process writes metric lines by the environment alone:
-/// FITWATCH_WRITE_RANKS (only this variable) and read_process_rank(). The
-/// gate of a logger left to its default output (stdout). Never throws (a bad
-/// variable is reported, and the process writes).
-bool environment_writes_metrics();
-
-/// A hyperparameter's text as SageMaker delivers it -> its value: a value
-/// the SDK JSON-quoted ("\"overfit\"") is decoded, any other is kept.
-/// \throw error naming `key` on a malformed quoted value.
-std::string hyperparameter_value(std::string_view raw, std::string_view key);
-/// "True"/"true"/"1" and "False"/"false"/"0". \throw error naming `key`.
-bool parse_boolean(std::string_view text, std::string_view key);
-/// A finite number, or "inf"/"Infinity". \throw error naming `key`.
-double parse_number(std::string_view text, std::string_view key);
-/// A whole number >= 0. \throw error naming `key`.
-std::uint64_t parse_count(std::string_view text, std::string_view key);
-
-/// Reads a hyperparameters.json (a JSON object of strings, as SageMaker
-/// writes /opt/ml/input/config/hyperparameters.json); numbers and booleans
-/// are kept as their JSON text. \throw error on a missing, oversized (over
-/// 1 MiB) or malformed file, or a value that is an object, array or null.
-std::map<std::string, std::string> read_hyperparameters(const std::string& path);
 
 /// A detector option's member, by the type of its value.
 using detector_field = std::variant<double detector_options::*, std::size_t detector_options::*,
@@ -148,9 +110,6 @@ std::optional<detector_field> detector_field_of(std::string_view name);
 
 /// The detector's options as name -> text (the names of setting_specs()).
 std::map<std::string, std::string> detector_option_values(const detector_options& options);
-
-/// SageMaker's config folder: SM_INPUT_CONFIG_DIR, else /opt/ml/input/config.
-std::string sagemaker_config_dir();
 
 /// Checks a whole settings object as the detector and logger would
 /// (constructs neither). \throw error naming the setting.

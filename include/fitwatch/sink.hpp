@@ -84,7 +84,7 @@ class file_sink : public fd_sink {
   file_sink& operator=(const file_sink&) = delete;
 };
 
-/// Discards every line (a torchrun rank that must not write, see settings.hpp).
+/// Discards every line (a torchrun rank that must not write, see sagemaker.hpp).
 class discard_sink : public sink {
  public:
   void write(std::string_view) noexcept override {}

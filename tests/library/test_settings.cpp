@@ -1,6 +1,7 @@
 // Settings from hyperparameters and environment variables (one naming rule),
-// the table in docs/settings.md, the torchrun rank, and the host from
-// resourceconfig.json.
+// the table in docs/settings.md, and the settings' rank gate (what the
+// environment itself says, the rank, the host and hyperparameters.json, is
+// test_sagemaker.cpp).
 #include "fitwatch/settings.hpp"
 
 #include "fitwatch/monitor.hpp"
@@ -247,107 +248,6 @@ TEST_CASE("torchrun's RANK, LOCAL_RANK, WORLD_SIZE, only rank 0 writes unless wr
     CHECK(m[0].find("FITWATCH_WRITE_RANKS") != std::string::npos);
     CHECK(m[0].find("every rank writes metric lines") != std::string::npos);
   }
-}
-
-// What a plain `fitwatch::logger log;` (default output: stdout) writes for
-// one evaluation, with fd 1 sent to a file meanwhile.
-std::string stdout_of_default_logger() {
-  const fitwatch::test::temp_dir dir;
-  const auto path = dir.file("stdout");
-  std::fflush(stdout);
-  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  REQUIRE(file >= 0);
-  const int saved = ::dup(STDOUT_FILENO);
-  ::dup2(file, STDOUT_FILENO);
-  {
-    fitwatch::logger log;
-    fitwatch::monitor mon{log};
-    mon.observe(1, {0.5, 0.6});
-  }  // the destructor writes what is queued
-  ::dup2(saved, STDOUT_FILENO);
-  ::close(saved);
-  ::close(file);
-  return fitwatch::test::slurp(path);
-}
-
-TEST_CASE("a default logger on torchrun rank 1 writes nothing unless FITWATCH_WRITE_RANKS=all") {
-  CHECK_FALSE(stdout_of_default_logger().empty());  // outside torchrun: writes
-  const scoped_env env{{{"RANK", "1"}, {"WORLD_SIZE", "2"}}};
-  CHECK(stdout_of_default_logger().empty());
-  {
-    const scoped_env all{{{"FITWATCH_WRITE_RANKS", "all"}}};
-    const auto out = stdout_of_default_logger();
-    REQUIRE_FALSE(out.empty());
-    CHECK(nlohmann::json::parse(out.substr(0, out.find('\n')))["ValidationLoss"] == 0.6);
-  }
-  {
-    const scoped_env zero{{{"RANK", "0"}}};
-    CHECK_FALSE(stdout_of_default_logger().empty());
-  }
-  {
-    // A bad variable is reported, and the process writes (never throws).
-    const scoped_env bad{{{"FITWATCH_WRITE_RANKS", "some"}}};
-    CHECK_FALSE(stdout_of_default_logger().empty());
-  }
-}
-
-TEST_CASE("without SM_* variables the host comes from resourceconfig.json") {
-  const fitwatch::test::temp_dir dir;
-  const scoped_env env{{{"SM_INPUT_CONFIG_DIR", dir.path().string()}}};
-  ::unsetenv("SM_CURRENT_HOST");
-  ::unsetenv("SM_HOSTS");
-  ::unsetenv("SM_TRAINING_ENV");
-  SUBCASE("the second host is not the primary") {
-    std::ofstream(dir.file("resourceconfig.json"))
-        << R"({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"],
-               "network_interface_name": "eth0"})";
-    const auto e = fitwatch::read_sagemaker_environment();
-    CHECK(e.current_host == "algo-2");
-    CHECK(e.hosts == std::vector<std::string>{"algo-1", "algo-2"});
-    CHECK_FALSE(e.is_primary_host());
-  }
-  SUBCASE("SM_CURRENT_HOST wins over the file") {
-    std::ofstream(dir.file("resourceconfig.json"))
-        << R"({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"]})";
-    const scoped_env sm{{{"SM_CURRENT_HOST", "algo-1"}}};
-    const auto e = fitwatch::read_sagemaker_environment();
-    CHECK(e.current_host == "algo-1");
-    CHECK(e.is_primary_host());
-  }
-  SUBCASE("a hostile file is ignored, never thrown") {
-    for (const std::string& text :
-         {std::string("not json"), std::string("[1,2]"), std::string(R"({"current_host": 7})"),
-          std::string(2 << 20, '{')}) {
-      std::ofstream(dir.file("resourceconfig.json")) << text;
-      const auto e = fitwatch::read_sagemaker_environment();
-      CHECK(e.current_host.empty());
-      CHECK(e.is_primary_host());
-    }
-  }
-}
-
-TEST_CASE("hyperparameters.json: strings kept, hostile files rejected with a reason") {
-  const fitwatch::test::temp_dir dir;
-  const auto path = dir.file("hyperparameters.json");
-  std::ofstream(path) << R"({"epochs": "3", "no_stop": "True", "preset": "\"overfit\"", "n": 4})";
-  const auto h = fitwatch::read_hyperparameters(path);
-  CHECK(h.at("epochs") == "3");
-  CHECK(h.at("no_stop") == "True");
-  CHECK(fitwatch::hyperparameter_value(h.at("preset"), "preset") == "overfit");
-  CHECK(h.at("n") == "4");
-  std::ofstream(path) << R"({"a": {"b": 1}})";
-  CHECK(error_of([&] {
-          fitwatch::read_hyperparameters(path);
-        }).find("the value of a is not a string") != std::string::npos);
-  std::ofstream(path) << "[]";
-  CHECK(error_of([&] { fitwatch::read_hyperparameters(path); }).find("not a JSON object") !=
-        std::string::npos);
-  std::ofstream(path) << std::string(2 << 20, ' ');
-  CHECK(error_of([&] { fitwatch::read_hyperparameters(path); }).find("larger than 1 MiB") !=
-        std::string::npos);
-  CHECK(error_of([&] {
-          fitwatch::read_hyperparameters(dir.file("missing.json"));
-        }).find("cannot open") != std::string::npos);
 }
 
 TEST_CASE("monitor and mode: one table for hyperparameters, FITWATCH_MODE and hostile values") {
