@@ -79,7 +79,8 @@ def test_the_sdist_carries_the_library_sources_and_nlohmann_json(tmp_path):
     for f in ("setup.py", "pyproject.toml", "CMakeLists.txt", "cmake/warnings.cmake",
               "python/CMakeLists.txt", "python/fitwatch.map", "src/c_api.cpp",
               "include/fitwatch/fitwatch.h", "python/fitwatch/__init__.py",
-              "python/fitwatch/_core.py", "python/fitwatch/py.typed", "src/detector.cpp",
+              "python/fitwatch/_abi.py", "python/fitwatch/_core.py",
+              "python/fitwatch/py.typed", "src/detector.cpp",
               "include/fitwatch/monitor.hpp", "python/third_party/nlohmann/json.hpp",
               "docs/python.md", "README.md"):
         assert f in names, f
