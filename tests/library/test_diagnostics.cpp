@@ -18,6 +18,15 @@ using fitwatch::test::delivery_gate;
 using fitwatch::test::run_child;
 using fitwatch::test::test_pipe;
 
+#ifdef __SANITIZE_THREAD__
+// The forked children here start a thread (the library's diagnostics thread,
+// as a real forked child does); ThreadSanitizer kills such a child unless
+// told otherwise.
+extern "C" const char* __tsan_default_options() {
+  return "die_after_fork=0";
+}
+#endif
+
 namespace {
 
 // Hands every report to `gate`; setting the handler also resets the rate
