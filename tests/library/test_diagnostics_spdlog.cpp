@@ -117,11 +117,12 @@ TEST_CASE("spdlog: flush() returns before the queued messages are written") {
   CHECK(gate.wait_delivered(2));
 }
 
-TEST_CASE("spdlog: a forked child's message is lost, and dropping its pool hangs") {
+TEST_CASE("spdlog: a forked child's message is lost, and dropping its pool may hang") {
   test_pipe out;
   auto s = std::make_unique<async_setup>(std::make_shared<fd_sink>(out.fd[1]));
   s->log->warn("parent message");  // the pool's thread runs
   REQUIRE(out.read_until("parent message\n", 5s).find("parent message\n") != std::string::npos);
+  std::this_thread::sleep_for(200ms);  // the pool's thread waits on its queue, as when idle
   const int fd = out.fd[1];
   const auto status = run_child(
       [&s, fd] {
@@ -129,18 +130,20 @@ TEST_CASE("spdlog: a forked child's message is lost, and dropping its pool hangs
         s->log->flush();
         std::this_thread::sleep_for(300ms);
         fitwatch::test::write_line(fd, "child: before the pool's destructor");
-        s.reset();  // ~thread_pool joins the parent's thread, which the child does not have
+        s.reset();
         fitwatch::test::write_line(fd, "child: after the pool's destructor");
         return 0;
       },
-      3s);
+      5s);  // room for the child to write its lines on a loaded machine
   const std::string text = out.read_until("child: after", 1s);
   MESSAGE("what the child wrote: " << text);
   CHECK(text.find("child: before") != std::string::npos);
   CHECK(text.find("child message") == std::string::npos);  // nobody in the child delivers
-  CHECK(text.find("child: after") == std::string::npos);   // still in the destructor
-  // At the deadline (glibc: pthread_join waits for good); never a clean exit.
-  CHECK_FALSE((status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0));
+  // ~thread_pool joins the parent's thread (glibc lets that pass in a child),
+  // then destroys the queue's condition variable, which waits for good for
+  // the parent's thread if it was waiting on it at the fork (gdb: in
+  // pthread_cond_destroy). It usually was; when not, the child ends.
+  WARN_FALSE((status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0));
   s.reset();  // the parent's pool ends as usual
 }
 
