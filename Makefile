@@ -132,6 +132,7 @@ bench: bench-deps
 	  || { cat build-bench.configure.log; exit 1; }
 	@cmake --build build-bench -j $(JOBS) -- --no-print-directory
 	build-bench/bench/bench_emitter
+	build-bench/bench/bench_diagnostics
 	build-bench/bench/bench_replay 1000000
 	build-bench/bench/bench_watch 4000000
 	cd bench/node && npm ci --no-audit --no-fund --silent

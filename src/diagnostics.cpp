@@ -149,7 +149,7 @@ namespace detail {
 void report(std::string_view message, urgency u) noexcept {
   try {
     auto& r = the_reporter();
-    const std::lock_guard<std::mutex> lock(r.mutex);
+    std::unique_lock<std::mutex> lock(r.mutex);
     const auto now = std::chrono::steady_clock::now();
     if (u == urgency::normal) {
       if (r.reported_once && now - r.last < std::chrono::seconds(1)) {
@@ -170,6 +170,10 @@ void report(std::string_view message, urgency u) noexcept {
     }
     r.queue.push_back(std::move(text));
     ++r.queued_total;
+    // Woken after the unlock: woken under the lock, the diagnostics thread
+    // preempts the caller only to block on the lock it still holds
+    // (bench_diagnostics, fitwatch_empty: the median call took 21 us, not 14).
+    lock.unlock();
     r.wake.notify_one();
   } catch (...) {
     // A failing report must never reach the training loop.
