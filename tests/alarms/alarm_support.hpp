@@ -58,7 +58,7 @@ inline json event(std::int64_t ts, const json& values, json sets = json::parse(R
 
 inline void add(fitwatch::tools::engine& e, const json& event, std::size_t line) {
   const auto r = e.store().add_line(event.dump(), line);
-  REQUIRE(r.kind == fitwatch::tools::line_kind::emf);
+  REQUIRE(r.kind == fitwatch::emf::line_kind::emf);
 }
 
 }  // namespace fitwatch::test

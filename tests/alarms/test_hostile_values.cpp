@@ -244,8 +244,8 @@ TEST_CASE("an event's Epoch is a whole number in range, or none") {
         R"({"_aws":{"Timestamp":1750000001000,"CloudWatchMetrics":[{"Namespace":"N",)"
         R"("Dimensions":[[]],"Metrics":[{"Name":"M"}]}]},"M":1,"Epoch":)" +
         value + "}";
-    fitwatch::tools::extracted_event e;
-    REQUIRE(fitwatch::tools::validate_line(line, {}, &e).kind == fitwatch::tools::line_kind::emf);
+    fitwatch::emf::extracted_event e;
+    REQUIRE(fitwatch::emf::validate_line(line, {}, &e).kind == fitwatch::emf::line_kind::emf);
     return e.epoch;
   };
   CHECK(epoch_of("7") == 7);

@@ -46,7 +46,7 @@ std::string line(const std::string& job, std::int64_t ts, double value) {
 }
 
 void add(engine& e, const std::string& job, std::int64_t ts, double value) {
-  REQUIRE(e.store().add_line(line(job, ts, value), 1).kind == fitwatch::tools::line_kind::emf);
+  REQUIRE(e.store().add_line(line(job, ts, value), 1).kind == fitwatch::emf::line_kind::emf);
 }
 
 // (contributor or "" for the alarm, old -> new, minutes after base)

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 #include "report/report.hpp"
 #include "run_command.hpp"
 #include "temp_dir.hpp"
 
-using fitwatch::tools::extracted_event;
-using fitwatch::tools::metric_picks;
+using fitwatch::emf::extracted_event;
+using fitwatch::emf::metric_picks;
 using fitwatch::tools::run_report;
 using fitwatch::tools::template_model;
 
@@ -181,10 +181,9 @@ TEST_CASE("report: a line read by position gives the same page as read by name")
       R"("OverfittingReason":"rose <3>"})";
   template_model model;
   extracted_event by_position, by_name;
-  REQUIRE(fitwatch::tools::validate_line(line, {}, &by_position, {}, &run_report::picks()).kind ==
-          fitwatch::tools::line_kind::emf);
-  REQUIRE(fitwatch::tools::validate_line(line, {}, &by_name).kind ==
-          fitwatch::tools::line_kind::emf);
+  REQUIRE(fitwatch::emf::validate_line(line, {}, &by_position, {}, &run_report::picks()).kind ==
+          fitwatch::emf::line_kind::emf);
+  REQUIRE(fitwatch::emf::validate_line(line, {}, &by_name).kind == fitwatch::emf::line_kind::emf);
   CHECK(by_position.picked.size() == 2 * 9);
   CHECK(by_position.reason == "rose <3>");  // the report's reading keeps the reason
   CHECK(by_name.reason.empty());

@@ -15,7 +15,7 @@
 #include "alarms/log_clock.hpp"
 #include "cfn/stacks.hpp"
 #include "diagnose.hpp"
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 #include "notify/dispatch.hpp"
 #include "notify/outbox.hpp"
 #include "print.hpp"
@@ -91,12 +91,12 @@ class session {
     ++lines_;
     inventory_.start_line();
     const auto r =
-        validate_line(text, {}, &event_, wanted_, html_ ? &run_report::picks() : nullptr);
-    if (r.kind == line_kind::plain) {
+        emf::validate_line(text, {}, &event_, wanted_, html_ ? &run_report::picks() : nullptr);
+    if (r.kind == emf::line_kind::plain) {
       inventory_.plain(text);
       return;
     }
-    if (r.kind == line_kind::invalid) {
+    if (r.kind == emf::line_kind::invalid) {
       ++invalid_;
       err_ << where << ":" << number
            << ": invalid EMF, skipped: " << (r.errors.empty() ? "" : r.errors.front()) << "\n";
@@ -165,7 +165,7 @@ class session {
 
   // Adds an event's datapoints, visible from `arrival_ms`, to the alarms'
   // store and its line to what functions (the formatter) may read.
-  void store(const extracted_event& e, std::size_t number, const std::string& text,
+  void store(const emf::extracted_event& e, std::size_t number, const std::string& text,
              std::int64_t arrival_ms, const std::string& where) {
     if (!engine_.store().add(e, number)) {  // after year 9999: no alarm can evaluate it
       ++rejected_;
@@ -214,7 +214,7 @@ class session {
   dispatcher delivery_;
   std::ostream& out_;
   std::ostream& err_;
-  extracted_event event_;
+  emf::extracted_event event_;
   std::unique_ptr<html_report_file> html_;
   transition_filter shown_{o_.verbose};
   // The store gets only the metrics some alarm reads; the report reads its
@@ -229,7 +229,7 @@ class session {
   struct pending_event {
     std::int64_t arrival_ms;
     std::size_t number;
-    extracted_event event;
+    emf::extracted_event event;
     std::string text, where;
     bool operator>(const pending_event& o) const {
       return arrival_ms != o.arrival_ms ? arrival_ms > o.arrival_ms : number > o.number;

@@ -4,7 +4,7 @@
 #include <ostream>
 
 #include "commands.hpp"
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 #include "logs.hpp"
 
 namespace fitwatch::tools {
@@ -40,10 +40,10 @@ int validate_command(const std::vector<std::string>& args, std::istream& in, std
       args, in, "fitwatch validate", err,
       [&](const std::string& line, const std::string& name, std::size_t number) {
         ++lines;
-        const auto r = validate_line(line);
-        if (r.kind == line_kind::plain) return;
+        const auto r = emf::validate_line(line);
+        if (r.kind == emf::line_kind::plain) return;
         ++events;
-        if (r.kind == line_kind::invalid) {
+        if (r.kind == emf::line_kind::invalid) {
           ++invalid;
           for (const auto& e : r.errors)
             err << name << ":" << number << ": invalid EMF: " << e << "\n";

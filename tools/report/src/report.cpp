@@ -18,8 +18,8 @@ constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
 run_report::run_report(const template_model& model) : model_(model) {}
 
-const metric_picks& run_report::picks() {
-  static const metric_picks names({metric_names.begin(), metric_names.end()});
+const emf::metric_picks& run_report::picks() {
+  static const emf::metric_picks names({metric_names.begin(), metric_names.end()});
   return names;
 }
 
@@ -49,7 +49,7 @@ run_report::job& run_report::job_of(
   return jobs_[last_job_];
 }
 
-void run_report::add_event(const extracted_event& event) {
+void run_report::add_event(const emf::extracted_event& event) {
   ++events_;
   // The job's row of this event: a new one at the job's first value of it.
   const auto row_of = [&](job& j) -> row& {
@@ -79,7 +79,7 @@ void run_report::add_event(const extracted_event& event) {
       r->v[p.pick] = p.value;
     }
   } else {
-    const extracted_series* previous = nullptr;
+    const emf::extracted_series* previous = nullptr;
     for (const auto& s : event.series) {
       const std::size_t m = metric_index(s.name);
       if (m == metric_count || s.values.empty()) continue;

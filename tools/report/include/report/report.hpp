@@ -30,7 +30,7 @@
 
 #include "alarms/model.hpp"
 #include "alarms/transition.hpp"
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 
 namespace fitwatch::tools {
 
@@ -41,11 +41,11 @@ class run_report {
 
   /// The metrics the report reads, to pass as validate_line's `picks`:
   /// an event read with them is read by position, not by name.
-  static const metric_picks& picks();
+  static const emf::metric_picks& picks();
 
   /// One valid EMF event; only the metrics of `picks()` are read (its
   /// picked values if it was read with them, else its series).
-  void add_event(const extracted_event& event);
+  void add_event(const emf::extracted_event& event);
   /// One alarm transition and the addresses its emails went to.
   void add_transition(const transition& t, const std::vector<std::string>& recipients);
 
