@@ -20,7 +20,7 @@
 #include "fitwatch/settings.hpp"
 #include "logs.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 namespace {
 
 constexpr const char* emit_usage_head = R"(usage: fitwatch emit [options] < evaluations
@@ -123,7 +123,7 @@ double parse_number(const std::string& text) {
   if (t == "inf" || t == "Infinity") return std::numeric_limits<double>::infinity();
   if (t == "-inf" || t == "-Infinity") return -std::numeric_limits<double>::infinity();
   // A finite decimal only: std::stod would also take hex ("0x10" = 16).
-  const auto v = decimal_value(t);
+  const auto v = cfn::decimal_value(t);
   if (!v) throw std::invalid_argument("'" + text + "' is not a number");
   return *v;
 }
@@ -527,4 +527,4 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
   }
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

@@ -7,7 +7,7 @@
 #include "emf/inspect.hpp"
 #include "logs.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 namespace {
 
 constexpr const char* validate_usage = R"(usage: fitwatch validate [LOG...]
@@ -64,4 +64,4 @@ int validate_command(const std::vector<std::string>& args, std::istream& in, std
   return invalid == 0 ? 0 : 1;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

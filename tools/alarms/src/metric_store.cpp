@@ -4,7 +4,7 @@
 
 #include "alarms/cloudwatch_text.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 namespace {
 
 // The key of a series in the store: namespace, name and the dimensions
@@ -125,4 +125,4 @@ std::vector<std::map<std::string, std::string>> metric_store::dimension_sets(
   return out;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

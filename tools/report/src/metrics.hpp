@@ -12,7 +12,7 @@
 #include "fitwatch/monitor.hpp"
 #include "report/report.hpp"
 
-namespace fitwatch::tools::report_detail {
+namespace fitwatch::report::detail {
 
 // `name` as the library's table has it; not a constant expression (a
 // compile error where it is used as one) if the library emits no such metric.
@@ -40,4 +40,4 @@ inline std::size_t metric_index(std::string_view name) {
   return run_report::metric_count;
 }
 
-}  // namespace fitwatch::tools::report_detail
+}  // namespace fitwatch::report::detail

@@ -17,10 +17,10 @@
 #include "report/report.hpp"
 #include "svg.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::report {
 namespace {
 
-using namespace report_detail;
+using namespace detail;
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
@@ -79,10 +79,10 @@ using value_fn = double (*)(const run_report::row&);
 constexpr std::array<value_fn, trace_count> series_of = {train_of, validation_of, smoothed_of,
                                                          gl_of,    streak_of,     since_best_of};
 
-const char* state_colour(alarm_state s) {
-  return s == alarm_state::alarm ? alarm_colour
-         : s == alarm_state::ok  ? ok_colour
-                                 : insufficient_colour;
+const char* state_colour(alarms::alarm_state s) {
+  return s == alarms::alarm_state::alarm ? alarm_colour
+         : s == alarms::alarm_state::ok  ? ok_colour
+                                         : insufficient_colour;
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -107,7 +107,7 @@ td.state-INSUFFICIENT_DATA{color:#777}
 // One job's section.
 class job_writer {
  public:
-  job_writer(const template_model& model, const run_report::job& j, std::size_t index,
+  job_writer(const alarms::template_model& model, const run_report::job& j, std::size_t index,
              const std::vector<run_report::alarm_change>& changes,
              const std::vector<contributor_items>& contributors)
       : j_(j), id_("j" + std::to_string(index)), contributors_(contributors) {
@@ -174,8 +174,8 @@ class job_writer {
  private:
   struct lane {
     std::string name;
-    const metric_alarm* metric;  // null for a composite alarm
-    std::size_t watched;         // the run_report::metric it reads, or metric_count
+    const alarms::metric_alarm* metric;  // null for a composite alarm
+    std::size_t watched;                 // the run_report::metric it reads, or metric_count
   };
 
   std::string at(std::int64_t t) const { return fixed1(xa_.x(t)); }
@@ -191,7 +191,7 @@ class job_writer {
   void scan() {
     struct rule {
       std::size_t lane, metric;
-      comparison_op op;
+      alarms::comparison_op op;
       double threshold;
       bool before = false;
     };
@@ -200,7 +200,7 @@ class job_writer {
     for (std::size_t li = 0; li < lanes_.size(); ++li) {
       const auto* a = lanes_[li].metric;
       if (lanes_[li].watched == run_report::metric_count) continue;
-      rules.push_back({li, lanes_[li].watched, comparison_of(a->comparison), a->threshold});
+      rules.push_back({li, lanes_[li].watched, alarms::comparison_of(a->comparison), a->threshold});
     }
     // The span of the epochs, unsigned: from INT64_MIN to INT64_MAX overflows a signed one.
     const auto span =
@@ -228,7 +228,7 @@ class job_writer {
       for (auto& c : rules) {
         const double v = r.v[c.metric];
         if (std::isnan(v)) continue;
-        const bool now = breaches(c.op, v, c.threshold);
+        const bool now = alarms::breaches(c.op, v, c.threshold);
         if (now && !c.before) crossed_[c.lane].push_back(i);
         c.before = now;
       }
@@ -260,7 +260,7 @@ class job_writer {
           << " (smoothed validation loss " << number(smoothed_of(r)) << ").";
     }
     for (const auto* c : changes_) {
-      if (c->recipients.empty() || c->t.new_state != alarm_state::alarm) continue;
+      if (c->recipients.empty() || c->t.new_state != alarms::alarm_state::alarm) continue;
       out << " First email: " << esc(c->t.alarm_name) << " went to ALARM at " << utc(c->t.time_ms);
       if (best_ >= 0) {
         const auto d = c->t.time_ms - j_.rows[static_cast<std::size_t>(best_)].time_ms;
@@ -460,7 +460,7 @@ class job_writer {
            "\"><text x=\"" + fixed1(left) + "\" y=\"" + fixed1(y + 10) + "\">" + esc(l.name) +
            "</text>\n";
       const double band = y + 14;
-      alarm_state state = alarm_state::insufficient_data;
+      alarms::alarm_state state = alarms::alarm_state::insufficient_data;
       std::int64_t from = xa_.t0;
       const auto segment = [&](std::int64_t to) {
         s += "<rect x=\"" + at(from) + "\" y=\"" + fixed1(band) + "\" width=\"" +
@@ -536,7 +536,7 @@ class job_writer {
     for (const auto& p : panels) {
       double lo = std::min(0.0, traces_[p.which].lo());  // always show 0
       double hi = std::max(0.0, traces_[p.which].hi());
-      std::vector<const metric_alarm*> on_it;
+      std::vector<const alarms::metric_alarm*> on_it;
       for (const auto& l : lanes_) {
         if (l.metric != nullptr && l.watched == p.metric) {
           on_it.push_back(l.metric);
@@ -640,4 +640,4 @@ void run_report::write_html(std::ostream& out) const {
   out << "</body></html>\n";
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::report

@@ -7,16 +7,16 @@
 
 #include "metrics.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::report {
 
-using report_detail::metric_index;
-using report_detail::metric_names;
+using detail::metric_index;
+using detail::metric_names;
 
 namespace {
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 }  // namespace
 
-run_report::run_report(const template_model& model) : model_(model) {}
+run_report::run_report(const alarms::template_model& model) : model_(model) {}
 
 const emf::metric_picks& run_report::picks() {
   static const emf::metric_picks names({metric_names.begin(), metric_names.end()});
@@ -96,8 +96,9 @@ void run_report::add_event(const emf::extracted_event& event) {
   jr->last_had_reason = has_reason;
 }
 
-void run_report::add_transition(const transition& t, const std::vector<std::string>& recipients) {
+void run_report::add_transition(const alarms::transition& t,
+                                const std::vector<std::string>& recipients) {
   changes_.push_back({t, recipients});
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::report

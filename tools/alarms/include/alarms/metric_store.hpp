@@ -16,7 +16,7 @@
 
 #include "emf/inspect.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 /// A sample of a metric: when, what, and where it came from.
 struct sample {
@@ -76,4 +76,4 @@ class metric_store {
   std::size_t datapoints_ = 0, held_ = 0;
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

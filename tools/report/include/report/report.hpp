@@ -10,7 +10,7 @@
 // string from the log or the template is HTML-escaped.
 //
 // \code
-//   fitwatch::tools::run_report r{model};
+//   fitwatch::report::run_report r{model};
 //   r.add_event(event);                      // each valid EMF event of the log
 //   r.add_transition(t, {"a@example.com"});  // each transition, with its emails
 //   r.write_html(file);                      // the whole page
@@ -32,12 +32,12 @@
 #include "alarms/transition.hpp"
 #include "emf/inspect.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::report {
 
 class run_report {
  public:
   /// `model` must outlive the report.
-  explicit run_report(const template_model& model);
+  explicit run_report(const alarms::template_model& model);
 
   /// The metrics the report reads, to pass as validate_line's `picks`:
   /// an event read with them is read by position, not by name.
@@ -47,7 +47,7 @@ class run_report {
   /// picked values if it was read with them, else its series).
   void add_event(const emf::extracted_event& event);
   /// One alarm transition and the addresses its emails went to.
-  void add_transition(const transition& t, const std::vector<std::string>& recipients);
+  void add_transition(const alarms::transition& t, const std::vector<std::string>& recipients);
 
   /// The report as one HTML document. (Where it goes, and how the file is
   /// created, is the caller's: fitwatch writes a new file and renames it.)
@@ -114,14 +114,14 @@ class run_report {
     bool last_had_reason = false;
   };
   struct alarm_change {
-    transition t;  // without the model pointers' lifetime concerns: the model outlives us
+    alarms::transition t;  // without the model pointers' lifetime concerns: the model outlives us
     std::vector<std::string> recipients;
   };
 
  private:
   job& job_of(const std::vector<std::pair<std::string, std::string>>& dimensions);
 
-  const template_model& model_;
+  const alarms::template_model& model_;
   std::vector<job> jobs_;
   std::map<std::string, std::size_t> job_index_;
   std::size_t last_job_ = 0;
@@ -130,4 +130,4 @@ class run_report {
   std::vector<alarm_change> changes_;
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::report
