@@ -26,7 +26,7 @@ std::size_t watched_metric(const alarms::metric_alarm& a) {
       // not a query the engine reads either; nothing to draw
     }
   }
-  return run_report::metric_count;
+  return metric_count;
 }
 
 bool watches_job(const alarms::metric_alarm& a, const std::string& job) {

@@ -14,8 +14,8 @@ namespace fitwatch::report::detail {
 // True for a Metrics Insights alarm.
 bool is_insights(const alarms::metric_alarm& a);
 // The metric an alarm reads, if it is one the report draws (a
-// run_report::metric): its MetricName, or the metric of its Metrics
-// Insights query; run_report::metric_count if none.
+// `metric`): its MetricName, or the metric of its Metrics
+// Insights query; metric_count if none.
 std::size_t watched_metric(const alarms::metric_alarm& a);
 // True if a metric alarm watches this job: one of its dimension values is
 // the job's name, or it has none, or it is a Metrics Insights alarm (one

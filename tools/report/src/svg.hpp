@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "report/report.hpp"
+#include "run_data.hpp"
 
 namespace fitwatch::report::detail {
 
