@@ -36,7 +36,7 @@ double replay(const std::string& log, const std::string& report, bool with_repor
                                    log};
   if (with_report) args.insert(args.end() - 1, {"--report", report});
   const auto start = std::chrono::steady_clock::now();
-  const int rc = fitwatch::tools::replay_command(args, in, out, err);
+  const int rc = fitwatch::cli::replay_command(args, in, out, err);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (rc != 0) {
     std::cerr << err.str();

@@ -88,10 +88,10 @@ int main(int argc, char** argv) {
   std::ostringstream err;
   const std::string tmpl = std::string(FITWATCH_SOURCE_DIR) + "/templates/overfitting-alerts.yaml";
   const auto start = std::chrono::steady_clock::now();
-  const int rc = fitwatch::tools::watch_command(
-      {"--template", tmpl, "--param", "TrainingJobName=bench-job", "--param",
-       "TeamEmails=a@example.com", "--tail", "0"},
-      in, out, err);
+  const int rc =
+      fitwatch::cli::watch_command({"--template", tmpl, "--param", "TrainingJobName=bench-job",
+                                    "--param", "TeamEmails=a@example.com", "--tail", "0"},
+                                   in, out, err);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (rc != 0) {
     std::cerr << err.str();

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/logger.hpp"
 #include "fitwatch/sink.hpp"
@@ -97,11 +97,11 @@ inline nlohmann::json parse_emf(const std::string& line) {
   REQUIRE(!line.empty());
   REQUIRE(line.back() == '\n');
   REQUIRE(line.find('\n') == line.size() - 1);
-  const auto report = tools::validate_line(std::string_view(line).substr(0, line.size() - 1));
+  const auto report = emf::validate_line(std::string_view(line).substr(0, line.size() - 1));
   INFO(line.substr(0, 400));
   for (const auto& e : report.errors) INFO(e);
   CHECK(report.errors.empty());
-  REQUIRE(report.kind == tools::line_kind::emf);
+  REQUIRE(report.kind == emf::line_kind::emf);
   return nlohmann::json::parse(line);
 }
 

@@ -35,8 +35,8 @@ inline json alarm_template(int n, int m, const std::string& tmd,
   return t;
 }
 
-inline fitwatch::tools::template_model model_of(const json& t) {
-  return fitwatch::tools::evaluate_template(t, fitwatch::tools::template_options{});
+inline fitwatch::alarms::template_model model_of(const json& t) {
+  return fitwatch::cfn::evaluate_template(t, fitwatch::cfn::template_options{});
 }
 
 // One EMF event: metric M (values), dimension sets over J=x (and Host=h).
@@ -56,9 +56,9 @@ inline json event(std::int64_t ts, const json& values, json sets = json::parse(R
   return e;
 }
 
-inline void add(fitwatch::tools::engine& e, const json& event, std::size_t line) {
+inline void add(fitwatch::alarms::engine& e, const json& event, std::size_t line) {
   const auto r = e.store().add_line(event.dump(), line);
-  REQUIRE(r.kind == fitwatch::tools::line_kind::emf);
+  REQUIRE(r.kind == fitwatch::emf::line_kind::emf);
 }
 
 }  // namespace fitwatch::test

@@ -16,17 +16,17 @@
 #include "cfn/template.hpp"
 #include "support.hpp"
 
+using fitwatch::alarms::alarm_error;
+using fitwatch::alarms::alarm_state;
+using fitwatch::alarms::engine;
+using fitwatch::alarms::template_model;
+using fitwatch::cfn::template_error;
 using fitwatch::test::add;
 using fitwatch::test::alarm_template;
 using fitwatch::test::base;
 using fitwatch::test::event;
 using fitwatch::test::minute;
 using fitwatch::test::model_of;
-using fitwatch::tools::alarm_error;
-using fitwatch::tools::alarm_state;
-using fitwatch::tools::engine;
-using fitwatch::tools::template_error;
-using fitwatch::tools::template_model;
 using nlohmann::json;
 
 namespace {
@@ -184,12 +184,12 @@ TEST_CASE("statistics per period, arrays as several datapoints, percentiles") {
     e.advance_to(base + minute);
     CHECK(e.state_of("a") == expected);
   }
-  CHECK(fitwatch::tools::statistic("p90", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) == 9.0);
-  CHECK(fitwatch::tools::statistic("p99.9", {1, 2, 3}) == 3.0);
-  CHECK(fitwatch::tools::statistic("Average", {1, 2}) == 1.5);
-  CHECK_FALSE(fitwatch::tools::statistic("Maximum", {}).has_value());
-  CHECK_THROWS_AS(fitwatch::tools::statistic("Median", {1.0}), alarm_error);
-  CHECK_THROWS_AS(fitwatch::tools::statistic("p101", {1.0}), alarm_error);
+  CHECK(fitwatch::alarms::statistic("p90", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) == 9.0);
+  CHECK(fitwatch::alarms::statistic("p99.9", {1, 2, 3}) == 3.0);
+  CHECK(fitwatch::alarms::statistic("Average", {1, 2}) == 1.5);
+  CHECK_FALSE(fitwatch::alarms::statistic("Maximum", {}).has_value());
+  CHECK_THROWS_AS(fitwatch::alarms::statistic("Median", {1.0}), alarm_error);
+  CHECK_THROWS_AS(fitwatch::alarms::statistic("p101", {1.0}), alarm_error);
 }
 
 TEST_CASE("high-resolution alarms tick every 10 seconds, standard ones every minute") {
@@ -216,7 +216,7 @@ TEST_CASE("reasons are written in CloudWatch's words") {
   REQUIRE(ts.size() == 1);
   CHECK(ts[0].reason ==
         "Threshold Crossed: 1 out of the last 1 datapoints [3.0 (" +
-            fitwatch::tools::datapoint_time(base) +
+            fitwatch::alarms::datapoint_time(base) +
             ")] was greater than or equal to the threshold (1.0) (minimum 1 datapoint "
             "for INSUFFICIENT_DATA -> ALARM transition).");
   add(e, event(base + minute + 1000, 0.5), 2);
@@ -233,14 +233,14 @@ TEST_CASE("reasons are written in CloudWatch's words") {
   CHECK(ts[0].reason ==
         "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was "
         "treated as [Breaching].");
-  CHECK(fitwatch::tools::java_double(1) == "1.0");
-  CHECK(fitwatch::tools::java_double(0.25) == "0.25");
-  CHECK(fitwatch::tools::java_double(1e-4) == "1.0E-4");
-  CHECK(fitwatch::tools::java_double(12345678) == "1.2345678E7");
-  CHECK(fitwatch::tools::email_time(1749989237000) == "Sunday 15 June, 2025 12:07:17 UTC");
+  CHECK(fitwatch::alarms::java_double(1) == "1.0");
+  CHECK(fitwatch::alarms::java_double(0.25) == "0.25");
+  CHECK(fitwatch::alarms::java_double(1e-4) == "1.0E-4");
+  CHECK(fitwatch::alarms::java_double(12345678) == "1.2345678E7");
+  CHECK(fitwatch::alarms::email_time(1749989237000) == "Sunday 15 June, 2025 12:07:17 UTC");
   // A two-digit day, as real emails print it ("Monday 07 December").
-  CHECK(fitwatch::tools::email_time(1796637600000) == "Monday 07 December, 2026 10:00:00 UTC");
-  CHECK(fitwatch::tools::datapoint_time(1749988920000) == "15/06/25 12:02:00");
+  CHECK(fitwatch::alarms::email_time(1796637600000) == "Monday 07 December, 2026 10:00:00 UTC");
+  CHECK(fitwatch::alarms::datapoint_time(1749988920000) == "15/06/25 12:02:00");
 }
 
 TEST_CASE("composite alarm rules: ALARM, OK, INSUFFICIENT_DATA, AND, OR, NOT, names and ARNs") {
@@ -324,12 +324,12 @@ TEST_CASE("template errors name the resource and the construct") {
   SUBCASE("a bad parameter value") {
     t["Parameters"] =
         json::parse(R"({"Mode":{"Type":"String","AllowedValues":["a","b"],"Default":"a"}})");
-    fitwatch::tools::template_options o;
+    fitwatch::cfn::template_options o;
     o.parameters["Mode"] = "c";
-    CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+    CHECK_THROWS_WITH_AS(fitwatch::cfn::evaluate_template(t, o),
                          "parameter Mode: 'c' is not an AllowedValue", template_error);
     o.parameters = {{"Nope", "1"}};
-    CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+    CHECK_THROWS_WITH_AS(fitwatch::cfn::evaluate_template(t, o),
                          "parameter Nope: not in the template", template_error);
   }
   SUBCASE("a period CloudWatch does not allow") {
@@ -337,7 +337,7 @@ TEST_CASE("template errors name the resource and the construct") {
     CHECK_THROWS_WITH_AS(model_of(t), doctest::Contains("resource A: Period 45"), template_error);
   }
   SUBCASE("YAML that does not parse") {
-    CHECK_THROWS_AS(fitwatch::tools::parse_template("Resources: [unclosed"), template_error);
+    CHECK_THROWS_AS(fitwatch::cfn::parse_template("Resources: [unclosed"), template_error);
   }
 }
 
@@ -346,10 +346,10 @@ TEST_CASE("the shipped template: parameters, Rules, ForEach and the collision ch
   std::ifstream f(path);
   std::stringstream text;
   text << f.rdbuf();
-  const json t = fitwatch::tools::parse_template(text.str());
-  fitwatch::tools::template_options o;
+  const json t = fitwatch::cfn::parse_template(text.str());
+  fitwatch::cfn::template_options o;
   o.parameters = {{"TrainingJobName", "job-1"}, {"TeamEmails", "a@x.com,b@y.org,c@z.net"}};
-  const auto model = fitwatch::tools::evaluate_template(t, o);
+  const auto model = fitwatch::cfn::evaluate_template(t, o);
   // By default the email follows the verdict and divergence only.
   REQUIRE(model.alarms.size() == 2);
   CHECK(model.alarms[0].name == "job-1-fitwatch-divergence");  // sorted by logical ID
@@ -362,10 +362,10 @@ TEST_CASE("the shipped template: parameters, Rules, ForEach and the collision ch
     with.parameters["RiseStreakThreshold"] = "3";
     with.parameters["NoImprovementThreshold"] = "10";
     with.parameters["GapRatioThreshold"] = "0.1";
-    const auto all = fitwatch::tools::evaluate_template(t, with);
+    const auto all = fitwatch::cfn::evaluate_template(t, with);
     CHECK(all.alarms.size() == 5);
     with.parameters["GapRatioThreshold"] = "0";
-    CHECK(fitwatch::tools::evaluate_template(t, with).alarms.size() == 4);
+    CHECK(fitwatch::cfn::evaluate_template(t, with).alarms.size() == 4);
   }
   // The alarm topic runs the formatter, which publishes to the team's topic.
   REQUIRE(model.topics.size() == 2);
@@ -386,12 +386,12 @@ TEST_CASE("the shipped template: parameters, Rules, ForEach and the collision ch
   CHECK(model.alarms[0].period == 10);              // high resolution by default
   CHECK(model.alarms[0].evaluation_periods == 36);  // a datapoint 5 min late stays in range
   o.parameters["AlarmResolution"] = "standard";
-  CHECK(fitwatch::tools::evaluate_template(t, o).alarms[0].period == 60);
+  CHECK(fitwatch::cfn::evaluate_template(t, o).alarms[0].period == 60);
   o.parameters["TeamEmails"] = "";
-  CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o), doctest::Contains("TeamEmails"),
+  CHECK_THROWS_WITH_AS(fitwatch::cfn::evaluate_template(t, o), doctest::Contains("TeamEmails"),
                        template_error);
   o.parameters["TeamEmails"] = "a.b@x.com,ab@x.com";
-  CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+  CHECK_THROWS_WITH_AS(fitwatch::cfn::evaluate_template(t, o),
                        doctest::Contains("resource Subscriptionabxcom: duplicate logical ID"),
                        template_error);
 }
@@ -402,14 +402,14 @@ TEST_CASE("the shipped template with TeamTopicArn: no topic of its own, the team
   std::ifstream f(std::string(FITWATCH_SOURCE_DIR) + "/templates/overfitting-alerts.yaml");
   std::stringstream text;
   text << f.rdbuf();
-  const json t = fitwatch::tools::parse_template(text.str());
+  const json t = fitwatch::cfn::parse_template(text.str());
   const std::string team = "arn:aws:sns:us-east-1:123456789012:fitwatch-team";
   const auto has = [](const template_model& m, const std::string& skipped) {
     return std::find(m.skipped.begin(), m.skipped.end(), skipped) != m.skipped.end();
   };
-  fitwatch::tools::template_options o;
+  fitwatch::cfn::template_options o;
   o.parameters = {{"TrainingJobName", "job-1"}, {"TeamTopicArn", team}};
-  auto model = fitwatch::tools::evaluate_template(t, o);
+  auto model = fitwatch::cfn::evaluate_template(t, o);
   CHECK(model.topics.empty());
   CHECK_FALSE(has(model, "AWS::SNS::TopicPolicy: AlertTopicPolicy"));
   REQUIRE(model.alarms.size() == 2);
@@ -419,20 +419,20 @@ TEST_CASE("the shipped template with TeamTopicArn: no topic of its own, the team
   CHECK(model.composites[0].alarm_actions.empty());
   // A key for a topic the stack does not create is refused (a Rule).
   o.parameters["CreateTopicKey"] = "true";
-  CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+  CHECK_THROWS_WITH_AS(fitwatch::cfn::evaluate_template(t, o),
                        doctest::Contains("rule TopicOptionsNeedOwnTopic failed"), template_error);
   o.parameters.erase("CreateTopicKey");
   // TeamEmails and recovery emails: still no topic, and the OK action goes
   // to the team topic too.
   o.parameters["TeamEmails"] = "a@x.com,b@y.org";
   o.parameters["NotifyOnRecovery"] = "true";
-  model = fitwatch::tools::evaluate_template(t, o);
+  model = fitwatch::cfn::evaluate_template(t, o);
   CHECK(model.topics.empty());
   CHECK(model.alarms[1].ok_actions == std::vector<std::string>{team + "-alarms"});
   // Without it, as before: its own topic (and key) with the subscriptions, notified.
   o.parameters.erase("TeamTopicArn");
   o.parameters["CreateTopicKey"] = "true";
-  model = fitwatch::tools::evaluate_template(t, o);
+  model = fitwatch::cfn::evaluate_template(t, o);
   REQUIRE(model.topics.size() == 2);
   CHECK(model.topics[1].emails == std::vector<std::string>{"a@x.com", "b@y.org"});
   CHECK(model.alarms[0].alarm_actions == std::vector<std::string>{model.topics[0].arn});
@@ -440,7 +440,7 @@ TEST_CASE("the shipped template with TeamTopicArn: no topic of its own, the team
   CHECK(has(model, "AWS::KMS::Key: TopicKey"));
   // A value that is no topic ARN is refused.
   o.parameters["TeamTopicArn"] = "arn:aws:sns:us-east-1:1234:fitwatch-team";
-  CHECK_THROWS_WITH_AS(fitwatch::tools::evaluate_template(t, o),
+  CHECK_THROWS_WITH_AS(fitwatch::cfn::evaluate_template(t, o),
                        doctest::Contains("parameter TeamTopicArn"), template_error);
 }
 

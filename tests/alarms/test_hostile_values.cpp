@@ -12,16 +12,16 @@
 #include "alarms/math.hpp"
 #include "alarms/statistic.hpp"
 
+using fitwatch::alarms::alarm_error;
+using fitwatch::alarms::engine;
+using fitwatch::alarms::log_clock;
+using fitwatch::alarms::statistic;
 using fitwatch::test::add;
 using fitwatch::test::alarm_template;
 using fitwatch::test::base;
 using fitwatch::test::event;
 using fitwatch::test::minute;
 using fitwatch::test::model_of;
-using fitwatch::tools::alarm_error;
-using fitwatch::tools::engine;
-using fitwatch::tools::log_clock;
-using fitwatch::tools::statistic;
 using nlohmann::json;
 
 namespace {
@@ -79,25 +79,25 @@ TEST_CASE("percentile statistics are pNN or pNN.NN from 0 to 100, nothing else")
 }
 
 TEST_CASE("numbers are written like Java doubles, Infinity and NaN too") {
-  CHECK(fitwatch::tools::java_double(infinity) == "Infinity");
-  CHECK(fitwatch::tools::java_double(-infinity) == "-Infinity");
-  CHECK(fitwatch::tools::java_double(not_a_number) == "NaN");
-  CHECK(fitwatch::tools::java_double(huge) == "1.79E308");
-  CHECK(fitwatch::tools::java_double(1e-5) == "1.0E-5");
+  CHECK(fitwatch::alarms::java_double(infinity) == "Infinity");
+  CHECK(fitwatch::alarms::java_double(-infinity) == "-Infinity");
+  CHECK(fitwatch::alarms::java_double(not_a_number) == "NaN");
+  CHECK(fitwatch::alarms::java_double(huge) == "1.79E308");
+  CHECK(fitwatch::alarms::java_double(1e-5) == "1.0E-5");
 }
 
 TEST_CASE("a time outside years 1970..9999 is written as milliseconds, never a wrong date") {
   const auto max = std::numeric_limits<std::int64_t>::max();
-  for (const auto& text : {fitwatch::tools::iso_time(max), fitwatch::tools::email_time(max),
-                           fitwatch::tools::datapoint_time(max)}) {
+  for (const auto& text : {fitwatch::alarms::iso_time(max), fitwatch::alarms::email_time(max),
+                           fitwatch::alarms::datapoint_time(max)}) {
     CHECK(text == "9223372036854775807 ms (not a date in years 1970..9999)");
   }
-  CHECK(fitwatch::tools::iso_time(-1) == "-1 ms (not a date in years 1970..9999)");
-  CHECK(fitwatch::tools::iso_time(fitwatch::tools::max_time_ms) == "9999-12-31 23:59:59 UTC");
+  CHECK(fitwatch::alarms::iso_time(-1) == "-1 ms (not a date in years 1970..9999)");
+  CHECK(fitwatch::alarms::iso_time(fitwatch::alarms::max_time_ms) == "9999-12-31 23:59:59 UTC");
 }
 
 TEST_CASE("metric math: a number literal is a finite decimal") {
-  using fitwatch::tools::math_expression;
+  using fitwatch::alarms::math_expression;
   CHECK_NOTHROW(math_expression("m * 2.5e3"));
   CHECK_THROWS_WITH_AS(math_expression("m * 1e999"),
                        "metric math: bad number '1e999' in: m * 1e999", alarm_error);
@@ -146,9 +146,10 @@ TEST_CASE("the log's clock: 14 days back from the latest event, 2 hours ahead of
   CHECK(!clock.admit(base + 2 * hour));   // the wall clock + 2 hours: taken
   const auto ahead = clock.admit(base + 4 * hour + 1);
   REQUIRE(ahead);
-  CHECK(*ahead == "timestamp " + fitwatch::tools::iso_time(base + 4 * hour + 1) +
+  CHECK(*ahead == "timestamp " + fitwatch::alarms::iso_time(base + 4 * hour + 1) +
                       " is more than 2 hours after the log's clock (" +
-                      fitwatch::tools::iso_time(base + 2 * hour) + "); CloudWatch Logs rejects it");
+                      fitwatch::alarms::iso_time(base + 2 * hour) +
+                      "); CloudWatch Logs rejects it");
   // Microseconds instead of milliseconds, the largest timestamp: rejected.
   CHECK(clock.admit(base * 1000));
   CHECK(clock.admit(std::numeric_limits<std::int64_t>::max()));
@@ -244,8 +245,8 @@ TEST_CASE("an event's Epoch is a whole number in range, or none") {
         R"({"_aws":{"Timestamp":1750000001000,"CloudWatchMetrics":[{"Namespace":"N",)"
         R"("Dimensions":[[]],"Metrics":[{"Name":"M"}]}]},"M":1,"Epoch":)" +
         value + "}";
-    fitwatch::tools::extracted_event e;
-    REQUIRE(fitwatch::tools::validate_line(line, {}, &e).kind == fitwatch::tools::line_kind::emf);
+    fitwatch::emf::extracted_event e;
+    REQUIRE(fitwatch::emf::validate_line(line, {}, &e).kind == fitwatch::emf::line_kind::emf);
     return e.epoch;
   };
   CHECK(epoch_of("7") == 7);

@@ -11,12 +11,12 @@
 #include "alarms/cloudwatch_text.hpp"
 #include "alarms/engine.hpp"
 
+using fitwatch::alarms::alarm_state;
+using fitwatch::alarms::engine;
+using fitwatch::alarms::transition;
 using fitwatch::test::base;
 using fitwatch::test::minute;
 using fitwatch::test::model_of;
-using fitwatch::tools::alarm_state;
-using fitwatch::tools::engine;
-using fitwatch::tools::transition;
 using nlohmann::json;
 
 namespace {
@@ -46,7 +46,7 @@ std::string line(const std::string& job, std::int64_t ts, double value) {
 }
 
 void add(engine& e, const std::string& job, std::int64_t ts, double value) {
-  REQUIRE(e.store().add_line(line(job, ts, value), 1).kind == fitwatch::tools::line_kind::emf);
+  REQUIRE(e.store().add_line(line(job, ts, value), 1).kind == fitwatch::emf::line_kind::emf);
 }
 
 // (contributor or "" for the alarm, old -> new, minutes after base)
@@ -93,7 +93,7 @@ TEST_CASE("a contributor whose series stopped leaves ALARM once its range holds 
   CHECK(ts[0].reason ==
         "Threshold Crossed: 1 datapoint was greater than or equal to the threshold (1.0). The most "
         "recent datapoint which crossed the threshold: [2.0 (" +
-            fitwatch::tools::datapoint_time(base) + ")].");
+            fitwatch::alarms::datapoint_time(base) + ")].");
   CHECK(ts[1].reason == "1 out of 1 time series evaluated to ALARM");
   CHECK(ts[2].reason == "No datapoint in the last 3 periods: the time series no longer exists.");
   CHECK(ts[3].reason == "0 out of 0 time series evaluated to ALARM");

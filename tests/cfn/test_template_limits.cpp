@@ -13,11 +13,11 @@
 
 namespace {
 
-using fitwatch::tools::evaluate_template;
-using fitwatch::tools::parse_template;
-using fitwatch::tools::template_error;
-using fitwatch::tools::template_model;
-using fitwatch::tools::template_options;
+using fitwatch::alarms::template_model;
+using fitwatch::cfn::evaluate_template;
+using fitwatch::cfn::parse_template;
+using fitwatch::cfn::template_error;
+using fitwatch::cfn::template_options;
 
 template_model evaluate(const std::string& text, const template_options& o = {}) {
   return evaluate_template(parse_template(text), o);
@@ -236,8 +236,8 @@ TEST_CASE("alarm limits: an AlarmDescription over 1024 characters is refused, as
 }
 
 TEST_CASE("decimal: one parser for Number parameters and durations") {
-  using fitwatch::tools::decimal_value;
-  using fitwatch::tools::leading_decimal;
+  using fitwatch::cfn::decimal_value;
+  using fitwatch::cfn::leading_decimal;
   CHECK(decimal_value("1.5e3") == 1500);
   CHECK(decimal_value(".5") == 0.5);
   CHECK(decimal_value("-2.") == -2);

@@ -446,8 +446,8 @@ TEST_CASE("validate: limits") {
     e["M"] = 1;
     e["big"] = std::string(1024 * 1024, 'x');
   }
-  const auto r = fitwatch::tools::validate_line(e.dump());
-  CHECK(r.kind == fitwatch::tools::line_kind::invalid);
+  const auto r = fitwatch::emf::validate_line(e.dump());
+  CHECK(r.kind == fitwatch::emf::line_kind::invalid);
 }
 
 TEST_CASE("schema prints the library's metrics") {

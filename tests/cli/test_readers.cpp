@@ -14,10 +14,10 @@
 #include "support.hpp"
 #include "temp_dir.hpp"
 
+using fitwatch::cli::line_reader;
 using fitwatch::test::lines_of;
 using fitwatch::test::parse_emf;
 using fitwatch::test::run_command;
-using fitwatch::tools::line_reader;
 
 namespace {
 

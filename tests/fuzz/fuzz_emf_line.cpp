@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <string>
 
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string line(reinterpret_cast<const char*>(data), size);
   // Validation and extraction of every series, as the metric store reads it.
-  fitwatch::tools::extracted_event event;
-  fitwatch::tools::validate_line(line, {}, &event);
+  fitwatch::emf::extracted_event event;
+  fitwatch::emf::validate_line(line, {}, &event);
   return 0;
 }

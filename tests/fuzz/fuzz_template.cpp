@@ -11,13 +11,13 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    const auto t = fitwatch::tools::parse_template(text);
-    fitwatch::tools::template_options o;
+    const auto t = fitwatch::cfn::parse_template(text);
+    fitwatch::cfn::template_options o;
     o.parameters = {{"TrainingJobName", "job"}, {"TeamEmails", "a@example.com"}};
-    const auto model = fitwatch::tools::evaluate_template(t, o);
-    fitwatch::tools::engine e{model};
+    const auto model = fitwatch::cfn::evaluate_template(t, o);
+    fitwatch::alarms::engine e{model};
     e.advance_to(60000);
-  } catch (const fitwatch::tools::alarm_error&) {
+  } catch (const fitwatch::alarms::alarm_error&) {
   }
   return 0;
 }

@@ -396,7 +396,7 @@ TEST_CASE("no dimensions, several dimension sets") {
     CHECK(e["TrainingJobName"] == "j");
     CHECK(e["Model"] == "mlp");
     // The validator counts one metric per dimension set.
-    const auto report = fitwatch::tools::validate_line(e.dump());
+    const auto report = fitwatch::emf::validate_line(e.dump());
     CHECK(report.metrics == 2);
   }
 }

@@ -8,11 +8,11 @@
 #include "notify/email.hpp"
 #include "notify/smtp.hpp"
 
-using fitwatch::tools::check_smtp_options;
-using fitwatch::tools::email;
-using fitwatch::tools::plain_address;
-using fitwatch::tools::redact_url;
-using fitwatch::tools::smtp_options;
+using fitwatch::notify::check_smtp_options;
+using fitwatch::notify::email;
+using fitwatch::notify::plain_address;
+using fitwatch::notify::redact_url;
+using fitwatch::notify::smtp_options;
 
 TEST_CASE("to_rfc5322 refuses CR, LF and other control characters in every header") {
   email e{"fitwatch <no-reply@sns.amazonaws.com>", "a@example.com", "ALARM: \"x\" in y", "body\n",

@@ -11,15 +11,15 @@
 #include <string>
 #include <vector>
 
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 #include "report/report.hpp"
 #include "run_command.hpp"
 #include "temp_dir.hpp"
 
-using fitwatch::tools::extracted_event;
-using fitwatch::tools::metric_picks;
-using fitwatch::tools::run_report;
-using fitwatch::tools::template_model;
+using fitwatch::alarms::template_model;
+using fitwatch::emf::extracted_event;
+using fitwatch::emf::metric_picks;
+using fitwatch::report::run_report;
 
 namespace {
 
@@ -82,10 +82,10 @@ TEST_CASE("report: the first email shows the delay in evaluations and the detect
       e.reason = "now <" + std::to_string(epoch) + ">; overfitting since evaluation 6: " + rule;
     r.add_event(e);
   }
-  fitwatch::tools::transition t;
+  fitwatch::alarms::transition t;
   t.time_ms = 1750000000000 + 8 * 1000 + 500;  // after epoch 8's line, before epoch 9's
   t.alarm_name = "j-fitwatch-alert";
-  t.new_state = fitwatch::tools::alarm_state::alarm;
+  t.new_state = fitwatch::alarms::alarm_state::alarm;
   r.add_transition(t, {"team@example.com"});
   const auto html = html_of(r);
   CHECK(attribute(html, "j0-at-alarm", "data-since-best") == "5");
@@ -98,7 +98,7 @@ TEST_CASE("report: the first email shows the delay in evaluations and the detect
 
 TEST_CASE("report: every string from the log is escaped, in text and attributes") {
   template_model model;
-  fitwatch::tools::transition t;
+  fitwatch::alarms::transition t;
   t.time_ms = 1750000005000;
   t.alarm_name = "a\"<b>";
   t.reason = "</title><script>x()</script>";
@@ -181,10 +181,9 @@ TEST_CASE("report: a line read by position gives the same page as read by name")
       R"("OverfittingReason":"rose <3>"})";
   template_model model;
   extracted_event by_position, by_name;
-  REQUIRE(fitwatch::tools::validate_line(line, {}, &by_position, {}, &run_report::picks()).kind ==
-          fitwatch::tools::line_kind::emf);
-  REQUIRE(fitwatch::tools::validate_line(line, {}, &by_name).kind ==
-          fitwatch::tools::line_kind::emf);
+  REQUIRE(fitwatch::emf::validate_line(line, {}, &by_position, {}, &run_report::picks()).kind ==
+          fitwatch::emf::line_kind::emf);
+  REQUIRE(fitwatch::emf::validate_line(line, {}, &by_name).kind == fitwatch::emf::line_kind::emf);
   CHECK(by_position.picked.size() == 2 * 9);
   CHECK(by_position.reason == "rose <3>");  // the report's reading keeps the reason
   CHECK(by_name.reason.empty());

@@ -10,7 +10,7 @@
 
 #include "cfn/decimal.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 namespace {
 
 // The first line of a file (the SMTP password: never on the command line).
@@ -34,7 +34,7 @@ std::int64_t parse_duration(const std::string& s) {
   const auto bad = [&](const char* why) {
     return std::invalid_argument("duration '" + s + "' " + why + ": use 0, 90s, 5m or 1h");
   };
-  const auto number = leading_decimal(s);
+  const auto number = cfn::leading_decimal(s);
   if (!number) throw bad("is not a number");
   const auto [v, used] = *number;
   const std::string unit = s.substr(used);
@@ -186,7 +186,7 @@ alarm_options parse_alarm_options(const std::vector<std::string>& args, alarm_co
   if (!o.delivery.smtp.url.empty()) {
     const char* env = std::getenv("FITWATCH_SMTP_PASSWORD");
     if (o.delivery.smtp.password.empty() && env != nullptr) o.delivery.smtp.password = env;
-    check_smtp_options(o.delivery.smtp);
+    notify::check_smtp_options(o.delivery.smtp);
   }
   return o;
 }
@@ -213,4 +213,4 @@ void check_outputs(const alarm_options& o) {
                                 " is the log on stdin; it would be replaced");
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

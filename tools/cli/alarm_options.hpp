@@ -9,7 +9,7 @@
 #include "cfn/template.hpp"
 #include "notify/dispatch.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 
 /// replay reads recorded logs; watch reads a live log from stdin, passes it
 /// through and runs the clock as lines arrive.
@@ -32,8 +32,8 @@ delivery_delay parse_delivery_delay(const std::string& s);
 struct alarm_options {
   alarm_command command = alarm_command::replay;
   std::vector<std::string> templates;        ///< --template, once per stack
-  template_options stack;                    ///< --param, --region: shared by the stacks
-  dispatch_options delivery;                 ///< --outbox; watch: --smtp and its options
+  cfn::template_options stack;               ///< --param, --region: shared by the stacks
+  notify::dispatch_options delivery;         ///< --outbox; watch: --smtp and its options
   bool json = false;                         ///< --format json
   bool verbose = false;                      ///< --verbose: text shows every transition
   std::optional<std::int64_t> tail;          ///< --tail, ms
@@ -65,4 +65,4 @@ alarm_options parse_alarm_options(const std::vector<std::string>& args, alarm_co
 /// \throw std::invalid_argument naming the path.
 void check_outputs(const alarm_options& o);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

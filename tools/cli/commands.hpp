@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 
 /// `fitwatch emit`: losses on stdin -> the detector -> EMF lines on stdout.
 int emit_command(const std::vector<std::string>& args, std::istream& in, std::ostream& err);
@@ -32,4 +32,4 @@ int replay_command(const std::vector<std::string>& args, std::istream& in, std::
 int watch_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                   std::ostream& err);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

@@ -9,7 +9,7 @@
 #include "alarms/insights.hpp"
 #include "cfn/decimal.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 namespace {
 
 constexpr std::size_t max_shown = 5;            // items of a list in a message
@@ -67,7 +67,7 @@ bool csv_of_numbers(std::string_view line) {
   for (std::size_t i = 0; i < 2; ++i) {
     std::string f = fields[i];
     std::transform(f.begin(), f.end(), f.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (!decimal_value(f) && f != "nan" && f != "inf" && f != "-inf") return false;
+    if (!cfn::decimal_value(f) && f != "nan" && f != "inf" && f != "-inf") return false;
   }
   return true;
 }
@@ -80,20 +80,20 @@ struct wanted_metric {
   std::optional<std::vector<std::string>> schema;  // Metrics Insights
 };
 
-std::vector<wanted_metric> metrics_of(const metric_alarm& a) {
+std::vector<wanted_metric> metrics_of(const alarms::metric_alarm& a) {
   if (a.metrics.empty()) return {{a.ns, a.metric_name, a.dimensions, std::nullopt}};
   std::vector<wanted_metric> out;
   for (const auto& q : a.metrics) {
     if (q.expression.empty()) {
       out.push_back({q.ns, q.metric_name, q.dimensions, std::nullopt});
-    } else if (const auto i = parse_insights(q.expression, "resource " + a.logical_id)) {
+    } else if (const auto i = alarms::parse_insights(q.expression, "resource " + a.logical_id)) {
       out.push_back({i->ns, i->metric, {}, i->schema_dims});
     }
   }
   return out;
 }
 
-bool found(const metric_store& store, const wanted_metric& w) {
+bool found(const alarms::metric_store& store, const wanted_metric& w) {
   if (w.schema) return !store.with_dimensions(w.ns, w.name, *w.schema).empty();
   return store.find(w.ns, w.name, w.dimensions) != nullptr;
 }
@@ -110,7 +110,7 @@ std::string expected(const wanted_metric& w) {
 // What the log holds in place of `w`, nearest first: the same metric with
 // other dimensions, the same name in other namespaces, other names in the
 // same namespace, other namespaces.
-std::string held(const metric_store& store, const log_inventory& inventory,
+std::string held(const alarms::metric_store& store, const log_inventory& inventory,
                  const wanted_metric& w) {
   auto sets = store.dimension_sets(w.ns, w.name);
   if (!sets.empty()) {
@@ -208,7 +208,7 @@ void log_inventory::plain(std::string_view line) {
   }
 }
 
-int explain_no_match(const template_model& model, const metric_store& store,
+int explain_no_match(const alarms::template_model& model, const alarms::metric_store& store,
                      const log_inventory& inventory, const log_counts& counts, bool notes,
                      std::ostream& err) {
   if (!store.last_timestamp()) return explain_no_event(inventory, counts, err);
@@ -241,10 +241,10 @@ int explain_no_match(const template_model& model, const metric_store& store,
   return none ? exit_no_match : 0;
 }
 
-std::size_t note_unknown_topics(const template_model& model, std::ostream& err) {
+std::size_t note_unknown_topics(const alarms::template_model& model, std::ostream& err) {
   std::set<std::string> known, unknown;
   for (const auto& t : model.topics) known.insert(t.arn);
-  const auto check = [&](const alarm_common& a) {
+  const auto check = [&](const alarms::alarm_common& a) {
     for (const auto* list : {&a.alarm_actions, &a.ok_actions, &a.insufficient_data_actions}) {
       for (const auto& arn : *list) {
         if (arn.rfind("arn:", 0) == 0 && arn.find(":sns:") != std::string::npos &&
@@ -277,4 +277,4 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

@@ -17,7 +17,7 @@
 #include "alarms/metric_store.hpp"
 #include "alarms/model.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 
 /// replay's and watch's exit code when no alarm read any datapoint of the
 /// log (including a log without EMF events).
@@ -72,7 +72,7 @@ struct log_counts {
 /// nothing while others did is reported as a note, not a failure: an
 /// optional rule whose metric the training does not emit; only with
 /// `notes`, since watch --format json writes its transitions to stderr).
-int explain_no_match(const template_model& model, const metric_store& store,
+int explain_no_match(const alarms::template_model& model, const alarms::metric_store& store,
                      const log_inventory& inventory, const log_counts& counts, bool notes,
                      std::ostream& err);
 
@@ -84,6 +84,6 @@ std::string printable(std::string_view s);
 /// that no given template creates (a job stack's TeamTopicArn without the
 /// team stack's template, or a typo in it): replay renders no email for
 /// it. Returns how many such topics.
-std::size_t note_unknown_topics(const template_model& model, std::ostream& err);
+std::size_t note_unknown_topics(const alarms::template_model& model, std::ostream& err);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

@@ -20,7 +20,7 @@
 #include "fitwatch/settings.hpp"
 #include "logs.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 namespace {
 
 constexpr const char* emit_usage_head = R"(usage: fitwatch emit [options] < evaluations
@@ -115,7 +115,7 @@ std::string setting_of_flag(const std::string& flag) {
   return {};
 }
 
-double parse_number(const std::string& text) {
+double parse_field_number(const std::string& text) {
   std::string t = text;
   while (!t.empty() && (t.back() == ' ' || t.back() == '\r')) t.pop_back();
   while (!t.empty() && t.front() == ' ') t.erase(0, 1);
@@ -123,7 +123,7 @@ double parse_number(const std::string& text) {
   if (t == "inf" || t == "Infinity") return std::numeric_limits<double>::infinity();
   if (t == "-inf" || t == "-Infinity") return -std::numeric_limits<double>::infinity();
   // A finite decimal only: std::stod would also take hex ("0x10" = 16).
-  const auto v = decimal_value(t);
+  const auto v = cfn::decimal_value(t);
   if (!v) throw std::invalid_argument("'" + text + "' is not a number");
   return *v;
 }
@@ -162,7 +162,7 @@ std::int64_t integral(const std::string& text, const char* what) {
     throw std::invalid_argument(std::string(what) + " " + t +
                                 " is out of range (a 64-bit integer)");
   }
-  return integral(parse_number(text), what);
+  return integral(parse_field_number(text), what);
 }
 
 struct input_row {
@@ -236,7 +236,7 @@ input_row parse_json(const nlohmann::json& j, const std::string& monitor) {
       const auto& text = it->get_ref<const std::string&>();
       if (text.size() > non_finite_mark.size() &&
           text.compare(0, non_finite_mark.size(), non_finite_mark) == 0) {
-        return parse_number(text.substr(non_finite_mark.size()));
+        return parse_field_number(text.substr(non_finite_mark.size()));
       }
     }
     if (!it->is_number()) {
@@ -302,14 +302,14 @@ input_row parse_csv(const std::string& line, const csv_columns& c, const std::st
   };
   input_row r;
   r.epoch = integral(at(c.epoch), "epoch");
-  r.e.train_loss = parse_number(at(c.train));
-  r.e.validation_loss = parse_number(at(c.val));
+  r.e.train_loss = parse_field_number(at(c.train));
+  r.e.validation_loss = parse_field_number(at(c.val));
   const auto optional = [&](int i) -> std::optional<double> {
     if (i < 0 || static_cast<std::size_t>(i) >= f.size() ||
         f[static_cast<std::size_t>(i)].empty()) {
       return std::nullopt;
     }
-    return parse_number(f[static_cast<std::size_t>(i)]);
+    return parse_field_number(f[static_cast<std::size_t>(i)]);
   };
   r.e.train_accuracy = optional(c.train_acc);
   r.e.validation_accuracy = optional(c.val_acc);
@@ -318,7 +318,7 @@ input_row parse_csv(const std::string& line, const csv_columns& c, const std::st
       throw std::invalid_argument("no column " + monitor +
                                   " (the monitored metric): name it in a header line");
     }
-    r.e.metric = parse_number(at(c.metric));
+    r.e.metric = parse_field_number(at(c.metric));
   }
   return r;
 }
@@ -328,7 +328,7 @@ std::optional<csv_columns> parse_header(const std::string& line, const std::stri
   const auto f = split_csv(line);
   if (f.empty()) return std::nullopt;
   try {
-    parse_number(f[0]);
+    parse_field_number(f[0]);
     return std::nullopt;  // a number: data, not a header
   } catch (const std::exception&) {
   }
@@ -361,7 +361,7 @@ bool is_csv_evaluation(const std::string& line, const csv_columns& c) {
   for (const int i : {c.epoch, c.train, c.val}) {
     if (i < 0 || static_cast<std::size_t>(i) >= f.size()) return false;
     try {
-      parse_number(f[static_cast<std::size_t>(i)]);
+      parse_field_number(f[static_cast<std::size_t>(i)]);
     } catch (const std::exception&) {
       return false;
     }
@@ -527,4 +527,4 @@ int emit_command(const std::vector<std::string>& args, std::istream& in, std::os
   }
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

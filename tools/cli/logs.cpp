@@ -8,7 +8,7 @@
 #include <fstream>
 #include <iostream>
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 
 line_reader::line_reader(std::istream& in, std::size_t max_bytes)
     : in_(in), max_(max_bytes), chunk_(65536) {}
@@ -136,4 +136,4 @@ int read_logs(const std::vector<std::string>& files, std::istream& in, const cha
   return 0;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 
 /// The longest line a command reads: CloudWatch Logs' largest event, 1 MB
 /// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html).
@@ -71,4 +71,4 @@ int read_logs(const std::vector<std::string>& files, std::istream& in, const cha
               std::ostream& err, const line_fn& line,
               const std::function<void(const std::string&, std::size_t)>& too_long = nullptr);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

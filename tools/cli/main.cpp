@@ -30,17 +30,17 @@ commands:
 )";
 
 int run(const std::vector<std::string>& args) {
-  namespace tools = fitwatch::tools;
+  namespace cli = fitwatch::cli;
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     (args.empty() ? std::cerr : std::cout) << usage;
     return args.empty() ? 2 : 0;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "validate") return tools::validate_command(rest, std::cin, std::cout, std::cerr);
-  if (args[0] == "emit") return tools::emit_command(rest, std::cin, std::cerr);
-  if (args[0] == "replay") return tools::replay_command(rest, std::cin, std::cout, std::cerr);
-  if (args[0] == "watch") return tools::watch_command(rest, std::cin, std::cout, std::cerr);
-  if (args[0] == "schema") return tools::schema_command(rest, std::cout, std::cerr);
+  if (args[0] == "validate") return cli::validate_command(rest, std::cin, std::cout, std::cerr);
+  if (args[0] == "emit") return cli::emit_command(rest, std::cin, std::cerr);
+  if (args[0] == "replay") return cli::replay_command(rest, std::cin, std::cout, std::cerr);
+  if (args[0] == "watch") return cli::watch_command(rest, std::cin, std::cout, std::cerr);
+  if (args[0] == "schema") return cli::schema_command(rest, std::cout, std::cerr);
   std::cerr << "fitwatch: unknown command '" << args[0] << "'\n" << usage;
   return 2;
 }

@@ -11,7 +11,7 @@
 #include "alarms/transition.hpp"
 #include "notify/dispatch.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 
 /// Which transitions the text output shows (replay and watch without
 /// --verbose): what a person acts on. A change to ALARM; a return to OK of
@@ -25,7 +25,7 @@ class transition_filter {
   explicit transition_filter(bool verbose) : verbose_(verbose) {}
   /// Whether to print `t`; call it for every transition, in order (it
   /// remembers which alarms are in ALARM).
-  bool shows(const transition& t, const std::vector<delivery>& emails);
+  bool shows(const alarms::transition& t, const std::vector<notify::delivery>& emails);
   /// Transitions left out so far.
   std::size_t hidden() const { return hidden_; }
 
@@ -37,13 +37,14 @@ class transition_filter {
 
 /// Text: the time, the alarm (and contributor), the state change and the
 /// epoch; the reason; one line per email (its outbox file, or its subject).
-void print_transition_text(std::ostream& out, const transition& t,
-                           const std::vector<delivery>& emails);
+void print_transition_text(std::ostream& out, const alarms::transition& t,
+                           const std::vector<notify::delivery>& emails);
 
 /// One JSON object: time, time_ms, alarm, type, old_state, new_state,
 /// reason, epoch, contributors/contributor_id (Metrics Insights), emails
 /// ({to, subject, file or error}) and the SNS message CloudWatch publishes.
-void print_transition_json(std::ostream& out, const transition& t,
-                           const std::vector<delivery>& emails, const template_model& model);
+void print_transition_json(std::ostream& out, const alarms::transition& t,
+                           const std::vector<notify::delivery>& emails,
+                           const alarms::template_model& model);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

@@ -7,7 +7,7 @@
 #include "logs.hpp"
 #include "session.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 
 int replay_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                    std::ostream& err) {
@@ -17,4 +17,4 @@ int replay_command(const std::vector<std::string>& args, std::istream& in, std::
                     });
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

@@ -14,7 +14,7 @@
 #include "fitwatch/monitor.hpp"
 #include "fitwatch/settings.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 namespace {
 
 constexpr const char* schema_usage =
@@ -37,7 +37,7 @@ dashboards, KMS keys, Lambda functions, SNS topics, email subscriptions,
 log metric filters, and every resource type counted.
 )";
 
-bool is_insights(const metric_alarm& a) {
+bool is_insights(const alarms::metric_alarm& a) {
   for (const auto& q : a.metrics) {
     std::string e = q.expression;
     std::transform(e.begin(), e.end(), e.begin(),
@@ -48,7 +48,7 @@ bool is_insights(const metric_alarm& a) {
 }
 
 // The metric alarm's period: its own, or the shortest of its queries'.
-int alarm_period(const metric_alarm& a) {
+int alarm_period(const alarms::metric_alarm& a) {
   int p = a.metric_name.empty() ? 0 : a.period;
   for (const auto& q : a.metrics) {
     if (q.period > 0 && (p == 0 || q.period < p)) p = q.period;
@@ -59,14 +59,14 @@ int alarm_period(const metric_alarm& a) {
 // The metrics an alarm reads (AWS bills standard and high-resolution alarms
 // per alarm metric): one for a single metric, one per MetricStat of metric
 // math. A Metrics Insights alarm reads what its query finds when it runs.
-std::size_t alarm_metrics(const metric_alarm& a) {
+std::size_t alarm_metrics(const alarms::metric_alarm& a) {
   if (!a.metric_name.empty()) return 1;
   return static_cast<std::size_t>(
       std::count_if(a.metrics.begin(), a.metrics.end(),
-                    [](const metric_query& q) { return q.expression.empty(); }));
+                    [](const alarms::metric_query& q) { return q.expression.empty(); }));
 }
 
-nlohmann::ordered_json stack_resources(const std::string& path, const template_model& m) {
+nlohmann::ordered_json stack_resources(const std::string& path, const alarms::template_model& m) {
   std::map<std::string, std::size_t> types;
   std::size_t standard = 0, high = 0, insights = 0, standard_metrics = 0, high_metrics = 0;
   for (const auto& a : m.alarms) {
@@ -116,7 +116,7 @@ int schema_command(const std::vector<std::string>& args, std::ostream& out, std:
   std::string namespace_name(default_namespace);
   bool has_namespace = false, has_detector_flag = false;
   std::string template_path;
-  template_options stack;
+  cfn::template_options stack;
   bool stack_flag = false;
   try {
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -161,7 +161,7 @@ int schema_command(const std::vector<std::string>& args, std::ostream& out, std:
     }
     if (has_namespace || has_detector_flag)
       throw std::invalid_argument("--template takes no NAMESPACE, --monitor or --mode");
-    out << stack_resources(template_path, read_stacks({template_path}, stack)).dump(2) << "\n";
+    out << stack_resources(template_path, cfn::read_stacks({template_path}, stack)).dump(2) << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::string what = e.what();
@@ -171,4 +171,4 @@ int schema_command(const std::vector<std::string>& args, std::ostream& out, std:
   }
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

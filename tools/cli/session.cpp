@@ -15,29 +15,29 @@
 #include "alarms/log_clock.hpp"
 #include "cfn/stacks.hpp"
 #include "diagnose.hpp"
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 #include "notify/dispatch.hpp"
 #include "notify/outbox.hpp"
 #include "print.hpp"
 #include "report/report.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 namespace {
 
 // The HTML report of a run, rewritten at most every `every_ms` while watch
 // reads (and always at the start and the end).
 class html_report_file {
  public:
-  html_report_file(const template_model& model, std::string path, std::int64_t every_ms)
+  html_report_file(const alarms::template_model& model, std::string path, std::int64_t every_ms)
       : page_(model), path_(std::move(path)), every_(every_ms) {}
-  run_report& page() { return page_; }
+  report::run_report& page() { return page_; }
   // A new file next to the report, renamed over it (notify/outbox.hpp): a
   // reader never sees half a report, and a file or symlink planted at any
   // name is never followed.
   void write() {
     std::ostringstream html;
     page_.write_html(html);
-    const auto error = write_outbox_file(path_, html.str());
+    const auto error = notify::write_outbox_file(path_, html.str());
     if (!error.empty()) throw std::runtime_error("cannot write report " + path_ + ": " + error);
     written_ = std::chrono::steady_clock::now();
   }
@@ -54,7 +54,7 @@ class html_report_file {
   }
 
  private:
-  run_report page_;
+  report::run_report page_;
   std::string path_;
   std::chrono::milliseconds every_;
   std::chrono::steady_clock::time_point written_;
@@ -65,7 +65,7 @@ class html_report_file {
 // reports goes to the dispatcher, the printer and the report.
 class session {
  public:
-  session(const alarm_options& o, template_model model, std::ostream& transitions_out,
+  session(const alarm_options& o, alarms::template_model model, std::ostream& transitions_out,
           std::ostream& err)
       : o_(o),
         model_(std::move(model)),
@@ -90,13 +90,13 @@ class session {
   void line(const std::string& text, const std::string& where, std::size_t number) {
     ++lines_;
     inventory_.start_line();
-    const auto r =
-        validate_line(text, {}, &event_, wanted_, html_ ? &run_report::picks() : nullptr);
-    if (r.kind == line_kind::plain) {
+    const auto r = emf::validate_line(text, {}, &event_, wanted_,
+                                      html_ ? &report::run_report::picks() : nullptr);
+    if (r.kind == emf::line_kind::plain) {
       inventory_.plain(text);
       return;
     }
-    if (r.kind == line_kind::invalid) {
+    if (r.kind == emf::line_kind::invalid) {
       ++invalid_;
       err_ << where << ":" << number
            << ": invalid EMF, skipped: " << (r.errors.empty() ? "" : r.errors.front()) << "\n";
@@ -165,11 +165,11 @@ class session {
 
   // Adds an event's datapoints, visible from `arrival_ms`, to the alarms'
   // store and its line to what functions (the formatter) may read.
-  void store(const extracted_event& e, std::size_t number, const std::string& text,
+  void store(const emf::extracted_event& e, std::size_t number, const std::string& text,
              std::int64_t arrival_ms, const std::string& where) {
     if (!engine_.store().add(e, number)) {  // after year 9999: no alarm can evaluate it
       ++rejected_;
-      err_ << where << ":" << number << ": timestamp " << iso_time(e.timestamp_ms)
+      err_ << where << ":" << number << ": timestamp " << alarms::iso_time(e.timestamp_ms)
            << " is after year 9999, skipped\n";
       return;
     }
@@ -190,7 +190,7 @@ class session {
   }
 
   // Each transition: its emails sent, then printed, then added to the report.
-  void announce(const std::vector<transition>& ts) {
+  void announce(const std::vector<alarms::transition>& ts) {
     for (const auto& t : ts) {
       ++transitions_;
       const auto emails = delivery_.dispatch(t);
@@ -209,12 +209,12 @@ class session {
   }
 
   const alarm_options& o_;
-  template_model model_;
-  engine engine_;
-  dispatcher delivery_;
+  alarms::template_model model_;
+  alarms::engine engine_;
+  notify::dispatcher delivery_;
   std::ostream& out_;
   std::ostream& err_;
-  extracted_event event_;
+  emf::extracted_event event_;
   std::unique_ptr<html_report_file> html_;
   transition_filter shown_{o_.verbose};
   // The store gets only the metrics some alarm reads; the report reads its
@@ -224,12 +224,12 @@ class session {
     inventory_.metric(ns, name);
     return engine_.wants(ns, name);
   };
-  log_clock clock_;
+  alarms::log_clock clock_;
   log_inventory inventory_;
   struct pending_event {
     std::int64_t arrival_ms;
     std::size_t number;
-    extracted_event event;
+    emf::extracted_event event;
     std::string text, where;
     bool operator>(const pending_event& o) const {
       return arrival_ms != o.arrival_ms ? arrival_ms > o.arrival_ms : number > o.number;
@@ -263,7 +263,8 @@ int run_alarms(const std::vector<std::string>& args, alarm_command command, std:
   }
   std::unique_ptr<session> s;
   try {
-    s = std::make_unique<session>(o, read_stacks(o.templates, o.stack), o.live() ? err : out, err);
+    s = std::make_unique<session>(o, cfn::read_stacks(o.templates, o.stack), o.live() ? err : out,
+                                  err);
   } catch (const std::exception& e) {
     err << o.name() << ": " << e.what() << "\n";
     return 2;
@@ -296,4 +297,4 @@ int run_alarms(const std::vector<std::string>& args, alarm_command command, std:
   }
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

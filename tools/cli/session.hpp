@@ -12,7 +12,7 @@
 #include "alarm_options.hpp"
 #include "logs.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 
 /// The frame of both commands: --help, flags, the templates, then
 /// `read(options, line)` feeds the log (a non-zero return stops there with
@@ -28,4 +28,4 @@ int run_alarms(const std::vector<std::string>& args, alarm_command command, std:
                std::ostream& err,
                const std::function<int(const alarm_options&, const line_fn&)>& read);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

@@ -4,10 +4,10 @@
 #include <ostream>
 
 #include "commands.hpp"
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 #include "logs.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 namespace {
 
 constexpr const char* validate_usage = R"(usage: fitwatch validate [LOG...]
@@ -40,10 +40,10 @@ int validate_command(const std::vector<std::string>& args, std::istream& in, std
       args, in, "fitwatch validate", err,
       [&](const std::string& line, const std::string& name, std::size_t number) {
         ++lines;
-        const auto r = validate_line(line);
-        if (r.kind == line_kind::plain) return;
+        const auto r = emf::validate_line(line);
+        if (r.kind == emf::line_kind::plain) return;
         ++events;
-        if (r.kind == line_kind::invalid) {
+        if (r.kind == emf::line_kind::invalid) {
           ++invalid;
           for (const auto& e : r.errors)
             err << name << ":" << number << ": invalid EMF: " << e << "\n";
@@ -64,4 +64,4 @@ int validate_command(const std::vector<std::string>& args, std::istream& in, std
   return invalid == 0 ? 0 : 1;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

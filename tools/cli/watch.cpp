@@ -8,7 +8,7 @@
 #include "logs.hpp"
 #include "session.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cli {
 
 int watch_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                   std::ostream& err) {
@@ -43,4 +43,4 @@ int watch_command(const std::vector<std::string>& args, std::istream& in, std::o
       });
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cli

@@ -4,7 +4,7 @@
 
 #include "cursor.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 struct alarm_rule::node {
   enum kind { state_fn, op_and, op_or, op_not, constant } k = constant;
@@ -133,4 +133,4 @@ bool alarm_rule::evaluate(const std::function<alarm_state(const std::string&)>& 
   return eval(*root_, state_of);
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -8,7 +8,7 @@
 #include "alarms/model.hpp"
 #include "number_text.hpp"  // std::to_chars, or its stand-in where GCC 10 has none
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 std::string plural(std::size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -95,4 +95,4 @@ std::string datapoint_time(std::int64_t ms) {
   return formatted(ms, "%d/%m/%y %H:%M:%S");
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -11,7 +11,7 @@
 
 #include "alarms/error.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 class text_cursor {
  public:
@@ -109,4 +109,4 @@ class text_cursor {
   std::size_t pos_ = 0;
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -14,7 +14,7 @@
 #include "alarms/periods.hpp"
 #include "alarms/statistic.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 namespace {
 
 // Metric math is evaluated over the evaluation range plus this many
@@ -475,10 +475,9 @@ void engine::evaluate_composites(std::int64_t t, std::vector<transition>& out) {
       tr.time_ms = t;
       tr.alarm_name = c.name;
       tr.alarm_arn = c.arn;
-      tr.composite = true;
       tr.old_state = cs->state;
       tr.new_state = next;
-      tr.composite_alarm_ = &c;
+      tr.composite = &c;
       tr.alarm = &c;
       for (const auto& r : cs->rule.alarms()) {
         const bool child_changed = std::any_of(out.begin(), out.end(), [&](const transition& x) {
@@ -514,4 +513,4 @@ void engine::evaluate_composites(std::int64_t t, std::vector<transition>& out) {
   }
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

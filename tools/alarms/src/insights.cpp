@@ -6,7 +6,7 @@
 
 #include "alarms/error.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 std::optional<insights_query> parse_insights(const std::string& e, const std::string& where) {
   if (e.find("SELECT") == std::string::npos) return std::nullopt;
@@ -40,4 +40,4 @@ const std::string& insights_statistic(const std::string& fn) {
   return stats.at(fn);
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -5,7 +5,7 @@
 
 #include "alarms/cloudwatch_text.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 log_clock::log_clock(std::function<std::int64_t()> wall_ms) : wall_ms_(std::move(wall_ms)) {}
 
@@ -30,4 +30,4 @@ std::optional<std::string> log_clock::admit(std::int64_t ts) {
   return std::nullopt;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

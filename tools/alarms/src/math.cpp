@@ -7,7 +7,7 @@
 #include "alarms/error.hpp"
 #include "cursor.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 struct math_expression::node {
   enum kind { number, id, unary_minus, binary, call, array } k = number;
@@ -400,4 +400,4 @@ period_series math_expression::evaluate(
   return v.v;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

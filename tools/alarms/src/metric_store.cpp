@@ -4,7 +4,7 @@
 
 #include "alarms/cloudwatch_text.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 namespace {
 
 // The key of a series in the store: namespace, name and the dimensions
@@ -25,7 +25,7 @@ void write_series_key(std::string& key, const std::string& ns, const std::string
 
 }  // namespace
 
-bool metric_store::add(const extracted_event& event, std::size_t line) {
+bool metric_store::add(const emf::extracted_event& event, std::size_t line) {
   const auto ts = event.timestamp_ms;
   if (ts < 0 || ts > max_time_ms) return false;
   first_ = first_ ? std::min(*first_, ts) : ts;
@@ -79,12 +79,12 @@ std::optional<std::int64_t> metric_store::next_timestamp(std::int64_t time_ms) c
   return next;
 }
 
-line_report metric_store::add_line(
+emf::line_report metric_store::add_line(
     std::string_view line, std::size_t number,
     const std::function<bool(std::string_view, std::string_view)>& wanted) {
-  auto r = validate_line(line, {}, &scratch_, wanted);
-  if (r.kind == line_kind::emf && !add(scratch_, number)) {
-    r.kind = line_kind::invalid;
+  auto r = emf::validate_line(line, {}, &scratch_, wanted);
+  if (r.kind == emf::line_kind::emf && !add(scratch_, number)) {
+    r.kind = emf::line_kind::invalid;
     r.errors.push_back("_aws.Timestamp is after year 9999");
   }
   return r;
@@ -125,4 +125,4 @@ std::vector<std::map<std::string, std::string>> metric_store::dimension_sets(
   return out;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -5,7 +5,7 @@
 
 #include "alarms/cloudwatch_text.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 namespace {
 
 std::string list_points(const std::vector<const point*>& pts) {
@@ -188,4 +188,4 @@ std::string contributor_gone_reason(std::size_t periods) {
          ": the time series no longer exists.";
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 void reset_periods(std::vector<period_samples>& periods, std::size_t count,
                    std::int64_t first_start, std::int64_t period_ms) {
@@ -28,4 +28,4 @@ void add_to_periods(const std::vector<sample>* series, std::vector<period_sample
   }
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -8,7 +8,7 @@
 
 #include "alarms/error.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 namespace {
 
 // The sum of `v`, then divided by `divisor`. A plain sum first (the same
@@ -77,4 +77,4 @@ std::optional<double> statistic(const std::string& stat, const std::vector<doubl
   return sorted[rank == 0 ? 0 : rank - 1];
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -10,14 +10,14 @@
 #include "cfn/decimal.hpp"
 #include "evaluator.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cfn {
 
 using nlohmann::json;
 
 namespace detail {
 
-template_model evaluator::run() {
-  template_model m;
+alarms::template_model evaluator::run() {
+  alarms::template_model m;
   m.region = o_.region;
   m.account_id = o_.account_id;
   m.stack_name = o_.stack_name;
@@ -31,7 +31,7 @@ template_model evaluator::run() {
     } else if (type == "AWS::CloudWatch::CompositeAlarm") {
       m.composites.push_back(composite(id, res));
     } else if (type == "AWS::SNS::Topic") {
-      topic tp;
+      alarms::topic tp;
       tp.logical_id = id;
       tp.arn = ref(id, id);
       const auto props = properties(id, res);
@@ -75,11 +75,12 @@ template_model evaluator::run() {
 // template with inline code (Endpoint: !GetAtt F.Arn, which the evaluator
 // leaves as "F.Arn"): the topic runs the function. Any other (a topic of
 // another stack, as auto-stop's) is skipped, as before.
-void evaluator::lambda_subscription(template_model& m, const std::string& id, const json& props) {
+void evaluator::lambda_subscription(alarms::template_model& m, const std::string& id,
+                                    const json& props) {
   const auto arn = string_or(props, "TopicArn", "");
   const auto endpoint = string_or(props, "Endpoint", "");
   const auto fn = endpoint.substr(0, endpoint.find('.'));
-  topic* tp = nullptr;
+  alarms::topic* tp = nullptr;
   for (auto& t : m.topics)
     if (t.arn == arn) tp = &t;
   if (tp == nullptr || !resources_.contains(fn) ||
@@ -89,7 +90,7 @@ void evaluator::lambda_subscription(template_model& m, const std::string& id, co
     return;
   }
   const auto p = properties(fn, resources_[fn]);
-  lambda_function f;
+  alarms::lambda_function f;
   f.logical_id = fn;
   f.runtime = string_or(p, "Runtime", "");
   f.handler = string_or(p, "Handler", "");
@@ -102,7 +103,7 @@ void evaluator::lambda_subscription(template_model& m, const std::string& id, co
 // Alarm names, topic display names and addresses go into email headers
 // and SMTP commands: a CR or LF there injects a Bcc: header or a RCPT TO
 // command. Refused whatever the template's AllowedPattern says.
-void evaluator::check_header_values(const template_model& m) const {
+void evaluator::check_header_values(const alarms::template_model& m) const {
   const auto check = [](const std::string& value, const std::string& what) {
     for (const char c : value) {
       const auto u = static_cast<unsigned char>(c);
@@ -169,7 +170,7 @@ std::vector<std::string> evaluator::strings(const json& o, const char* key) {
   return out;
 }
 
-void evaluator::common(const std::string& id, const json& p, alarm_common& a) {
+void evaluator::common(const std::string& id, const json& p, alarms::alarm_common& a) {
   a.logical_id = id;
   a.name = alarm_name(id);
   a.arn = alarm_arn(a.name);
@@ -197,9 +198,9 @@ std::vector<std::pair<std::string, std::string>> evaluator::dimensions(const jso
   return out;
 }
 
-metric_alarm evaluator::metric(const std::string& id, const json& res) {
+alarms::metric_alarm evaluator::metric(const std::string& id, const json& res) {
   const auto p = properties(id, res);
-  metric_alarm a;
+  alarms::metric_alarm a;
   common(id, p, a);
   a.ns = string_or(p, "Namespace", "");
   a.metric_name = string_or(p, "MetricName", "");
@@ -214,7 +215,7 @@ metric_alarm evaluator::metric(const std::string& id, const json& res) {
   a.comparison = string_or(p, "ComparisonOperator", "");
   a.treat_missing_data = string_or(p, "TreatMissingData", "missing");
   for (const auto& q : p.value("Metrics", json::array())) {
-    metric_query m;
+    alarms::metric_query m;
     m.id = string_or(q, "Id", "");
     m.expression = string_or(q, "Expression", "");
     m.label = string_or(q, "Label", "");
@@ -256,7 +257,7 @@ metric_alarm evaluator::metric(const std::string& id, const json& res) {
 // period of less than one hour (3,600 seconds), the total evaluation period
 // can't be longer than one day (86,400 seconds)." (Unchecked, a huge
 // EvaluationPeriods made replay run for hours.)
-void evaluator::check_evaluation_range(const std::string& id, const metric_alarm& a) {
+void evaluator::check_evaluation_range(const std::string& id, const alarms::metric_alarm& a) {
   if (a.datapoints_to_alarm > a.evaluation_periods) {
     throw template_error("resource " + id + ": DatapointsToAlarm " +
                          std::to_string(a.datapoints_to_alarm) +
@@ -273,9 +274,9 @@ void evaluator::check_evaluation_range(const std::string& id, const metric_alarm
   }
 }
 
-composite_alarm evaluator::composite(const std::string& id, const json& res) {
+alarms::composite_alarm evaluator::composite(const std::string& id, const json& res) {
   const auto p = properties(id, res);
-  composite_alarm c;
+  alarms::composite_alarm c;
   common(id, p, c);
   c.rule = string_or(p, "AlarmRule", "");
   if (c.rule.empty()) throw template_error("resource " + id + ": no AlarmRule");
@@ -284,7 +285,7 @@ composite_alarm evaluator::composite(const std::string& id, const json& res) {
 
 }  // namespace detail
 
-template_model evaluate_template(const nlohmann::json& t, const template_options& options) {
+alarms::template_model evaluate_template(const nlohmann::json& t, const template_options& options) {
   try {
     detail::check_depth(t);
     return detail::evaluator(t, options).run();
@@ -299,4 +300,4 @@ template_model evaluate_template(const nlohmann::json& t, const template_options
   }
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cfn

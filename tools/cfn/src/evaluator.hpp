@@ -13,7 +13,7 @@
 
 #include "cfn/template.hpp"
 
-namespace fitwatch::tools::detail {
+namespace fitwatch::cfn::detail {
 
 using nlohmann::json;
 
@@ -37,7 +37,7 @@ class evaluator {
  public:
   /// Reads the parameters, checks the Rules and expands Fn::ForEach.
   evaluator(const json& t, const template_options& o);
-  template_model run();
+  alarms::template_model run();
 
  private:
   void check_rules();
@@ -56,17 +56,17 @@ class evaluator {
   std::string sub(const std::string& pattern, const json& vars, const std::string& where);
   json resolve(const json& node, const std::string& where);
   json function(const std::string& fn, const json& arg, const std::string& where);
-  void check_header_values(const template_model& m) const;
-  void lambda_subscription(template_model& m, const std::string& id, const json& props);
+  void check_header_values(const alarms::template_model& m) const;
+  void lambda_subscription(alarms::template_model& m, const std::string& id, const json& props);
   static std::string string_or(const json& o, const char* key, const std::string& fallback);
   static double number(const json& o, const char* key, double fallback, const std::string& id);
   static int count(const json& o, const char* key, int fallback, const std::string& id);
   static std::vector<std::string> strings(const json& o, const char* key);
-  void common(const std::string& id, const json& p, alarm_common& a);
+  void common(const std::string& id, const json& p, alarms::alarm_common& a);
   static std::vector<std::pair<std::string, std::string>> dimensions(const json& p);
-  metric_alarm metric(const std::string& id, const json& res);
-  static void check_evaluation_range(const std::string& id, const metric_alarm& a);
-  composite_alarm composite(const std::string& id, const json& res);
+  alarms::metric_alarm metric(const std::string& id, const json& res);
+  static void check_evaluation_range(const std::string& id, const alarms::metric_alarm& a);
+  alarms::composite_alarm composite(const std::string& id, const json& res);
 
   // A name whose value is being computed, for as long as it is: a reference
   // back to one of them is a cycle, reported with the whole loop
@@ -119,4 +119,4 @@ class evaluator {
   json resources_;
 };
 
-}  // namespace fitwatch::tools::detail
+}  // namespace fitwatch::cfn::detail

@@ -6,7 +6,7 @@
 
 #include "evaluator.hpp"
 
-namespace fitwatch::tools::detail {
+namespace fitwatch::cfn::detail {
 namespace {
 
 bool is_no_value(const json& v) {
@@ -346,4 +346,4 @@ json evaluator::function(const std::string& fn, const json& arg, const std::stri
   throw template_error(where + ": " + fn + " is not supported by fitwatch replay");
 }
 
-}  // namespace fitwatch::tools::detail
+}  // namespace fitwatch::cfn::detail

@@ -13,7 +13,7 @@
 #include "cfn/decimal.hpp"
 #include "evaluator.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cfn {
 
 using nlohmann::json;
 
@@ -300,4 +300,4 @@ nlohmann::json parse_template(const std::string& text) {
   }
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cfn

@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-namespace fitwatch::tools {
+namespace fitwatch::cfn {
 namespace {
 
 // A stack name for a template file among several: its stem, as
@@ -28,7 +28,7 @@ std::string stack_name_of(const std::string& path, const std::vector<std::string
 
 // Adds one stack's alarms and topics to the others'. CloudWatch alarm names
 // are unique in an account and Region, and so are topic names.
-void merge_stack(template_model& all, template_model&& m) {
+void merge_stack(alarms::template_model& all, alarms::template_model&& m) {
   const auto check = [&](const std::string& name, bool taken, const char* what) {
     if (taken) {
       throw template_error(std::string(what) + " " + name +
@@ -63,8 +63,9 @@ void merge_stack(template_model& all, template_model&& m) {
 
 }  // namespace
 
-template_model read_stacks(const std::vector<std::string>& paths, const template_options& options) {
-  template_model all;
+alarms::template_model read_stacks(const std::vector<std::string>& paths,
+                                   const template_options& options) {
+  alarms::template_model all;
   all.region = options.region;
   all.account_id = options.account_id;
   const bool several = paths.size() > 1;
@@ -104,4 +105,4 @@ template_model read_stacks(const std::vector<std::string>& paths, const template
   return all;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cfn

@@ -6,7 +6,7 @@
 
 #include "notify/outbox.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 namespace {
 
 // A file-name-safe form of an alarm name or an address.
@@ -20,7 +20,8 @@ std::string file_name_part(const std::string& s) {
 
 }  // namespace
 
-dispatcher::dispatcher(const template_model& model, dispatch_options options, std::ostream& err)
+dispatcher::dispatcher(const alarms::template_model& model, dispatch_options options,
+                       std::ostream& err)
     : model_(model), options_(std::move(options)), err_(err) {
   if (!options_.outbox.empty()) make_outbox(options_.outbox);
   if (!options_.smtp.url.empty()) smtp_ = std::make_unique<smtp_sender>(options_.smtp, err_);
@@ -34,7 +35,7 @@ void dispatcher::observe(const std::string& line, std::int64_t timestamp_ms,
   if (functions_) lines_.add(line, timestamp_ms, visible_ms);
 }
 
-void dispatcher::deliver(const email& e, const transition& t, std::vector<delivery>& out) {
+void dispatcher::deliver(const email& e, const alarms::transition& t, std::vector<delivery>& out) {
   delivery d{e.to, e.subject, {}, {}};
   ++emails_;
   if (!options_.outbox.empty()) {
@@ -57,7 +58,8 @@ void dispatcher::deliver(const email& e, const transition& t, std::vector<delive
 // The functions subscribed to `tp` run on the alarm's message; what they
 // publish to a topic of the model is emailed to its subscribers (one hop:
 // a function's own publishes do not run further functions).
-void dispatcher::run_functions(const topic& tp, const transition& t, std::vector<delivery>& out) {
+void dispatcher::run_functions(const alarms::topic& tp, const alarms::transition& t,
+                               std::vector<delivery>& out) {
   if (tp.functions.empty()) return;
   const std::string message = sns_message(t, model_);
   for (const auto& fn : tp.functions) {
@@ -85,7 +87,7 @@ void dispatcher::run_functions(const topic& tp, const transition& t, std::vector
   }
 }
 
-std::vector<delivery> dispatcher::dispatch(const transition& t) {
+std::vector<delivery> dispatcher::dispatch(const alarms::transition& t) {
   std::vector<delivery> out;
   for (const auto& action : t.actions) {
     for (const auto& tp : model_.topics) {
@@ -101,4 +103,4 @@ std::size_t dispatcher::finish() {
   return unwritten_ + (smtp_ ? smtp_->finish() : 0);
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

@@ -11,7 +11,7 @@
 
 #include "alarms/cloudwatch_text.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 namespace {
 
 std::string join_actions(const std::vector<std::string>& actions) {
@@ -41,7 +41,8 @@ std::string field(const std::string& label, const std::string& value, std::size_
 
 }  // namespace
 
-std::string sns_footer(const template_model& model, const topic& tp, const std::string& recipient);
+std::string sns_footer(const alarms::template_model& model, const alarms::topic& tp,
+                       const std::string& recipient);
 
 std::string region_name(const std::string& region) {
   // Every commercial Region, named as the AWS Regions table of the AWS
@@ -87,8 +88,8 @@ std::string region_name(const std::string& region) {
   return it == names.end() ? region : it->second;
 }
 
-email render_email(const transition& t, const template_model& model, const topic& tp,
-                   const std::string& recipient) {
+email render_email(const alarms::transition& t, const alarms::template_model& model,
+                   const alarms::topic& tp, const std::string& recipient) {
   email e;
   e.time_ms = t.time_ms;
   e.to = recipient;
@@ -129,7 +130,7 @@ email render_email(const transition& t, const template_model& model, const topic
   const std::string tail = "\"" + who + " in " + region;
   e.subject = state + ": \"" + name + tail;
 
-  const std::string when = email_time(t.time_ms);
+  const std::string when = alarms::email_time(t.time_ms);
   std::ostringstream b;
   if (t.contributor_level()) {
     b << "You are receiving this email because the contributor "
@@ -160,7 +161,7 @@ email render_email(const transition& t, const template_model& model, const topic
     << field("Reason for State Change", t.reason, w) << field("Timestamp", when, w)
     << field("AWS Account", model.account_id, w) << field("Alarm Arn", t.alarm_arn, w);
   if (t.composite) {
-    b << field("Alarm Rule", t.composite_alarm_->rule, w) << "\n";
+    b << field("Alarm Rule", t.composite->rule, w) << "\n";
     b << "Triggering children:\n";
     for (const auto& c : t.triggering_children) b << "- " << c << "\n";
     b << "\n";
@@ -168,8 +169,9 @@ email render_email(const transition& t, const template_model& model, const topic
     const auto& a = *t.metric;
     b << "\nThreshold:\n"
       << "- The alarm is in the ALARM state when the metric is " << a.comparison << " "
-      << java_double(a.threshold) << " for at least " << a.datapoints_to_alarm << " of the last "
-      << a.evaluation_periods << " period(s) of " << seconds_text(a.period) << ".\n\n";
+      << alarms::java_double(a.threshold) << " for at least " << a.datapoints_to_alarm
+      << " of the last " << a.evaluation_periods << " period(s) of " << seconds_text(a.period)
+      << ".\n\n";
     const std::size_t mw = 39;
     if (a.metrics.empty()) {
       b << "Monitored Metric:\n"
@@ -207,7 +209,8 @@ email render_email(const transition& t, const template_model& model, const topic
 }
 
 email render_published(const std::string& subject, const std::string& message, std::int64_t time_ms,
-                       const template_model& model, const topic& tp, const std::string& recipient) {
+                       const alarms::template_model& model, const alarms::topic& tp,
+                       const std::string& recipient) {
   email e;
   e.time_ms = time_ms;
   e.to = recipient;
@@ -223,7 +226,8 @@ email render_published(const std::string& subject, const std::string& message, s
   return e;
 }
 
-std::string sns_footer(const template_model& model, const topic& tp, const std::string& recipient) {
+std::string sns_footer(const alarms::template_model& model, const alarms::topic& tp,
+                       const std::string& recipient) {
   std::ostringstream b;
   b << "--\n"
     << "If you wish to stop receiving notifications from this topic, please click or visit the "
@@ -236,7 +240,7 @@ std::string sns_footer(const template_model& model, const topic& tp, const std::
   return b.str();
 }
 
-std::string sns_message(const transition& t, const template_model& model) {
+std::string sns_message(const alarms::transition& t, const alarms::template_model& model) {
   using nlohmann::json;
   const auto dims = [](const std::vector<std::pair<std::string, std::string>>& d) {
     json out = json::array();
@@ -244,7 +248,7 @@ std::string sns_message(const transition& t, const template_model& model) {
     return out;
   };
   // 2021-02-15T14:57:14.419+0000
-  const std::string iso = iso_time(t.time_ms);  // "2021-02-15 14:57:14 UTC"
+  const std::string iso = alarms::iso_time(t.time_ms);  // "2021-02-15 14:57:14 UTC"
   const auto stamp = [](const std::string& iso) {
     return iso.size() == 23 ? iso.substr(0, 10) + "T" + iso.substr(11, 8) + ".000+0000" : iso;
   };
@@ -252,7 +256,7 @@ std::string sns_message(const transition& t, const template_model& model) {
   // The stack was deployed before the log began: the configuration time is
   // the first datapoint's (replay knows no earlier one).
   const std::string configured =
-      stamp(iso_time(model.configured_ms ? model.configured_ms : t.time_ms));
+      stamp(alarms::iso_time(model.configured_ms ? model.configured_ms : t.time_ms));
   json m = {{"AlarmName", t.alarm_name},
             {"AlarmDescription",
              t.alarm->description.empty() ? json(nullptr) : json(t.alarm->description)},
@@ -274,7 +278,7 @@ std::string sns_message(const transition& t, const template_model& model) {
     m["AlarmContributorAttributes"] = attributes;
   }
   if (t.composite) {
-    m["AlarmRule"] = t.composite_alarm_->rule;
+    m["AlarmRule"] = t.composite->rule;
     json children = json::array();
     for (const auto& c : t.triggering_children) {
       const auto arn = c.substr(0, c.find(' '));
@@ -389,4 +393,4 @@ std::string to_rfc5322(const email& e) {
   return crlf(msg);
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 namespace {
 
 // The fake AWS around the function: boto3.client("logs") answers
@@ -122,7 +122,7 @@ void log_window::add(const std::string& line, std::int64_t timestamp_ms, std::in
   if (entries_.size() > capacity_) entries_.pop_front();
 }
 
-function_result run_function(const lambda_function& fn, const std::string& topic_arn,
+function_result run_function(const alarms::lambda_function& fn, const std::string& topic_arn,
                              const std::string& message, std::int64_t now_ms,
                              const std::string& region, const log_window& lines) {
   using nlohmann::json;
@@ -212,4 +212,4 @@ function_result run_function(const lambda_function& fn, const std::string& topic
   return r;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

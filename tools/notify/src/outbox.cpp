@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 
 void make_outbox(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
@@ -47,4 +47,4 @@ std::string write_outbox_file(const std::string& path, const std::string& text) 
   return error;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 namespace {
 
 bool starts_with_ci(const std::string& s, const char* prefix) {
@@ -263,4 +263,4 @@ std::size_t smtp_sender::failed() const {
   return state_->failed;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

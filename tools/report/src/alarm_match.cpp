@@ -6,30 +6,30 @@
 #include "alarms/insights.hpp"
 #include "metrics.hpp"
 
-namespace fitwatch::tools::report_detail {
+namespace fitwatch::report::detail {
 
-bool is_insights(const metric_alarm& a) {
-  return std::any_of(a.metrics.begin(), a.metrics.end(), [](const metric_query& q) {
+bool is_insights(const alarms::metric_alarm& a) {
+  return std::any_of(a.metrics.begin(), a.metrics.end(), [](const alarms::metric_query& q) {
     return q.expression.find("SELECT") != std::string::npos;
   });
 }
 
-std::size_t watched_metric(const metric_alarm& a) {
+std::size_t watched_metric(const alarms::metric_alarm& a) {
   if (!a.metric_name.empty()) return metric_index(a.metric_name);
   for (const auto& q : a.metrics) {
     if (!q.return_data) continue;
     if (!q.metric_name.empty()) return metric_index(q.metric_name);
     try {
-      if (const auto iq = parse_insights(q.expression, a.logical_id))
+      if (const auto iq = alarms::parse_insights(q.expression, a.logical_id))
         return metric_index(iq->metric);
     } catch (const std::exception&) {
       // not a query the engine reads either; nothing to draw
     }
   }
-  return run_report::metric_count;
+  return metric_count;
 }
 
-bool watches_job(const metric_alarm& a, const std::string& job) {
+bool watches_job(const alarms::metric_alarm& a, const std::string& job) {
   if (is_insights(a)) return true;
   bool any = false;
   const auto has = [&](const std::vector<std::pair<std::string, std::string>>& dims) {
@@ -45,7 +45,7 @@ bool watches_job(const metric_alarm& a, const std::string& job) {
   return !any;
 }
 
-contributor_items contributors_by_job(const transition& t) {
+contributor_items contributors_by_job(const alarms::transition& t) {
   contributor_items items;
   if (t.metric == nullptr || !is_insights(*t.metric)) return items;
   std::stringstream list(t.contributor);
@@ -57,16 +57,16 @@ contributor_items contributors_by_job(const transition& t) {
   return items;
 }
 
-bool concerns_job(const template_model& model, const transition& t, const std::string& job,
-                  const contributor_items& items) {
+bool concerns_job(const alarms::template_model& model, const alarms::transition& t,
+                  const std::string& job, const contributor_items& items) {
   if (t.metric != nullptr) {
     if (!is_insights(*t.metric)) return watches_job(*t.metric, job);
     return t.contributor.empty() || items.count(job) != 0;
   }
-  return t.composite_alarm_ == nullptr || composite_watches_job(model, *t.composite_alarm_, job);
+  return t.composite == nullptr || composite_watches_job(model, *t.composite, job);
 }
 
-bool composite_watches_job(const template_model& model, const composite_alarm& c,
+bool composite_watches_job(const alarms::template_model& model, const alarms::composite_alarm& c,
                            const std::string& job) {
   bool any_child = false;
   for (const auto& a : model.alarms) {
@@ -79,7 +79,7 @@ bool composite_watches_job(const template_model& model, const composite_alarm& c
   return !any_child;
 }
 
-std::string contributors_of_job(const transition& t, const std::string& job,
+std::string contributors_of_job(const alarms::transition& t, const std::string& job,
                                 const contributor_items& items) {
   if (t.contributor_level() || items.size() <= 1) return t.contributor;
   const auto mine = items.find(job);
@@ -88,4 +88,4 @@ std::string contributors_of_job(const transition& t, const std::string& job,
   return mine == items.end() ? rest : mine->second + " and " + rest;
 }
 
-}  // namespace fitwatch::tools::report_detail
+}  // namespace fitwatch::report::detail

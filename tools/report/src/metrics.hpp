@@ -1,4 +1,5 @@
-// The metrics the report reads, by name: the order of run_report::metric.
+// The metrics the report reads, by name, in the order of the `metric` enum
+// (run_data.hpp).
 // Each name is taken from the library's table (fitwatch::signal_metrics), so
 // renaming a signal there fails to compile here instead of silently emptying
 // the report's curves.
@@ -10,9 +11,9 @@
 #include <string_view>
 
 #include "fitwatch/monitor.hpp"
-#include "report/report.hpp"
+#include "run_data.hpp"
 
-namespace fitwatch::tools::report_detail {
+namespace fitwatch::report::detail {
 
 // `name` as the library's table has it; not a constant expression (a
 // compile error where it is used as one) if the library emits no such metric.
@@ -22,8 +23,8 @@ constexpr std::string_view signal(std::string_view name) {
   throw std::invalid_argument("not a metric fitwatch::signal_metrics declares");
 }
 
-// The metrics, in the order of run_report::metric.
-inline constexpr std::array<std::string_view, run_report::metric_count> metric_names = {
+// The metrics, in the order of the `metric` enum.
+inline constexpr std::array<std::string_view, metric_count> metric_names = {
     signal("TrainLoss"),
     signal("ValidationLoss"),
     signal("BestValidationLoss"),
@@ -37,7 +38,7 @@ inline constexpr std::array<std::string_view, run_report::metric_count> metric_n
 inline std::size_t metric_index(std::string_view name) {
   for (std::size_t i = 0; i < metric_names.size(); ++i)
     if (metric_names[i] == name) return i;
-  return run_report::metric_count;
+  return metric_count;
 }
 
-}  // namespace fitwatch::tools::report_detail
+}  // namespace fitwatch::report::detail

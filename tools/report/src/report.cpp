@@ -6,25 +6,39 @@
 #include <limits>
 
 #include "metrics.hpp"
+#include "run_data.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::report {
 
-using report_detail::metric_index;
-using report_detail::metric_names;
+run_report::run_report(const alarms::template_model& model)
+    : data_(std::make_unique<detail::run_data>(model)) {}
 
+run_report::~run_report() = default;
+
+void run_report::add_event(const emf::extracted_event& event) {
+  data_->add_event(event);
+}
+
+void run_report::add_transition(const alarms::transition& t,
+                                const std::vector<std::string>& recipients) {
+  data_->add_transition(t, recipients);
+}
+
+void run_report::write_html(std::ostream& out) const {
+  data_->write_html(out);
+}
+
+const emf::metric_picks& run_report::picks() {
+  static const emf::metric_picks names({detail::metric_names.begin(), detail::metric_names.end()});
+  return names;
+}
+
+namespace detail {
 namespace {
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 }  // namespace
 
-run_report::run_report(const template_model& model) : model_(model) {}
-
-const metric_picks& run_report::picks() {
-  static const metric_picks names({metric_names.begin(), metric_names.end()});
-  return names;
-}
-
-run_report::job& run_report::job_of(
-    const std::vector<std::pair<std::string, std::string>>& dimensions) {
+job& run_data::job_of(const std::vector<std::pair<std::string, std::string>>& dimensions) {
   // A job is its TrainingJobName; a line without one is grouped by its
   // whole dimension set.
   key_.clear();
@@ -49,7 +63,7 @@ run_report::job& run_report::job_of(
   return jobs_[last_job_];
 }
 
-void run_report::add_event(const extracted_event& event) {
+void run_data::add_event(const emf::extracted_event& event) {
   ++events_;
   // The job's row of this event: a new one at the job's first value of it.
   const auto row_of = [&](job& j) -> row& {
@@ -69,9 +83,9 @@ void run_report::add_event(const extracted_event& event) {
     j.last_event = events_;
     return j.rows.back();
   };
-  row* r = nullptr;               // the row of the last value read
-  job* jr = nullptr;              // and its job
-  if (event.picks == &picks()) {  // read by position: the order of picks() is run_report::metric
+  row* r = nullptr;                           // the row of the last value read
+  job* jr = nullptr;                          // and its job
+  if (event.picks == &run_report::picks()) {  // by position: the order of picks() is `metric`
     std::size_t last_set = event.dimension_sets.size();
     for (const auto& p : event.picked) {
       if (p.set != last_set) r = &row_of(*(jr = &job_of(event.dimension_sets[p.set])));
@@ -79,7 +93,7 @@ void run_report::add_event(const extracted_event& event) {
       r->v[p.pick] = p.value;
     }
   } else {
-    const extracted_series* previous = nullptr;
+    const emf::extracted_series* previous = nullptr;
     for (const auto& s : event.series) {
       const std::size_t m = metric_index(s.name);
       if (m == metric_count || s.values.empty()) continue;
@@ -96,8 +110,10 @@ void run_report::add_event(const extracted_event& event) {
   jr->last_had_reason = has_reason;
 }
 
-void run_report::add_transition(const transition& t, const std::vector<std::string>& recipients) {
+void run_data::add_transition(const alarms::transition& t,
+                              const std::vector<std::string>& recipients) {
   changes_.push_back({t, recipients});
 }
 
-}  // namespace fitwatch::tools
+}  // namespace detail
+}  // namespace fitwatch::report

@@ -7,7 +7,7 @@
 #include <ctime>
 #include <limits>
 
-namespace fitwatch::tools::report_detail {
+namespace fitwatch::report::detail {
 
 std::string esc(std::string_view s) {
   std::string out;
@@ -124,4 +124,4 @@ std::string trace::path(const x_axis& xa, const y_axis& ya) const {
   return d;
 }
 
-}  // namespace fitwatch::tools::report_detail
+}  // namespace fitwatch::report::detail

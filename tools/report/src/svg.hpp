@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "report/report.hpp"
+#include "run_data.hpp"
 
-namespace fitwatch::tools::report_detail {
+namespace fitwatch::report::detail {
 
 // Every string from the log or the template goes through this, in text and
 // in attribute values alike.
@@ -111,4 +111,4 @@ class trace {
   double hi_ = -std::numeric_limits<double>::infinity();
 };
 
-}  // namespace fitwatch::tools::report_detail
+}  // namespace fitwatch::report::detail

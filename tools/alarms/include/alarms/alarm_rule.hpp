@@ -11,7 +11,7 @@
 
 #include "alarms/model.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 class alarm_rule {
  public:
@@ -32,4 +32,4 @@ class alarm_rule {
   std::unique_ptr<node> root_;
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

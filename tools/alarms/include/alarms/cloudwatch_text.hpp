@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 /// The last millisecond of year 9999: the latest time CloudWatch's formats
 /// (and the alarm engine) handle.
@@ -25,4 +25,4 @@ std::string datapoint_time(std::int64_t ms);
 /// "1 period", "3 periods".
 std::string plural(std::size_t n, const char* word);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -6,7 +6,7 @@
 // docs/replay.md for the semantics and their sources.
 //
 // \code
-//   fitwatch::tools::engine e{model};            // checks every alarm now
+//   fitwatch::alarms::engine e{model};            // checks every alarm now
 //   e.store().add_line(line, number);            // for each log line
 //   for (const auto& t : e.advance_to(now_ms)) ...  // state changes, in order
 // \endcode
@@ -27,7 +27,7 @@
 #include "alarms/model.hpp"
 #include "alarms/transition.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 /// Metrics Insights alarms: at most this many contributors in ALARM are
 /// counted in a reason ("100+"), and a query reads at most this many time
@@ -99,4 +99,4 @@ class engine {
   std::vector<std::pair<std::string, std::string>> wanted_;  // (namespace, metric), few
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

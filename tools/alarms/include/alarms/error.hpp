@@ -7,11 +7,11 @@
 
 #include <stdexcept>
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 class alarm_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 struct insights_query {
   std::string fn, metric, ns;  ///< fn: AVG, MAX, MIN, SUM or COUNT
@@ -25,4 +25,4 @@ std::optional<insights_query> parse_insights(const std::string& expression,
 /// COUNT -> SampleCount, ...
 const std::string& insights_statistic(const std::string& fn);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

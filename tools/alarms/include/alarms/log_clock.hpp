@@ -13,7 +13,7 @@
 // accepted one and the wall clock. The first event starts the clock.
 //
 // \code
-//   fitwatch::tools::log_clock clock;
+//   fitwatch::alarms::log_clock clock;
 //   if (const auto why = clock.admit(event.timestamp_ms)) report(*why);  // skipped
 // \endcode
 //
@@ -25,7 +25,7 @@
 #include <optional>
 #include <string>
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 class log_clock {
  public:
@@ -50,4 +50,4 @@ class log_clock {
   std::optional<std::int64_t> latest_;
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -16,7 +16,7 @@
 #include <variant>
 #include <vector>
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 /// Values of one query per period, oldest first (nullopt: no datapoint).
 using period_series = std::vector<std::optional<double>>;
@@ -43,4 +43,4 @@ class math_expression {
   std::string text_;
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

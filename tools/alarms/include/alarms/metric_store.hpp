@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 /// A sample of a metric: when, what, and where it came from.
 struct sample {
@@ -31,11 +31,12 @@ class metric_store {
   /// Adds the datapoints of one valid EMF event; false (nothing added) if
   /// its timestamp is after `max_time_ms` (year 9999), which no alarm can
   /// evaluate.
-  bool add(const extracted_event& event, std::size_t line);
+  bool add(const emf::extracted_event& event, std::size_t line);
   /// Validates a line as CloudWatch Logs would and adds its datapoints;
   /// returns the report (invalid and plain lines add nothing).
-  line_report add_line(std::string_view line, std::size_t number,
-                       const std::function<bool(std::string_view, std::string_view)>& wanted = {});
+  emf::line_report add_line(
+      std::string_view line, std::size_t number,
+      const std::function<bool(std::string_view, std::string_view)>& wanted = {});
   /// The series with exactly these dimensions (any order), or nullptr.
   const std::vector<sample>* find(const std::string& ns, const std::string& name,
                                   std::vector<std::pair<std::string, std::string>> dims) const;
@@ -70,9 +71,9 @@ class metric_store {
   };
   std::unordered_map<std::string, series> series_;
   std::string key_;  // scratch
-  extracted_event scratch_;
+  emf::extracted_event scratch_;
   std::optional<std::int64_t> first_, last_;
   std::size_t datapoints_ = 0, held_ = 0;
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -11,7 +11,7 @@
 
 #include "alarms/model.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 /// One period's datapoint: nullopt value = missing.
 struct point {
@@ -73,4 +73,4 @@ std::string contributor_gone_reason(std::size_t periods);
 /// currently in state `current`.
 decision decide(const metric_alarm& a, const std::vector<point>& range, alarm_state current);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

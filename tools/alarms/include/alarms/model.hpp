@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 enum class alarm_state { ok, alarm, insufficient_data };
 /// "OK", "ALARM", "INSUFFICIENT_DATA".
@@ -80,4 +80,4 @@ struct template_model {
   std::vector<std::string> skipped;  ///< resources not evaluated (type: id)
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

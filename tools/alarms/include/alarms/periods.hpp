@@ -13,7 +13,7 @@
 
 #include "alarms/metric_store.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 /// The samples of one period.
 struct period_samples {
@@ -33,4 +33,4 @@ void reset_periods(std::vector<period_samples>& periods, std::size_t count,
 void add_to_periods(const std::vector<sample>* series, std::vector<period_samples>& periods,
                     std::int64_t period_ms);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 /// The statistic `stat` of `values`; nullopt when there are none.
 /// \throw alarm_error for an unknown statistic.
 std::optional<double> statistic(const std::string& stat, const std::vector<double>& values);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

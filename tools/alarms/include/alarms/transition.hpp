@@ -10,21 +10,21 @@
 
 #include "alarms/model.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::alarms {
 
 struct transition {
   std::int64_t time_ms = 0;
   std::string alarm_name, alarm_arn;
-  bool composite = false;
   alarm_state old_state = alarm_state::insufficient_data;
   alarm_state new_state = alarm_state::insufficient_data;
   std::string reason;
   std::optional<std::int64_t> epoch;
   std::vector<std::string> actions;  ///< the action ARNs this transition runs
-  // For the email: the alarm; `metric` or `composite_alarm_` says which kind.
+  // For the email: the alarm; `metric` or `composite` says which kind (and
+  // whether the transition is a composite alarm's).
   const alarm_common* alarm = nullptr;
   const metric_alarm* metric = nullptr;
-  const composite_alarm* composite_alarm_ = nullptr;
+  const composite_alarm* composite = nullptr;
   std::vector<std::string> triggering_children;  ///< composite: "<arn> transitioned to ..."
   /// Metrics Insights: "Dim=value" of the contributor (contributor level),
   /// or of every contributor in ALARM, comma-separated (alarm level).
@@ -40,4 +40,4 @@ struct transition {
   bool contributor_level() const { return !contributor_attributes.empty(); }
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::alarms

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <utility>
 
-namespace fitwatch::tools {
+namespace fitwatch::cfn {
 
 /// The value of `s` if it is a finite decimal number and nothing else.
 std::optional<double> decimal_value(std::string_view s);
@@ -19,4 +19,4 @@ std::optional<double> decimal_value(std::string_view s);
 /// ("90s" gives 90 and 2), or nullopt.
 std::optional<std::pair<double, std::size_t>> leading_decimal(std::string_view s);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cfn

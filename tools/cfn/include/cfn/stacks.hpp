@@ -8,7 +8,7 @@
 
 #include "cfn/template.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cfn {
 
 /// Reads and evaluates each file as one stack, then merges their alarms and
 /// topics as one account's: an alarm whose action is another stack's topic
@@ -19,6 +19,7 @@ namespace fitwatch::tools {
 /// Alarm names and topic ARNs are unique in an account and Region: a second
 /// declaration is an error naming both stacks.
 /// \throw template_error whose message starts with the file's path.
-template_model read_stacks(const std::vector<std::string>& paths, const template_options& options);
+alarms::template_model read_stacks(const std::vector<std::string>& paths,
+                                   const template_options& options);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cfn

@@ -25,13 +25,13 @@
 #include "alarms/error.hpp"
 #include "alarms/model.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::cfn {
 
 /// A template that cannot be read or evaluated. what() names the resource
 /// and the construct.
-class template_error : public alarm_error {
+class template_error : public alarms::alarm_error {
  public:
-  using alarm_error::alarm_error;
+  using alarms::alarm_error::alarm_error;
 };
 
 /// YAML (CloudFormation short-form tags become Fn:: objects) or JSON.
@@ -46,6 +46,6 @@ struct template_options {
 };
 
 /// \throw template_error
-template_model evaluate_template(const nlohmann::json& t, const template_options& options);
+alarms::template_model evaluate_template(const nlohmann::json& t, const template_options& options);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::cfn

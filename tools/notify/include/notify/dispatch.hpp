@@ -3,7 +3,7 @@
 // files and, for `fitwatch watch --smtp`, through a real SMTP server.
 //
 // \code
-//   fitwatch::tools::dispatcher d{model, {"outbox", {}}, std::cerr};
+//   fitwatch::notify::dispatcher d{model, {"outbox", {}}, std::cerr};
 //   for (const auto& t : transitions)
 //     for (const auto& e : d.dispatch(t)) std::cout << e.to << ": " << e.subject << "\n";
 //   const std::size_t lost = d.finish();  // emails not written or not sent
@@ -24,7 +24,7 @@
 #include "notify/function_runner.hpp"
 #include "notify/smtp.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 
 struct dispatch_options {
   /// A folder for one .eml file per email (created if missing); empty: none.
@@ -46,7 +46,7 @@ class dispatcher {
   /// `model` must outlive the dispatcher; failures are reported on `err`.
   /// \throw std::runtime_error if the outbox cannot be created,
   /// std::invalid_argument for bad SMTP options.
-  dispatcher(const template_model& model, dispatch_options options, std::ostream& err);
+  dispatcher(const alarms::template_model& model, dispatch_options options, std::ostream& err);
   ~dispatcher();
   dispatcher(const dispatcher&) = delete;
   dispatcher& operator=(const dispatcher&) = delete;
@@ -56,7 +56,7 @@ class dispatcher {
   /// the run is DIR/NNN-<alarm>-<state>-<to>.eml (characters other than
   /// letters, digits, '-', '.' and '@' become '_'). Never throws for a file
   /// that cannot be written: its delivery carries the error.
-  std::vector<delivery> dispatch(const transition& t);
+  std::vector<delivery> dispatch(const alarms::transition& t);
 
   /// An EMF line of the log, for the functions subscribed to the topics
   /// (the formatter reads the job's lines): visible to them from
@@ -71,7 +71,7 @@ class dispatcher {
   std::size_t finish();
 
  private:
-  const template_model& model_;
+  const alarms::template_model& model_;
   dispatch_options options_;
   std::ostream& err_;
   std::unique_ptr<smtp_sender> smtp_;
@@ -79,8 +79,9 @@ class dispatcher {
   bool functions_ = false;
   log_window lines_;
 
-  void deliver(const email& e, const transition& t, std::vector<delivery>& out);
-  void run_functions(const topic& tp, const transition& t, std::vector<delivery>& out);
+  void deliver(const email& e, const alarms::transition& t, std::vector<delivery>& out);
+  void run_functions(const alarms::topic& tp, const alarms::transition& t,
+                     std::vector<delivery>& out);
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

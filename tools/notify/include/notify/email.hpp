@@ -9,7 +9,7 @@
 #include "alarms/model.hpp"
 #include "alarms/transition.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 
 struct email {
   std::string from, to, subject, body;
@@ -20,14 +20,15 @@ struct email {
 std::string region_name(const std::string& region);
 
 /// The email `recipient` of `topic` receives for `t`.
-email render_email(const transition& t, const template_model& model, const topic& tp,
-                   const std::string& recipient);
+email render_email(const alarms::transition& t, const alarms::template_model& model,
+                   const alarms::topic& tp, const std::string& recipient);
 
 /// The email `recipient` of `tp` receives when a function publishes
 /// `subject` and `message` to it at `time_ms` (SNS's email: the subject,
 /// the message as the body, SNS's unsubscribe footer).
 email render_published(const std::string& subject, const std::string& message, std::int64_t time_ms,
-                       const template_model& model, const topic& tp, const std::string& recipient);
+                       const alarms::template_model& model, const alarms::topic& tp,
+                       const std::string& recipient);
 
 /// The JSON message CloudWatch publishes to the topic for `t` (what a
 /// Lambda or HTTP subscriber receives; "Schema of Amazon SNS notifications
@@ -39,11 +40,11 @@ email render_published(const std::string& subject, const std::string& message, s
 /// notification adds AlarmContributorId and AlarmContributorAttributes
 /// (fitwatch's reading, named as in DescribeAlarmHistory's AlarmHistoryItem:
 /// AWS publishes no sample of it).
-std::string sns_message(const transition& t, const template_model& model);
+std::string sns_message(const alarms::transition& t, const alarms::template_model& model);
 
 /// The message as RFC 5322 text (CRLF line ends, UTF-8 body, encoded subject).
 /// \throw std::invalid_argument if From, To or Subject holds a control
 /// character (CR/LF would inject headers).
 std::string to_rfc5322(const email& e);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

@@ -22,7 +22,7 @@
 
 #include "alarms/model.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 
 /// The log lines a function may read: the most recent `capacity` EMF lines
 /// with their timestamps and the time they become visible in CloudWatch
@@ -56,8 +56,8 @@ struct function_result {
 /// Runs `fn` on one SNS record carrying `message`, at time `now_ms` (the
 /// transition's), with `lines` visible up to then. Needs python3 on PATH
 /// (or $FITWATCH_PYTHON); never throws: a failure is in `error`.
-function_result run_function(const lambda_function& fn, const std::string& topic_arn,
+function_result run_function(const alarms::lambda_function& fn, const std::string& topic_arn,
                              const std::string& message, std::int64_t now_ms,
                              const std::string& region, const log_window& lines);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 
 /// Creates `dir` if it does not exist.
 /// \throw std::runtime_error if it cannot be created or is not a directory.
@@ -17,4 +17,4 @@ void make_outbox(const std::string& dir);
 /// too long" for a name over the file system's limit).
 std::string write_outbox_file(const std::string& path, const std::string& text);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

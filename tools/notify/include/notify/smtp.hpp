@@ -10,7 +10,7 @@
 
 #include "notify/email.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::notify {
 
 struct smtp_options {
   /// smtp://host[:port] (STARTTLS required unless `insecure`) or
@@ -61,4 +61,4 @@ class smtp_sender {
   bool finished_ = false;
 };
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::notify

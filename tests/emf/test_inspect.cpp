@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 
 namespace {
 
-using fitwatch::tools::line_kind;
-using fitwatch::tools::validate_line;
+using fitwatch::emf::line_kind;
+using fitwatch::emf::validate_line;
 using nlohmann::json;
 
 json event_with_job(const std::string& job) {

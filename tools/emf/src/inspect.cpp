@@ -1,4 +1,4 @@
-#include "emf/validate.hpp"
+#include "emf/inspect.hpp"
 
 #include <simdjson.h>
 
@@ -9,7 +9,7 @@
 #include "fitwatch/limits.hpp"
 #include "fitwatch/unit.hpp"
 
-namespace fitwatch::tools {
+namespace fitwatch::emf {
 namespace {
 
 using simdjson::dom::element;
@@ -130,7 +130,7 @@ struct checker {
 
   // Messages are built only when something fails: a valid line allocates
   // nothing here.
-  void check_directive(const element& d, std::size_t index) {
+  void validate_directive(const element& d, std::size_t index) {
     const auto where = [index] { return "CloudWatchMetrics[" + std::to_string(index) + "]"; };
     object dir;
     if (d.get_object().get(dir) != simdjson::SUCCESS) return fail(where() + " is not an object");
@@ -204,11 +204,11 @@ struct checker {
     }
     std::size_t m = 0;
     for (const element def : metrics.get_array())
-      check_metric(def, index, m++, std::max<std::size_t>(sets, 1));
+      validate_metric(def, index, m++, std::max<std::size_t>(sets, 1));
   }
 
-  void check_metric(const element& def, std::size_t directive, std::size_t index,
-                    std::size_t sets) {
+  void validate_metric(const element& def, std::size_t directive, std::size_t index,
+                       std::size_t sets) {
     const auto where = [&] {
       return "CloudWatchMetrics[" + std::to_string(directive) + "].Metrics[" +
              std::to_string(index) + "]";
@@ -448,7 +448,7 @@ line_report validate_line(std::string_view line, const validate_options& /*optio
     return report;
   }
   std::size_t i = 0;
-  for (const element d : directives.get_array()) c.check_directive(d, i++);
+  for (const element d : directives.get_array()) c.validate_directive(d, i++);
   if (report.kind == line_kind::invalid) {
     report.metrics = 0;
     report.datapoints = 0;
@@ -458,4 +458,4 @@ line_report validate_line(std::string_view line, const validate_options& /*optio
   return report;
 }
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::emf

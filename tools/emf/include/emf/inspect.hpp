@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace fitwatch::tools {
+namespace fitwatch::emf {
 
 enum class line_kind { plain, emf, invalid };
 
@@ -105,4 +105,4 @@ line_report validate_line(
     const std::function<bool(std::string_view, std::string_view)>& wanted = {},
     const metric_picks* picks = nullptr);
 
-}  // namespace fitwatch::tools
+}  // namespace fitwatch::emf
