@@ -2,7 +2,9 @@
 // parses its own flags, turns every error into a message on `err` and
 // returns the exit code: 0 success, 1 bad input lines, 2 usage or setup
 // error (bad flags, unreadable file, invalid template), 3 an email of
-// replay/watch that could not be written to the outbox or sent. Every command
+// replay/watch that could not be written to the outbox or sent, 4 replay/watch
+// had nothing to evaluate (no EMF event, or no alarm matches a metric of the
+// log: diagnose.hpp, exit_no_match). Every command
 // answers --help (and -h) with its usage on `out` and exit code 0.
 #pragma once
 
