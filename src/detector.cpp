@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "fitwatch/error.hpp"
-#include "fitwatch/settings.hpp"
 #include "validate.hpp"
 
 namespace fitwatch {

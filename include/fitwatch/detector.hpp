@@ -42,9 +42,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 namespace fitwatch {
 
@@ -143,6 +146,32 @@ struct detector_options {
   /// should_stop() also when overfitting (not only on divergence).
   bool stop_on_overfitting = true;
 };
+
+/// A detector option's member, by the type of its value.
+using detector_field = std::variant<double detector_options::*, std::size_t detector_options::*,
+                                    bool detector_options::*, std::string detector_options::*,
+                                    direction detector_options::*>;
+
+/// One option of the detector: its name (the setting `fitwatch_<name>`,
+/// `FITWATCH_<NAME>`), what it takes ("number", "count", "boolean", "text" or
+/// the choices), what it does, and its member. Its default is the member's
+/// initializer above; its range is checked by the detector's constructor.
+struct detector_option {
+  std::string_view name;
+  std::string_view type;
+  std::string_view description;
+  detector_field member;
+};
+
+/// Every option, in the order of docs/settings.md (the settings table reads it).
+const std::vector<detector_option>& detector_option_table();
+/// The option named `name`; nullptr if none.
+const detector_option* detector_option_of(std::string_view name);
+/// An option's value as text: the shortest exact number ("0.7", "inf"), a
+/// count, "true"/"false", the text, "min"/"max".
+std::string detector_option_text(const detector_options& options, const detector_field& field);
+/// Every option as name -> text (what a saved state records).
+std::map<std::string, std::string> detector_option_values(const detector_options& options);
 
 /// One evaluation's inputs. Accuracies are optional (fractions or percent,
 /// as the program reports them; the detector does not read them). `metric`
