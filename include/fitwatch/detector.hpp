@@ -78,6 +78,12 @@ struct detector_options {
   /// s = alpha * v + (1 - alpha) * s_prev. 1 = no smoothing.
   double smoothing = 0.7;
 
+  /// The noise unit of every rule: the robust standard deviation of the
+  /// change per evaluation. With noise_detrend, of the change less its
+  /// median (a steady trend is not noise: a rise does not widen the unit it
+  /// is measured in); without, of the change itself.
+  bool noise_detrend = false;
+
   /// Rule "generalization loss": the (smoothed) validation loss more than
   /// this many percent of |best|, and more than `gl_noise_units` noise units,
   /// above its best, for `gl_confirm` evaluations in a row, and at least
