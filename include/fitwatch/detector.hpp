@@ -76,7 +76,7 @@ struct detector_options {
   std::size_t warmup = 4;
   /// Exponential smoothing of the validation loss the rules read:
   /// s = alpha * v + (1 - alpha) * s_prev. 1 = no smoothing.
-  double smoothing = 0.7;
+  double smoothing = 0.5;
 
   /// The noise unit of every rule: the robust standard deviation of the
   /// change per evaluation. With noise_detrend, of the change less its
@@ -116,7 +116,7 @@ struct detector_options {
   /// zero. Overfitting is the validation loss rising while the training
   /// loss falls; a plateau of both is not. 0 disables the condition.
   double train_falling_t = 5.0;
-  std::size_t train_window = 6;
+  std::size_t train_window = 4;
   /// ...or while the smoothed validation loss is more than this many noise
   /// units above its best (and the GL rule's conditions hold): a rise that
   /// far beyond the noise is worth an email whatever the training loss does
