@@ -12,7 +12,10 @@
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "fitwatch/detector.hpp"
@@ -27,67 +30,52 @@ double number(const nlohmann::json& x) {
   return x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>();
 }
 
+// The options a set names, by the detector's own table: every number,
+// count and boolean can be tuned (a boolean as true/false or 0/1).
 fitwatch::detector_options options_of(const nlohmann::json& set) {
   fitwatch::detector_options o;
   for (const auto& [key, value] : set.items()) {
-    const double x = value.get<double>();
-    const auto n = static_cast<std::size_t>(x);
-    if (key == "smoothing")
-      o.smoothing = x;
-    else if (key == "warmup")
-      o.warmup = n;
-    else if (key == "gl_threshold")
-      o.gl_threshold = x;
-    else if (key == "gl_confirm")
-      o.gl_confirm = n;
-    else if (key == "gl_min_since_best")
-      o.gl_min_since_best = n;
-    else if (key == "gl_noise_units")
-      o.gl_noise_units = x;
-    else if (key == "jump_sigmas")
-      o.jump_sigmas = x;
-    else if (key == "trend_window")
-      o.trend_window = n;
-    else if (key == "trend_t")
-      o.trend_t = x;
-    else if (key == "trend_min_gl")
-      o.trend_min_gl = x;
-    else if (key == "train_falling_t")
-      o.train_falling_t = x;
-    else if (key == "train_window")
-      o.train_window = n;
-    else if (key == "strong_rise_units")
-      o.strong_rise_units = x;
-    else if (key == "strong_rise_confirm")
-      o.strong_rise_confirm = n;
-    else if (key == "window_size")
-      o.window_size = n;
-    else if (key == "window_units")
-      o.window_units = x;
-    else
-      throw std::runtime_error("unknown option " + key);
+    const auto* option = fitwatch::detector_option_of(key);
+    if (option == nullptr) throw std::runtime_error("unknown option " + key);
+    const double x = value.is_boolean() ? double(value.get<bool>()) : value.get<double>();
+    std::visit(
+        [&](auto member) {
+          auto& v = o.*member;
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, double>) {
+            v = x;
+          } else if constexpr (std::is_same_v<T, std::size_t>) {
+            v = static_cast<std::size_t>(x);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            v = x != 0;
+          } else {
+            throw std::runtime_error("option " + key + " is not a number, count or boolean");
+          }
+        },
+        option->member);
   }
   return o;
 }
 
+// The library's defaults of every finite number, count and boolean (tune.py starts
+// from them and searches those of its grid).
 nlohmann::json defaults() {
   const fitwatch::detector_options o;
-  return {{"smoothing", o.smoothing},
-          {"warmup", o.warmup},
-          {"gl_threshold", o.gl_threshold},
-          {"gl_confirm", o.gl_confirm},
-          {"gl_min_since_best", o.gl_min_since_best},
-          {"gl_noise_units", o.gl_noise_units},
-          {"jump_sigmas", o.jump_sigmas},
-          {"trend_window", o.trend_window},
-          {"trend_t", o.trend_t},
-          {"trend_min_gl", o.trend_min_gl},
-          {"train_falling_t", o.train_falling_t},
-          {"train_window", o.train_window},
-          {"strong_rise_units", o.strong_rise_units},
-          {"strong_rise_confirm", o.strong_rise_confirm},
-          {"window_size", o.window_size},
-          {"window_units", o.window_units}};
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& option : fitwatch::detector_option_table()) {
+    std::visit(
+        [&](auto member) {
+          const auto& v = o.*member;
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::size_t> || std::is_same_v<T, bool>) {
+            out[std::string(option.name)] = v;
+          } else if constexpr (std::is_same_v<T, double>) {
+            if (std::isfinite(v)) out[std::string(option.name)] = v;  // JSON has no inf
+          }
+        },
+        option.member);
+  }
+  return out;
 }
 
 }  // namespace

@@ -20,10 +20,4 @@ void check_dimension_name(std::string_view name);
 /// characters, no control character, not only spaces) for the dimension `name`.
 void check_dimension_value(std::string_view name, std::string_view value);
 
-/// The former name of check_metric_name(), for detector.cpp until
-/// h24-verdict's branch is merged; the lead renames that call and deletes this.
-inline void validate_metric_name(std::string_view name) {
-  check_metric_name(name);
-}
-
 }  // namespace fitwatch

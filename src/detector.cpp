@@ -9,12 +9,11 @@
 
 #include "cloudwatch_names.hpp"
 #include "fitwatch/error.hpp"
-#include "fitwatch/settings.hpp"
 
 namespace fitwatch {
 
 detector::detector(detector_options options) : options_(std::move(options)) {
-  validate_metric_name(options_.monitor);  // the reasons and the monitor name it
+  check_metric_name(options_.monitor);  // the reasons and the monitor name it
   if (!(options_.smoothing > 0 && options_.smoothing <= 1)) {
     throw error("detector smoothing must be in (0, 1], got " + std::to_string(options_.smoothing));
   }
@@ -63,18 +62,26 @@ double detector::history_at(std::size_t back) const noexcept {
 // Robust standard deviation of the change per evaluation: the median absolute
 // difference of consecutive earlier validation losses, scaled to a standard
 // deviation (1.4826 MAD for a normal variable; / sqrt 2 for a difference of
-// two). 0 until 6 differences are known.
+// two). 0 until 6 differences are known. With noise_detrend, the absolute
+// differences are taken from their median, not from 0: a steady trend (the
+// same change every evaluation) is not noise, and a rise must not widen the
+// unit it is measured in.
 double detector::noise() const {
   const std::size_t values = std::min(history_count_, history_size);
   if (values < 7) return 0;
-  std::array<double, history_size - 1> d{};
   const std::size_t n = values - 1;
-  for (std::size_t i = 0; i < n; ++i) d[i] = std::fabs(history_at(i) - history_at(i + 1));
-  const auto mid = d.begin() + static_cast<std::ptrdiff_t>(n / 2);
-  std::nth_element(d.begin(), mid, d.begin() + static_cast<std::ptrdiff_t>(n));
-  double median = *mid;
-  if (n % 2 == 0) median = (median + *std::max_element(d.begin(), mid)) / 2;
-  return median * 1.4826 / std::sqrt(2.0);
+  const auto median_of = [n](std::array<double, history_size - 1>& d) {
+    const auto mid = d.begin() + static_cast<std::ptrdiff_t>(n / 2);
+    std::nth_element(d.begin(), mid, d.begin() + static_cast<std::ptrdiff_t>(n));
+    double median = *mid;
+    if (n % 2 == 0) median = (median + *std::max_element(d.begin(), mid)) / 2;
+    return median;
+  };
+  std::array<double, history_size - 1> d{};
+  for (std::size_t i = 0; i < n; ++i) d[i] = history_at(i) - history_at(i + 1);
+  const double centre = options_.noise_detrend ? median_of(d) : 0.0;
+  for (std::size_t i = 0; i < n; ++i) d[i] = std::fabs(history_at(i) - history_at(i + 1) - centre);
+  return median_of(d) * 1.4826 / std::sqrt(2.0);
 }
 
 namespace {

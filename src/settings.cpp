@@ -16,92 +16,38 @@
 namespace fitwatch {
 namespace {
 
-// How one setting is read and written: a member of the detector's options
-// or of the settings themselves.
-using field = std::variant<double detector_options::*, std::size_t detector_options::*,
-                           bool detector_options::*, std::string detector_options::*,
-                           direction detector_options::*, std::string settings::*, bool settings::*,
-                           write_ranks settings::*>;
+// How one of the settings' own members (not the detector's) is read and written.
+using own_field = std::variant<std::string settings::*, bool settings::*, write_ranks settings::*>;
 
-// The members that are the detector's options (saved with its state).
-template <class M>
-constexpr bool of_detector_v = std::is_same_v<M, double detector_options::*> ||
-                               std::is_same_v<M, std::size_t detector_options::*> ||
-                               std::is_same_v<M, bool detector_options::*> ||
-                               std::is_same_v<M, std::string detector_options::*> ||
-                               std::is_same_v<M, direction detector_options::*>;
-
+// A setting: one of the detector's options (the detector's table) or a member
+// of the settings themselves.
 struct entry {
   setting_spec spec;
-  field where;
+  std::variant<detector_field, own_field> where;
 };
 
-// The one table. Its order is docs/settings.md's; a test checks the doc.
+// The one table: the detector's options, in the detector's order, then the
+// logger's. Its order is docs/settings.md's; a test checks the doc.
 const std::vector<entry>& table() {
-  using d = detector_options;
   using s = settings;
-  static const std::vector<entry> t = {
-      {{"monitor", "text",
-        "the validation metric the rules read (its name in the EMF lines); ValidationLoss is the "
-        "validation loss"},
-       &d::monitor},
-      {{"mode", "min or max", "min: lower values of the monitored metric are better; max: higher"},
-       &d::mode},
-      {{"min_delta", "number", "a change smaller than this is neither an improvement nor a rise"},
-       &d::min_delta},
-      {{"warmup", "count", "evaluations ignored by every rule"}, &d::warmup},
-      {{"smoothing", "number", "EMA weight of the newest validation loss, in (0, 1]; 1 = raw"},
-       &d::smoothing},
-      {{"gl_threshold", "number", "GL rule: percent above the best; 0 disables it"},
-       &d::gl_threshold},
-      {{"gl_confirm", "count", "GL rule: evaluations in a row"}, &d::gl_confirm},
-      {{"gl_min_since_best", "count", "GL rule: evaluations after the best"},
-       &d::gl_min_since_best},
-      {{"gl_noise_units", "number", "GL rule: noise units above the best; 0 = percent only"},
-       &d::gl_noise_units},
-      {{"jump_sigmas", "number", "jump rule: noise units above the best; 0 disables it"},
-       &d::jump_sigmas},
-      {{"trend_window", "count", "trend rule: evaluations (0 or 3 to 16); 0 disables it"},
-       &d::trend_window},
-      {{"trend_t", "number", "trend rule: t statistic of the slope"}, &d::trend_t},
-      {{"trend_min_gl", "number", "trend rule: percent above the best"}, &d::trend_min_gl},
-      {{"train_falling_t", "number",
-        "GL, jump and trend fire only while the training loss falls this many standard errors; 0 "
-        "disables the condition"},
-       &d::train_falling_t},
-      {{"train_window", "count", "training losses the slope reads at least (3 to 16)"},
-       &d::train_window},
-      {{"strong_rise_units", "number",
-        "GL, jump and trend also fire, whatever the training loss does, this many noise units "
-        "above the best; 0 = never"},
-       &d::strong_rise_units},
-      {{"strong_rise_confirm", "count", "...for this many evaluations in a row (at least 1)"},
-       &d::strong_rise_confirm},
-      {{"window_size", "count", "window rule: evaluations per mean (0 to 16); 0 disables it"},
-       &d::window_size},
-      {{"window_units", "number",
-        "window rule: noise units of a mean above the lowest mean so far"},
-       &d::window_units},
-      {{"rise_patience", "count", "rise-streak rule: rises in a row; 0 disables it"},
-       &d::rise_patience},
-      {{"patience", "count", "patience rule: evaluations without improvement; 0 disables it"},
-       &d::patience},
-      {{"gap_ratio_threshold", "number", "gap-ratio rule: (val - train) / train; 0 disables it"},
-       &d::gap_ratio_threshold},
-      {{"check_finite", "boolean", "a NaN/Inf loss is divergence"}, &d::check_finite},
-      {{"divergence_threshold", "number", "a loss above this is divergence"},
-       &d::divergence_threshold},
-      {{"stop_on_overfitting", "boolean", "should_stop() on overfitting, not only on divergence"},
-       &d::stop_on_overfitting},
-      {{"namespace", "text", "CloudWatch metric namespace"}, &s::namespace_name},
-      {{"job_name", "text", "TrainingJobName outside SageMaker (TRAINING_JOB_NAME wins)"},
-       &s::job_name},
-      {{"default_dimensions", "boolean", "the dimension set [TrainingJobName] and property Host"},
-       &s::default_dimensions},
-      {{"write_ranks", "0 or all",
-        "which torchrun ranks write metric lines: global rank 0, or all"},
-       &s::ranks},
-  };
+  static const std::vector<entry> t = [] {
+    std::vector<entry> out;
+    for (const auto& o : detector_option_table()) {
+      out.push_back({{o.name, o.type, o.description}, o.member});
+    }
+    const entry own[] = {
+        {{"namespace", "text", "CloudWatch metric namespace"}, own_field{&s::namespace_name}},
+        {{"job_name", "text", "TrainingJobName outside SageMaker (TRAINING_JOB_NAME wins)"},
+         own_field{&s::job_name}},
+        {{"default_dimensions", "boolean", "the dimension set [TrainingJobName] and property Host"},
+         own_field{&s::default_dimensions}},
+        {{"write_ranks", "0 or all",
+          "which torchrun ranks write metric lines: global rank 0, or all"},
+         own_field{&s::ranks}},
+    };
+    out.insert(out.end(), std::begin(own), std::end(own));
+    return out;
+  }();
   return t;
 }
 
@@ -111,12 +57,6 @@ const entry& find(std::string_view name, std::string_view key) {
   }
   throw error("unknown setting " + std::string(key.substr(0, 200)) +
               " (docs/settings.md lists them)");
-}
-
-std::string number_text(double v) {
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[detail::max_double_text];
-  return std::string(buf, detail::format_double(buf, v));  // the shortest exact text
 }
 
 }  // namespace
@@ -149,37 +89,45 @@ void apply_setting(settings& s, std::string_view name, std::string_view raw, std
   const auto& e = find(name, key);
   const std::string value = detail::parse_json_quoted(raw, key);
   settings next = s;
-  std::visit(
-      [&](auto member) {
-        using m = decltype(member);
-        if constexpr (std::is_same_v<m, double detector_options::*>) {
-          next.detector.*member = detail::parse_number_or_infinity(value, key);
-        } else if constexpr (std::is_same_v<m, std::size_t detector_options::*>) {
-          const auto n = detail::parse_count(value, key);
-          if (n > std::numeric_limits<std::size_t>::max())
-            detail::throw_bad_option(key, value, "too large");
-          next.detector.*member = static_cast<std::size_t>(n);
-        } else if constexpr (std::is_same_v<m, bool detector_options::*>) {
-          next.detector.*member = detail::parse_boolean(value, key);
-        } else if constexpr (std::is_same_v<m, std::string detector_options::*>) {
-          next.detector.*member = value;
-        } else if constexpr (std::is_same_v<m, direction detector_options::*>) {
-          if (value == "min") {
-            next.detector.*member = direction::min;
+  if (const auto* f = std::get_if<detector_field>(&e.where)) {
+    std::visit(
+        [&](auto member) {
+          auto& v = next.detector.*member;
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, double>) {
+            v = detail::parse_number_or_infinity(value, key);
+          } else if constexpr (std::is_same_v<T, std::size_t>) {
+            const auto n = detail::parse_count(value, key);
+            if (n > std::numeric_limits<std::size_t>::max())
+              detail::throw_bad_option(key, value, "too large");
+            v = static_cast<std::size_t>(n);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            v = detail::parse_boolean(value, key);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            v = value;
+          } else if (value == "min") {
+            v = direction::min;
           } else if (value == "max") {
-            next.detector.*member = direction::max;
+            v = direction::max;
           } else {
             detail::throw_bad_option(key, value, "not min or max");
           }
-        } else if constexpr (std::is_same_v<m, std::string settings::*>) {
-          next.*member = value;
-        } else if constexpr (std::is_same_v<m, bool settings::*>) {
-          next.*member = detail::parse_boolean(value, key);
-        } else {
-          next.*member = parse_write_ranks(value, key);
-        }
-      },
-      e.where);
+        },
+        *f);
+  } else {
+    std::visit(
+        [&](auto member) {
+          using m = decltype(member);
+          if constexpr (std::is_same_v<m, std::string settings::*>) {
+            next.*member = value;
+          } else if constexpr (std::is_same_v<m, bool settings::*>) {
+            next.*member = detail::parse_boolean(value, key);
+          } else {
+            next.*member = parse_write_ranks(value, key);
+          }
+        },
+        std::get<own_field>(e.where));
+  }
   try {
     validate(next);
   } catch (const error& x) {
@@ -191,20 +139,13 @@ void apply_setting(settings& s, std::string_view name, std::string_view raw, std
 
 std::string setting_value(const settings& s, std::string_view name) {
   const auto& e = find(name, name);
+  if (const auto* f = std::get_if<detector_field>(&e.where)) {
+    return detector_option_text(s.detector, *f);
+  }
   return std::visit(
       [&](auto member) -> std::string {
         using m = decltype(member);
-        if constexpr (std::is_same_v<m, double detector_options::*>) {
-          return number_text(s.detector.*member);
-        } else if constexpr (std::is_same_v<m, std::size_t detector_options::*>) {
-          return std::to_string(s.detector.*member);
-        } else if constexpr (std::is_same_v<m, bool detector_options::*>) {
-          return s.detector.*member ? "true" : "false";
-        } else if constexpr (std::is_same_v<m, std::string detector_options::*>) {
-          return s.detector.*member;
-        } else if constexpr (std::is_same_v<m, direction detector_options::*>) {
-          return s.detector.*member == direction::max ? "max" : "min";
-        } else if constexpr (std::is_same_v<m, std::string settings::*>) {
+        if constexpr (std::is_same_v<m, std::string settings::*>) {
           return s.*member;
         } else if constexpr (std::is_same_v<m, bool settings::*>) {
           return s.*member ? "true" : "false";
@@ -212,35 +153,12 @@ std::string setting_value(const settings& s, std::string_view name) {
           return s.*member == write_ranks::all ? "all" : "0";
         }
       },
-      e.where);
+      std::get<own_field>(e.where));
 }
 
 std::optional<detector_field> detector_field_of(std::string_view name) {
-  for (const auto& e : table()) {
-    if (e.spec.name != name) continue;
-    return std::visit(
-        [](auto member) -> std::optional<detector_field> {
-          if constexpr (of_detector_v<decltype(member)>) {
-            return member;
-          } else {
-            return std::nullopt;
-          }
-        },
-        e.where);
-  }
+  if (const auto* o = detector_option_of(name)) return o->member;
   return std::nullopt;
-}
-
-std::map<std::string, std::string> detector_option_values(const detector_options& options) {
-  settings s;
-  s.detector = options;
-  std::map<std::string, std::string> out;
-  for (const auto& e : table()) {
-    const bool of_detector =
-        std::visit([](auto member) { return of_detector_v<decltype(member)>; }, e.where);
-    if (of_detector) out[std::string(e.spec.name)] = setting_value(s, e.spec.name);
-  }
-  return out;
 }
 
 void apply_hyperparameters(settings& s, const std::map<std::string, std::string>& hyperparameters) {

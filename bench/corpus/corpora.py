@@ -96,7 +96,9 @@ def _load(corpus, folder, index, families=None):
     return runs
 
 
-def plateaus(n=160, seed=20261129):
+def plateaus(n=160, seed=20261129, prefix="plateaus", half=None):
+    """Synthetic flat noisy curves: healthy by construction. Split by the
+    parity of the index, unless `half` puts them all in one half."""
     rng = random.Random(seed)
     runs = []
     for i in range(n):
@@ -109,9 +111,9 @@ def plateaus(n=160, seed=20261129):
         val = [level + abs(level) * noise * rng.gauss(0, 1) for _ in range(length)]
         train = [level * gap + abs(level) * noise * rng.gauss(0, 1) for _ in range(length)]
         runs.append({
-            "corpus": "plateaus", "id": "plateaus/%03d" % i, "path": None,
+            "corpus": "plateaus", "id": "%s/%03d" % (prefix, i), "path": None,
             "train": train, "val": val, "test": val[:],
-            "half": "tuning" if i % 2 == 0 else "held-out", "label": "healthy",
+            "half": half or ("tuning" if i % 2 == 0 else "held-out"), "label": "healthy",
             "noise": noise,
         })
     return runs

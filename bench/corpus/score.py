@@ -211,6 +211,11 @@ def corpus_row(corpus, name, runs, alarms):
         ratio(s["fa"], s["healthy"]), "%g" % s["median"], "%g" % s["p90"])
 
 
+def tune_grid():
+    import tune  # tune imports this module: import it when needed
+    return tune.GRID
+
+
 def main():
     cli = os.path.abspath(sys.argv[1])
     quick = "--quick" in sys.argv
@@ -247,26 +252,25 @@ def main():
              ("GapRatioThreshold=0.1", "email with GapRatioThreshold=0.1 (Debugger's Overfit)")]
     for param, name in ([] if quick else extra):
         tables[name + ", 2 min"] = through_chain(120, [param])[1]
-    # The verdict with one default moved one step (the rest kept), and the
-    # previous release's defaults: how firm the choice is.
-    # tune.py's set on the seven corpora (not the defaults, docs/benchmarks.md);
-    # then each default moved one step.
-    moved = [["--smoothing", "0.5", "--gl-threshold", "3", "--train-window", "4",
-              "--window-size", "16"],
-             ["--window-size", "16"], ["--window-size", "12"],
-             ["--window-size", "16", "--window-units", "3"],
-             ["--window-size", "16", "--window-units", "5"],
-             ["--strong-rise-units", "10"], ["--strong-rise-units", "20"],
-             ["--train-falling-t", "4"], ["--train-falling-t", "6"],
-             ["--gl-noise-units", "1.5"], ["--gl-noise-units", "2.5"],
-             ["--gl-threshold", "4"], ["--gl-threshold", "6"],
-             ["--smoothing", "0.6"], ["--smoothing", "0.8"]]
+    # The verdict with one default moved one step on tune.py's grid (the rest
+    # kept): how firm the choice is. The defaults are tune.py's choice.
+    defaults = json.loads(subprocess.run(
+        [os.path.join(os.path.dirname(chosen_path), "tune_detector"), "--defaults"],
+        capture_output=True, text=True, check=True).stdout) if os.path.exists(chosen_path) else {}
+    moved = []
+    for name in ("smoothing", "gl_threshold", "gl_noise_units", "train_falling_t",
+                 "strong_rise_units", "window_size", "window_units", "noise_detrend"):
+        if name not in defaults:
+            continue
+        grid = [x for x in tune_grid()[name]]
+        at = min(range(len(grid)), key=lambda i: abs(float(grid[i]) - float(defaults[name])))
+        for i in (at - 1, at + 1):
+            if 0 <= i < len(grid) and grid[i] != defaults[name]:
+                moved.append(flags({name: grid[i]}))
     sensitivity = {}
     for args in ([] if quick else moved):
         verdict_moved = dict(pool.map(lambda r: (r["id"], verdict_index(emit(cli, r, 120, args))), runs))
         name = "verdict, emit " + " ".join(args)
-        if args == moved[0]:
-            name += " (tune.py's set on seven corpora)"
         sensitivity[name] = verdict_moved
     record = [("classic: val rose 3 in a row", classic_rise3),
               ("Keras EarlyStopping patience 5", patience(5)),

@@ -13,7 +13,22 @@ nothing improves, from several random starts. The rule of choice, on the
 tuning half:
 
   1. false alarms <= BUDGET on the healthy runs of every corpus (pooled over
-     the corpora with fewer than MIN_HEALTHY healthy runs);
+     the corpora with fewer than MIN_HEALTHY healthy runs), with one false
+     alarm to spare on every corpus where one run is at most half the budget
+     (at least 2 / BUDGET = 40 healthy runs: the plateaus, torch-zoo,
+     seed-averaged): a set that sits exactly at the budget of its tuning half
+     is over it on the held-out half about as often as not (issue #24: the
+     plateaus went from 4/80 tuning to 6/80 held out); the plateaus' false
+     alarms are counted on EXTRA_PLATEAUS more synthetic plateaus besides
+     their tuning half (same generator, another seed, all in the tuning
+     half): the synthetic null can be drawn as often as needed, and on 80
+     curves a 5 % rate is known to +-2.4 points only (the first run of this
+     rule chose a set at 3/80 tuning that had 6/80 held out); and on the
+     plateaus (the null: any alarm is false) at most NULL_BUDGET = BUDGET / 2,
+     so that the target (<= 5 %) holds on a held-out sample of 80 curves too
+     (its standard error at 5 % is 2.4 points: a rate chosen at the target
+     exceeds it on a held-out sample about half the time; the second run of
+     this rule, budget 5 % on 480 plateaus, chose a set at 5/80 held out);
   2. then the highest recall averaged over the corpora (each corpus with at
      least MIN_OVERFIT overfitting runs counts once, so that the rule holds
      across kinds of run rather than on the largest corpus);
@@ -35,6 +50,9 @@ import corpora
 import score
 
 BUDGET = 0.05
+NULL_BUDGET = BUDGET / 2
+EXTRA_PLATEAUS = 400
+EXTRA_PLATEAU_SEED = 20261207  # not the seed of corpora.plateaus()
 MIN_HEALTHY = 10
 MIN_OVERFIT = 5
 GRID = {
@@ -54,6 +72,7 @@ GRID = {
     "strong_rise_confirm": [1, 2, 3, 4, 6],
     "window_size": [0, 4, 6, 8, 12, 16],
     "window_units": [2, 3, 4, 5, 6, 8],
+    "noise_detrend": [False, True],
 }
 
 
@@ -95,9 +114,11 @@ def merit(alarms, runs):
     ok, excess, recalls, small = True, 0.0, [], []
     for corpus, part in by.items():
         s = score.score(alarms, part)
+        budget = NULL_BUDGET if corpus == "plateaus" else BUDGET
         if s["healthy"] >= MIN_HEALTHY:
-            ok &= s["fa"] <= BUDGET * s["healthy"]
-            excess += max(0.0, s["fa"] / s["healthy"] - BUDGET)
+            spare = 1 if s["healthy"] * budget >= 2 else 0  # one false alarm to spare
+            ok &= s["fa"] + spare <= budget * s["healthy"]
+            excess += max(0.0, s["fa"] / s["healthy"] - budget)
         else:
             small += [r for r in part if r["label"] == "healthy"]
         if s["overfit"] >= MIN_OVERFIT:
@@ -153,11 +174,12 @@ def main():
     exe = sys.argv[1]
     arg = lambda name, default: (int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv
                                  else default)
-    starts, loco_starts = arg("--starts", 4), arg("--loco-starts", 1)
+    starts, loco_starts = arg("--starts", 4), arg("--loco-starts", 0)
     defaults = json.loads(subprocess.run([exe, "--defaults"], capture_output=True, text=True,
                                          check=True).stdout)
     runs = [r for r in corpora.load_all() if r["label"] is not None]
     tuning = [r for r in runs if r["half"] == "tuning"]
+    tuning += corpora.plateaus(EXTRA_PLATEAUS, EXTRA_PLATEAU_SEED, "plateaus-extra", "tuning")
     best, tried = choose(exe, tuning, defaults, starts)
     print("option sets tried on the tuning half: %d" % tried)
     print("chosen: " + json.dumps(best))

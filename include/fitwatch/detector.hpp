@@ -42,9 +42,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 namespace fitwatch {
 
@@ -73,7 +76,13 @@ struct detector_options {
   std::size_t warmup = 4;
   /// Exponential smoothing of the validation loss the rules read:
   /// s = alpha * v + (1 - alpha) * s_prev. 1 = no smoothing.
-  double smoothing = 0.7;
+  double smoothing = 0.5;
+
+  /// The noise unit of every rule: the robust standard deviation of the
+  /// change per evaluation. With noise_detrend, of the change less its
+  /// median (a steady trend is not noise: a rise does not widen the unit it
+  /// is measured in); without, of the change itself.
+  bool noise_detrend = false;
 
   /// Rule "generalization loss": the (smoothed) validation loss more than
   /// this many percent of |best|, and more than `gl_noise_units` noise units,
@@ -107,7 +116,7 @@ struct detector_options {
   /// zero. Overfitting is the validation loss rising while the training
   /// loss falls; a plateau of both is not. 0 disables the condition.
   double train_falling_t = 5.0;
-  std::size_t train_window = 6;
+  std::size_t train_window = 4;
   /// ...or while the smoothed validation loss is more than this many noise
   /// units above its best (and the GL rule's conditions hold): a rise that
   /// far beyond the noise is worth an email whatever the training loss does
@@ -143,6 +152,32 @@ struct detector_options {
   /// should_stop() also when overfitting (not only on divergence).
   bool stop_on_overfitting = true;
 };
+
+/// A detector option's member, by the type of its value.
+using detector_field = std::variant<double detector_options::*, std::size_t detector_options::*,
+                                    bool detector_options::*, std::string detector_options::*,
+                                    direction detector_options::*>;
+
+/// One option of the detector: its name (the setting `fitwatch_<name>`,
+/// `FITWATCH_<NAME>`), what it takes ("number", "count", "boolean", "text" or
+/// the choices), what it does, and its member. Its default is the member's
+/// initializer above; its range is checked by the detector's constructor.
+struct detector_option {
+  std::string_view name;
+  std::string_view type;
+  std::string_view description;
+  detector_field member;
+};
+
+/// Every option, in the order of docs/settings.md (the settings table reads it).
+const std::vector<detector_option>& detector_option_table();
+/// The option named `name`; nullptr if none.
+const detector_option* detector_option_of(std::string_view name);
+/// An option's value as text: the shortest exact number ("0.7", "inf"), a
+/// count, "true"/"false", the text, "min"/"max".
+std::string detector_option_text(const detector_options& options, const detector_field& field);
+/// Every option as name -> text (what a saved state records).
+std::map<std::string, std::string> detector_option_values(const detector_options& options);
 
 /// One evaluation's inputs. Accuracies are optional (fractions or percent,
 /// as the program reports them; the detector does not read them). `metric`

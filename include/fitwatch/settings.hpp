@@ -99,17 +99,10 @@ void apply_environment(settings& s);
 /// Defaults, then the environment.
 settings read_settings();
 
-/// A detector option's member, by the type of its value.
-using detector_field = std::variant<double detector_options::*, std::size_t detector_options::*,
-                                    bool detector_options::*, std::string detector_options::*,
-                                    direction detector_options::*>;
 /// The member the setting `name` sets in detector_options; nullopt for a
 /// setting of the logger (namespace, job_name, ...) or an unknown name. For
 /// front ends that bind the options field by field (the Python package).
 std::optional<detector_field> detector_field_of(std::string_view name);
-
-/// The detector's options as name -> text (the names of setting_specs()).
-std::map<std::string, std::string> detector_option_values(const detector_options& options);
 
 /// Checks a whole settings object as the detector and logger would
 /// (constructs neither). \throw error naming the setting.

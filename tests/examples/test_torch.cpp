@@ -42,6 +42,10 @@ TEST_CASE("torch_monitor restores the best epoch's weights when it stops") {
   torch::nn::Linear model(4, 1);
   fitwatch::detector_options percent_only;  // as in test_detector.cpp, "default verdict"
   percent_only.gl_noise_units = 0;
+  // The curve was written for smoothing 0.7 and train_window 6 (the
+  // defaults until tune.py chose 0.5 and 4; checked with `fitwatch emit`).
+  percent_only.smoothing = 0.7;
+  percent_only.train_window = 6;
   fitwatch::torch_monitor mon{log, *model, percent_only};
   // The smoothed validation loss is best at epoch 5; the verdict comes at 8
   // while the training loss falls (see test_detector.cpp, "default verdict").
@@ -78,6 +82,8 @@ TEST_CASE("torch_monitor with a mode max metric keeps the weights of its highest
   o.gl_noise_units = 0;
   o.monitor = "val_acc";
   o.mode = fitwatch::direction::max;
+  o.smoothing = 0.7;  // as in the test above
+  o.train_window = 6;
   fitwatch::torch_monitor mon{log, *model, o};
   // The loss curve of the test above, mirrored: best at epoch 5, verdict at 8.
   const std::vector<double> acc = {-1.0, -0.8, -0.6, -0.5, -0.5, -0.55, -0.6, -0.65, -0.7};

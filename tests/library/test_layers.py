@@ -14,12 +14,7 @@ SECTION = "## The library's layers"
 
 # Edges that break the order today, each with who removes it. The test fails
 # when one no longer occurs, so that its line is deleted with it.
-KNOWN_EXCEPTIONS = {
-    # removed by h24-verdict ("the detector owns its option table"): detector.cpp
-    # calls detector_option_values() of settings. The lead deletes this line at
-    # the merge of h24-verdict.
-    ("src/detector.cpp", "settings"),
-}
+KNOWN_EXCEPTIONS = set()
 
 
 def read(path):

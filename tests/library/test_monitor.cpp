@@ -85,7 +85,8 @@ TEST_CASE(
   CHECK(e["Bestval_f1"] == 0.75);  // higher is better: the first one stays the best
   CHECK_FALSE(e.contains("BestValidationLoss"));
   CHECK(e["ValidationLoss"] == 0.5);  // the losses are still written as given
-  CHECK(e["GeneralizationLoss"].get<double>() == doctest::Approx(100.0 / 3 * 0.7));  // smoothed
+  CHECK(e["GeneralizationLoss"].get<double>() ==
+        doctest::Approx(100.0 / 3 * fitwatch::detector_options{}.smoothing));  // smoothed
   CHECK(e["EvaluationsSinceBest"] == 1);
   CHECK(e["ValidationLossRiseStreak"] == 1);  // one evaluation worse
   // Exactly the schema's metrics for this monitor.
