@@ -9,10 +9,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "emf/inspect.hpp"
@@ -153,6 +156,30 @@ inline std::string verdict_line(std::int64_t ts, double verdict) {
       {"TrainingJobName", "j"},
       {"OverfittingDetected", verdict}}
       .dump();
+}
+
+// Sets environment variables for the lifetime of the object (each test case
+// runs in its own process under ctest).
+struct scoped_env {
+  explicit scoped_env(std::vector<std::pair<std::string, std::string>> vars) : vars_(vars) {
+    for (const auto& [k, v] : vars_) ::setenv(k.c_str(), v.c_str(), 1);
+  }
+  ~scoped_env() {
+    for (const auto& [k, v] : vars_) ::unsetenv(k.c_str());
+  }
+  scoped_env(const scoped_env&) = delete;
+  scoped_env& operator=(const scoped_env&) = delete;
+  std::vector<std::pair<std::string, std::string>> vars_;
+};
+
+// The message of the fitwatch::error `f` throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const fitwatch::error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 }  // namespace fitwatch::test

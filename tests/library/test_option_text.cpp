@@ -13,16 +13,9 @@
 
 namespace detail = fitwatch::detail;
 
-namespace {
+using fitwatch::test::error_of;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fitwatch::error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+namespace {
 
 // Text that no parser of a number, count or boolean accepts.
 const char* const hostile[] = {"",      " 5",     "5 ", "5\r", "5\n", "5\r\n", "\r\n",

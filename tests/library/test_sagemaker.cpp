@@ -18,28 +18,10 @@
 #include "support.hpp"
 #include "temp_dir.hpp"
 
+using fitwatch::test::error_of;
+using fitwatch::test::scoped_env;
+
 namespace {
-
-// Sets environment variables for the lifetime of the object (each test case
-// runs in its own process under ctest).
-struct scoped_env {
-  explicit scoped_env(std::vector<std::pair<std::string, std::string>> vars) : vars_(vars) {
-    for (const auto& [k, v] : vars_) ::setenv(k.c_str(), v.c_str(), 1);
-  }
-  ~scoped_env() {
-    for (const auto& [k, v] : vars_) ::unsetenv(k.c_str());
-  }
-  std::vector<std::pair<std::string, std::string>> vars_;
-};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fitwatch::error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // What a plain `fitwatch::logger log;` (default output: stdout) writes for
 // one evaluation, with fd 1 sent to a file meanwhile.
