@@ -38,11 +38,13 @@ def test_observe_writes_valid_emf_with_the_signal_metrics(tmp_path, cli):
 
 def test_lines_and_signals_equal_those_of_fitwatch_emit(tmp_path, cli):
     """One implementation: the Python monitor writes what the C++ `emit` writes."""
-    mon, signals, text = observe_all(tmp_path, CURVE)
+    # The best epoch below was written for smoothing 0.7 and train_window 6
+    # (the defaults until tune.py chose 0.5 and 4); both sides get them.
+    mon, signals, text = observe_all(tmp_path, CURVE, smoothing=0.7, train_window=6)
     stdin = "".join(json.dumps({"epoch": e, "train_loss": t, "val_loss": v,
                                 "timestamp": 1700000000000 + e}) + "\n" for e, t, v in CURVE)
-    r = subprocess.run([cli, "emit", "--job-name", "j"], input=stdin, capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run([cli, "emit", "--job-name", "j", "--smoothing", "0.7", "--train-window", "6"],
+                       input=stdin, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert emf_lines(text) == emf_lines(r.stdout)
     assert any(s.overfitting for s in signals)  # the curve does overfit
@@ -230,7 +232,9 @@ def first_alarm(events):
 def test_monitor_mode_max_alarms_after_the_peak_as_fitwatch_emit_does(tmp_path, cli):
     path = tmp_path / "emf.log"
     with fitwatch.Logger(job_name="j", path=path) as log:
-        mon = fitwatch.Monitor(log, monitor="val_acc", mode="max")
+        # smoothing 0.7, as the peak epoch below was written for (the default
+        # 0.5 lags the smoothed peak to epoch 14).
+        mon = fitwatch.Monitor(log, monitor="val_acc", mode="max", smoothing=0.7)
         signals = [mon.observe(e, t, v, metric=a, timestamp=1700000000000 + e)
                    for e, t, v, a in ACCURACY]
     events = emf_lines(path.read_text())
@@ -244,8 +248,8 @@ def test_monitor_mode_max_alarms_after_the_peak_as_fitwatch_emit_does(tmp_path, 
     assert "Bestval_acc" in events[-1] and "BestValidationLoss" not in events[-1]
     # The same curve through `fitwatch emit`: the same first alarm.
     csv = "epoch,train_loss,val_loss,val_acc\n" + "".join("%d,%r,%r,%r\n" % c for c in ACCURACY)
-    r = subprocess.run([cli, "emit", "--job-name", "j", "--monitor", "val_acc", "--mode", "max"],
-                       input=csv, capture_output=True, text=True, timeout=60)
+    r = subprocess.run([cli, "emit", "--job-name", "j", "--monitor", "val_acc", "--mode", "max",
+                        "--smoothing", "0.7"], input=csv, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert first_alarm(emf_lines(r.stdout)) == epoch
     # Read as lower-is-better, the rise while the model learns is what alarms.
