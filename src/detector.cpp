@@ -291,7 +291,8 @@ const signals& detector::update(const evaluation& e) {
           << 100 * window_rise / std::fabs(best_window_) << "% and " << window_rise / window_unit
           << " noise units " << w.worse << " its best such mean (evaluations " << first << " to "
           << first + ws - 1 << ")";
-    } else if (options_.cusum_h > 0 && s.since_best >= 1 && cusum_ > options_.cusum_h) {
+    } else if (options_.cusum_h > 0 && s.since_best >= 1 && cusum_ > options_.cusum_h &&
+               s.generalization_loss > options_.gl_threshold) {
       why << w.subject << ": its excess " << w.worse << " its best (evaluation "
           << s.best_evaluation + 1 << ") less " << options_.cusum_k << " noise units, summed over "
           << evaluations(cusum_since_) << " (CUSUM), is " << cusum_ << " noise units";

@@ -139,7 +139,8 @@ struct detector_options {
   /// Rule "cusum": a one-sided CUSUM of the raw validation loss above its
   /// (smoothed) best, in noise units: S = max(0, S + (loss - best) / noise -
   /// cusum_k) after each evaluation once the noise is known, S = 0 at every
-  /// new best; fires when S > cusum_h. cusum_k is the excess per evaluation
+  /// new best; fires when S > cusum_h and the smoothed loss is more than
+  /// gl_threshold percent above its best. cusum_k is the excess per evaluation
   /// it forgives (the best is the lowest smoothed value, so a flat noisy run
   /// sits about one noise unit above it); it fires whatever the training
   /// loss does: a sustained rise is never muted. cusum_h 0 disables it.

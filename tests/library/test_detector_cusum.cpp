@@ -69,6 +69,17 @@ TEST_CASE("CUSUM fires on a sustained rise, whatever the training loss does") {
     detector off{cusum_only(1.5, 0)};
     CHECK(first_alarm(off, val) == val.size());
   }
+  SUBCASE("it needs the smoothed loss gl_threshold percent above its best") {
+    // The same curve 40 times flatter: as many noise units, under 2 %.
+    auto flat = val;
+    for (auto& x : flat) x = 1 + (x - 1) / 40;
+    detector no_floor{cusum_only(5, 24)};
+    CHECK(first_alarm(no_floor, flat) == first);
+    auto o = cusum_only(5, 24);
+    o.gl_threshold = 2;
+    detector floor{o};
+    CHECK(first_alarm(floor, flat) == flat.size());
+  }
   SUBCASE("the training-loss condition does not mute it") {
     auto o = cusum_only(5, 24);
     o.train_falling_t = 4;
