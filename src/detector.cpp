@@ -27,7 +27,9 @@ detector::detector(detector_options options) : options_(std::move(options)) {
       {"gl_noise_units", options_.gl_noise_units},
       {"train_falling_t", options_.train_falling_t},
       {"strong_rise_units", options_.strong_rise_units},
-      {"window_units", options_.window_units}};
+      {"window_units", options_.window_units},
+      {"cusum_k", options_.cusum_k},
+      {"cusum_h", options_.cusum_h}};
   for (const auto& [name, value] : thresholds) {
     if (value < 0 || std::isnan(value)) {
       throw error(std::string("detector ") + name + " must not be negative, got " +
@@ -231,6 +233,15 @@ const signals& detector::update(const evaluation& e) {
                     ? strong_run_ + 1
                     : 0;
   const bool strong_rise = strong_run_ > 0 && strong_run_ >= options_.strong_rise_confirm;
+  // CUSUM: O(1); NaN (an infinite loss less an infinite best) counts as 0.
+  if (s.improved || s.noise <= 0 || options_.cusum_h <= 0) {
+    cusum_ = 0;
+    cusum_since_ = 0;
+  } else {
+    const double next = cusum_ + (value - best) / s.noise - options_.cusum_k;
+    cusum_ = next > 0 ? next : 0;
+    cusum_since_ = cusum_ > 0 ? cusum_since_ + 1 : 0;
+  }
 
   // The verdict: latched until a new best; rules are silent during warm-up.
   if (s.improved) latched_ = false;
@@ -280,6 +291,11 @@ const signals& detector::update(const evaluation& e) {
           << 100 * window_rise / std::fabs(best_window_) << "% and " << window_rise / window_unit
           << " noise units " << w.worse << " its best such mean (evaluations " << first << " to "
           << first + ws - 1 << ")";
+    } else if (options_.cusum_h > 0 && s.since_best >= 1 && cusum_ > options_.cusum_h &&
+               s.generalization_loss > options_.gl_threshold) {
+      why << w.subject << ": its excess " << w.worse << " its best (evaluation "
+          << s.best_evaluation + 1 << ") less " << options_.cusum_k << " noise units, summed over "
+          << evaluations(cusum_since_) << " (CUSUM), is " << cusum_ << " noise units";
     } else if (options_.rise_patience > 0 && s.rise_streak >= options_.rise_patience) {
       why << w.subject << " " << w.rose << " " << evaluations(s.rise_streak) << " in a row";
     } else if (options_.patience > 0 && s.since_best >= options_.patience) {
@@ -407,6 +423,8 @@ std::string detector::save_state() const {
       {"best_window", best_window_},
       {"best_window_end", best_window_end_},
       {"best_window_eval", best_window_eval_},
+      {"cusum", number_json(cusum_)},
+      {"cusum_since", cusum_since_},
       {"history", ring(history_)},
       {"train_history", ring(train_history_)},
       {"history_count", history_count_},
@@ -487,6 +505,10 @@ void detector::restore_state(std::string_view text) {
   next.best_window_ = next.has_window_ ? r.number("best_window") : 0;
   next.best_window_end_ = next.has_window_ ? r.count("best_window_end", next.history_count_) : 0;
   next.best_window_eval_ = next.has_window_ ? r.count("best_window_eval", next.count_) : 0;
+  // Saved before the CUSUM rule existed: it starts afresh.
+  next.cusum_ = j.contains("cusum") ? r.number("cusum", false) : 0;
+  if (!(next.cusum_ >= 0)) bad_state("cusum is not a number of at least 0");
+  next.cusum_since_ = j.contains("cusum") ? r.count("cusum_since", next.count_) : 0;
   next.stop_ = r.boolean("stop");
 
   const auto& sj = r.at("signals");

@@ -73,6 +73,8 @@ GRID = {
     "window_size": [0, 4, 6, 8, 12, 16],
     "window_units": [2, 3, 4, 5, 6, 8],
     "noise_detrend": [False, True],
+    "cusum_k": [1, 2, 3, 4, 5, 6],
+    "cusum_h": [0, 4, 8, 12, 16, 24],
 }
 
 

@@ -136,6 +136,16 @@ struct detector_options {
   /// most 16.
   std::size_t window_size = 0;
   double window_units = 4.0;
+  /// Rule "cusum": a one-sided CUSUM of the raw validation loss above its
+  /// (smoothed) best, in noise units: S = max(0, S + (loss - best) / noise -
+  /// cusum_k) after each evaluation once the noise is known, S = 0 at every
+  /// new best; fires when S > cusum_h and the smoothed loss is more than
+  /// gl_threshold percent above its best. cusum_k is the excess per evaluation
+  /// it forgives (the best is the lowest smoothed value, so a flat noisy run
+  /// sits about one noise unit above it); it fires whatever the training
+  /// loss does: a sustained rise is never muted. cusum_h 0 disables it.
+  double cusum_k = 1.0;
+  double cusum_h = 0;
   /// Rule "rise streak": the validation loss rose this many evaluations in a
   /// row. 0 disables it.
   std::size_t rise_patience = 0;
@@ -266,6 +276,8 @@ class detector {
   double best_window_ = 0;
   std::size_t best_window_end_ = 0;
   std::size_t best_window_eval_ = 0;  // the evaluation of its last one
+  double cusum_ = 0;                  // the CUSUM statistic S, >= 0
+  std::size_t cusum_since_ = 0;       // evaluations since S was last 0
   // The last raw validation losses, oldest first once full (a ring).
   static constexpr std::size_t history_size = 16;
   std::array<double, history_size> history_{};
