@@ -17,10 +17,14 @@ namespace fitwatch::report::detail {
 
 // `name` as the library's table has it; not a constant expression (a
 // compile error where it is used as one) if the library emits no such metric.
+// A throw-expression, not a throw statement: GCC 10 (the wheel's Debian 11
+// root) rejects a constexpr function that ends in a throw statement.
 constexpr std::string_view signal(std::string_view name) {
-  for (const auto& m : fitwatch::signal_metrics)
-    if (m.name == name) return m.name;
-  throw std::invalid_argument("not a metric fitwatch::signal_metrics declares");
+  std::size_t i = 0;
+  while (i < fitwatch::signal_metrics.size() && fitwatch::signal_metrics[i].name != name) ++i;
+  return i < fitwatch::signal_metrics.size()
+             ? fitwatch::signal_metrics[i].name
+             : throw std::invalid_argument("not a metric fitwatch::signal_metrics declares");
 }
 
 // The metrics, in the order of the `metric` enum.
