@@ -52,12 +52,17 @@ python3 -m venv /venv
 import json
 lines = open("readme.out").read().splitlines()
 events = [json.loads(l) for l in lines]
-assert len(events) == 3 and all("_aws" in e for e in events), lines
-assert [e["Epoch"] for e in events] == [1, 2, 3], events
-assert events[-1]["ValidationLoss"] == 0.7 and events[-1]["TrainingJobName"] == "local"
+# The README's block: one line per epoch of its job until the monitor says
+# stop, which it does (the curve overfits), before the last epoch.
+assert events and all("_aws" in e for e in events), lines
+assert [e["Epoch"] for e in events] == list(range(1, len(events) + 1)), events
+assert all(e["TrainingJobName"] == "my-job" for e in events), events
+assert events[-1]["OverfittingDetected"] == 1 and len(events) < 16, events
+assert [e["OverfittingDetected"] for e in events[:-1]] == [0] * (len(events) - 1), events
 import fitwatch, platform
-print("README block: 3 EMF lines; Python %s, glibc %s, fitwatch %s"
-      % (platform.python_version(), platform.libc_ver()[1], fitwatch.__version__))
+print("README block: %d EMF lines, overfitting at epoch %d; Python %s, glibc %s, fitwatch %s"
+      % (len(events), events[-1]["Epoch"], platform.python_version(), platform.libc_ver()[1],
+         fitwatch.__version__))
 PY
 if [ -x /venv/bin/fitwatch ]; then
   /venv/bin/python -c '
