@@ -199,22 +199,21 @@ process_rank read_process_rank() {
   return r;
 }
 
-// A bad FITWATCH_WRITE_RANKS is reported and every rank writes: it gates
-// output, and the library's policy for a malformed rank variable is to report
-// and keep writing (a duplicate line is better than none; issue 25, M2). The
-// same reading as the setting write_ranks (settings.hpp) from the variable.
-bool environment_writes_metrics() {
+std::optional<write_ranks> environment_write_ranks() {
   constexpr const char* variable = "FITWATCH_WRITE_RANKS";
-  auto ranks = write_ranks::zero;
-  if (const char* v = std::getenv(variable); v != nullptr) {
-    try {
-      ranks = parse_write_ranks(detail::parse_json_quoted(v, variable), variable);
-    } catch (const error& e) {
-      detail::report(std::string(e.what()) + "; every rank writes metric lines");
-      ranks = write_ranks::all;
-    }
+  const char* v = std::getenv(variable);
+  if (v == nullptr) return std::nullopt;
+  try {
+    return parse_write_ranks(detail::parse_json_quoted(v, variable), variable);
+  } catch (const error& e) {
+    detail::report(std::string(e.what()) + "; every rank writes metric lines");
+    return write_ranks::all;
   }
-  return ranks == write_ranks::all || read_process_rank().rank == 0;
+}
+
+bool environment_writes_metrics() {
+  return environment_write_ranks().value_or(write_ranks::zero) == write_ranks::all ||
+         read_process_rank().rank == 0;
 }
 
 }  // namespace fitwatch

@@ -1,16 +1,13 @@
 #include "fitwatch/settings.hpp"
 
 #include <cctype>
-#include <cmath>
 #include <cstdlib>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <variant>
 
 #include "diagnostics.hpp"
 #include "fitwatch/error.hpp"
 #include "fitwatch/monitor.hpp"
-#include "number_text.hpp"
 #include "option_text.hpp"
 
 namespace fitwatch {
@@ -169,24 +166,17 @@ void apply_hyperparameters(settings& s, const std::map<std::string, std::string>
 }
 
 namespace {
-// Applies FITWATCH_<NAME> if it is set. A bad FITWATCH_WRITE_RANKS is
-// reported and every rank writes: it gates output, and the library's policy
-// for a malformed rank variable is to report and keep writing (a duplicate
-// line is better than none; issue 25, M2).
+// Applies FITWATCH_<NAME> if it is set. FITWATCH_WRITE_RANKS is read as the
+// environment's gate reads it (sagemaker.hpp): a bad value is reported and
+// every rank writes.
 void apply_variable(settings& s, std::string_view name) {
-  const auto variable = environment_variable_of(name);
-  const char* v = std::getenv(variable.c_str());
-  if (v == nullptr) return;
-  if (name != "write_ranks") {
-    apply_setting(s, name, v, variable);
+  if (name == "write_ranks") {
+    if (const auto ranks = environment_write_ranks()) s.ranks = *ranks;
     return;
   }
-  try {
+  const auto variable = environment_variable_of(name);
+  if (const char* v = std::getenv(variable.c_str()); v != nullptr)
     apply_setting(s, name, v, variable);
-  } catch (const error& e) {
-    detail::report(std::string(e.what()) + "; every rank writes metric lines");
-    s.ranks = write_ranks::all;
-  }
 }
 }  // namespace
 

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,6 +107,12 @@ struct process_rank {
 /// size) is reported on stderr and read as unset, so the process counts as
 /// rank 0 and writes; -1 ("not distributed" to some launchers) is unset.
 process_rank read_process_rank();
+
+/// FITWATCH_WRITE_RANKS read as the setting write_ranks; nullopt when unset.
+/// Never throws: a bad value is reported on stderr and read as
+/// write_ranks::all (the library's policy for a malformed rank variable is to
+/// report and keep writing: a duplicate line is better than none; issue 25).
+std::optional<write_ranks> environment_write_ranks();
 
 /// Whether this process writes metric lines by the environment alone:
 /// FITWATCH_WRITE_RANKS (only this variable) and read_process_rank(). The
