@@ -147,7 +147,7 @@ bench-corpus: deps
 	rm -rf bench/corpus/runs bench/corpus/torch_runs bench/corpus/seq_runs
 	python3 bench/corpus/generate.py $(BUILD)/examples/train_fashion_mnist 160 $(JOBS)
 	/usr/bin/python3 bench/corpus/generate_torch.py
-	nice -n 19 /usr/bin/python3 bench/corpus/generate_seq.py 82 2
+	nice -n 19 /usr/bin/python3 bench/corpus/generate_seq.py 242 2
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
