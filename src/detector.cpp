@@ -27,6 +27,7 @@ detector::detector(detector_options options) : options_(std::move(options)) {
       {"gl_noise_units", options_.gl_noise_units},
       {"train_falling_t", options_.train_falling_t},
       {"strong_rise_units", options_.strong_rise_units},
+      {"strong_rise_percent", options_.strong_rise_percent},
       {"window_units", options_.window_units},
       {"cusum_k", options_.cusum_k},
       {"cusum_h", options_.cusum_h}};
@@ -228,10 +229,11 @@ const signals& detector::update(const evaluation& e) {
   s.train_trend = train_trend(s.since_best);
   const bool train_falling =
       options_.train_falling_t == 0 || s.train_trend < -options_.train_falling_t;
-  strong_run_ = options_.strong_rise_units > 0 && gl_run_ > 0 && s.noise > 0 &&
-                        v - best > options_.strong_rise_units * smoothed_noise
-                    ? strong_run_ + 1
-                    : 0;
+  const bool beyond_units = options_.strong_rise_units > 0 && s.noise > 0 &&
+                            v - best > options_.strong_rise_units * smoothed_noise;
+  const bool beyond_percent =
+      options_.strong_rise_percent > 0 && s.generalization_loss > options_.strong_rise_percent;
+  strong_run_ = gl_run_ > 0 && (beyond_units || beyond_percent) ? strong_run_ + 1 : 0;
   const bool strong_rise = strong_run_ > 0 && strong_run_ >= options_.strong_rise_confirm;
   // CUSUM: O(1); NaN (an infinite loss less an infinite best) counts as 0.
   if (s.improved || s.noise <= 0 || options_.cusum_h <= 0) {
@@ -252,7 +254,7 @@ const signals& detector::update(const evaluation& e) {
     const double rise = value - best;  // raw, worse than the (smoothed) best
     if (!train_falling && !strong_rise) {
       // the validation-loss rules below speak only while the model still
-      // learns the training set, or beyond strong_rise_units (see both)
+      // learns the training set, or beyond strong_rise_units or _percent (see them)
     } else if (options_.gl_threshold > 0 && gl_run_ >= options_.gl_confirm &&
                s.since_best >= options_.gl_min_since_best) {
       why << w.subject << " " << s.generalization_loss << "% " << w.worse
@@ -274,8 +276,11 @@ const signals& detector::update(const evaluation& e) {
     if (validation_rule && options_.train_falling_t > 0) {
       if (train_falling) {
         why << ", while the training loss still falls";
-      } else {
+      } else if (beyond_units) {
         why << ", " << (v - best) / smoothed_noise << " noise units " << w.worse << " its best";
+      } else {
+        why << ", more than " << options_.strong_rise_percent << "% " << w.worse
+            << " its best whatever the training loss does";
       }
     }
     const double window_rise = window_mean - best_window_;

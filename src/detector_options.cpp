@@ -47,6 +47,10 @@ const std::vector<detector_option>& detector_option_table() {
        "GL, jump and trend also fire, whatever the training loss does, this many noise units "
        "above the best; 0 = never",
        &d::strong_rise_units},
+      {"strong_rise_percent", "number",
+       "GL, jump and trend also fire, whatever the training loss does, this many percent "
+       "above the best; 0 = never",
+       &d::strong_rise_percent},
       {"strong_rise_confirm", "count", "...for this many evaluations in a row (at least 1)",
        &d::strong_rise_confirm},
       {"window_size", "count", "window rule: evaluations per mean (0 to 16); 0 disables it",

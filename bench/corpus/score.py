@@ -259,7 +259,8 @@ def main():
         capture_output=True, text=True, check=True).stdout) if os.path.exists(chosen_path) else {}
     moved = []
     for name in ("smoothing", "gl_threshold", "gl_noise_units", "train_falling_t",
-                 "strong_rise_units", "window_size", "window_units", "noise_detrend"):
+                 "strong_rise_units", "strong_rise_percent", "window_size", "window_units",
+                 "noise_detrend"):
         if name not in defaults:
             continue
         grid = [x for x in tune_grid()[name]]

@@ -12,11 +12,14 @@ the current defaults, each option moved over its grid in turn, repeated until
 nothing improves, from several random starts. The rule of choice, on the
 tuning half:
 
-  1. false alarms <= BUDGET on the healthy runs of every corpus (pooled over
-     the corpora with fewer than MIN_HEALTHY healthy runs), with one false
-     alarm to spare on every corpus where one run is at most half the budget
-     (at least 2 / BUDGET = 40 healthy runs: the plateaus, torch-zoo,
-     seed-averaged): a set that sits exactly at the budget of its tuning half
+  1. false alarms <= BUDGET on the healthy runs of every corpus with at
+     least MIN_HEALTHY = 2 / BUDGET = 40 of them (the plateaus, torch-zoo,
+     seed-averaged), and on the healthy runs of the smaller corpora pooled
+     (fashion-grid and the three rnn corpora), with one false alarm to spare
+     on each: a budget means something only where one run is at most half
+     of it (with MIN_HEALTHY 10, the rnn corpus, grown to 11 healthy tuning
+     runs, had a budget of its own where one run decided: 5 % of 11 allows
+     none); a set that sits exactly at the budget of its tuning half
      is over it on the held-out half about as often as not (issue #24: the
      plateaus went from 4/80 tuning to 6/80 held out); the plateaus' false
      alarms are counted on EXTRA_PLATEAUS more synthetic plateaus besides
@@ -53,7 +56,7 @@ BUDGET = 0.05
 NULL_BUDGET = BUDGET / 2
 EXTRA_PLATEAUS = 400
 EXTRA_PLATEAU_SEED = 20261207  # not the seed of corpora.plateaus()
-MIN_HEALTHY = 10
+MIN_HEALTHY = 40  # = 2 / BUDGET: a corpus where one false alarm is at most half the budget
 MIN_OVERFIT = 5
 GRID = {
     "smoothing": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
@@ -69,6 +72,7 @@ GRID = {
     "train_falling_t": [0, 1, 2, 3, 4, 5, 6],
     "train_window": [4, 6, 8, 10, 12],
     "strong_rise_units": [0, 3, 4, 5, 6, 8, 10, 15, 20, 30],
+    "strong_rise_percent": [0, 25, 50, 100, 200],
     "strong_rise_confirm": [1, 2, 3, 4, 6],
     "window_size": [0, 4, 6, 8, 12, 16],
     "window_units": [2, 3, 4, 5, 6, 8],
@@ -127,7 +131,8 @@ def merit(alarms, runs):
             recalls.append(s["hits"] / s["overfit"])
     if small:
         fa = sum(alarms[r["id"]] is not None for r in small)
-        ok &= fa <= BUDGET * len(small)
+        spare = 1 if len(small) * BUDGET >= 2 else 0
+        ok &= fa + spare <= BUDGET * len(small)
         excess += max(0.0, fa / len(small) - BUDGET)
     real = [r for r in runs if r["corpus"] != "plateaus"]
     s = score.score(alarms, real)

@@ -73,7 +73,7 @@ struct detector_options {
   /// A change smaller than this is neither an improvement nor a rise.
   double min_delta = 0.0;
   /// Evaluations ignored by every rule (signals are still computed).
-  std::size_t warmup = 4;
+  std::size_t warmup = 5;
   /// Exponential smoothing of the validation loss the rules read:
   /// s = alpha * v + (1 - alpha) * s_prev. 1 = no smoothing.
   double smoothing = 0.5;
@@ -82,33 +82,33 @@ struct detector_options {
   /// change per evaluation. With noise_detrend, of the change less its
   /// median (a steady trend is not noise: a rise does not widen the unit it
   /// is measured in); without, of the change itself.
-  bool noise_detrend = false;
+  bool noise_detrend = true;
 
   /// Rule "generalization loss": the (smoothed) validation loss more than
   /// this many percent of |best|, and more than `gl_noise_units` noise units,
   /// above its best, for `gl_confirm` evaluations in a row, and at least
   /// `gl_min_since_best` evaluations after the best. 0 disables it.
   /// Defaults chosen on the tuning half of the corpora (docs/benchmarks.md).
-  double gl_threshold = 5.0;
+  double gl_threshold = 3.0;
   std::size_t gl_confirm = 1;
   std::size_t gl_min_since_best = 3;
   /// The GL rule's noise floor, in noise units of the smoothed loss
   /// (noise x sqrt(smoothing / (2 - smoothing))). 0 = percent only.
-  double gl_noise_units = 2.0;
+  double gl_noise_units = 3.0;
   /// Rule "jump": one raw validation loss more than this many noise units
   /// and more than `gl_threshold` percent above the best (smoothed)
   /// validation loss, any evaluation after the best. Catches a sharp upturn in
   /// the last evaluations of a run, before the smoothed rule can confirm it.
   /// Needs 6 earlier changes to estimate the noise. 0 disables it.
-  double jump_sigmas = 5.0;
+  double jump_sigmas = 0;
   /// Rule "trend": the last `trend_window` raw validation losses, from the
   /// best evaluation on, have a least-squares slope more than `trend_t`
   /// standard errors above zero, and the smoothed loss is more than
   /// `trend_min_gl` percent above its best. Catches a slow, steady rise that
   /// stays under `gl_threshold`. 0 disables it; the window is at most 16.
-  std::size_t trend_window = 5;
+  std::size_t trend_window = 8;
   double trend_t = 2.0;
-  double trend_min_gl = 4.0;
+  double trend_min_gl = 1.0;
   /// "The training loss still falls": the three rules above (GL, jump,
   /// trend) fire only while the least-squares slope of the last training
   /// losses (from the best evaluation on, at least `train_window` and at
@@ -121,10 +121,16 @@ struct detector_options {
   /// units above its best (and the GL rule's conditions hold): a rise that
   /// far beyond the noise is worth an email whatever the training loss does
   /// (a model that gets worse on everything). 0 = never.
-  double strong_rise_units = 15.0;
-  /// ...for this many evaluations in a row: a sustained rise beyond the
-  /// noise is never muted by the training loss.
-  std::size_t strong_rise_confirm = 1;
+  double strong_rise_units = 0;
+  /// ...or while it is more than this many percent of |best| above its best
+  /// (and the GL rule's conditions hold): a rise too large for any noise,
+  /// where the noise unit is itself large (a validation loss that jumps by
+  /// tens of percent from one evaluation to the next and climbs far above
+  /// its best while the training loss is flat: issue #24). 0 = never.
+  double strong_rise_percent = 200;
+  /// ...for this many evaluations in a row (either escape): a sustained
+  /// rise beyond the noise is never muted by the training loss.
+  std::size_t strong_rise_confirm = 2;
   /// Rule "window": the mean of the last `window_size` raw validation losses
   /// is more than `window_units` noise units of such a mean (noise x
   /// sqrt(2 / window_size)) and more than `gl_threshold` percent above the
@@ -135,7 +141,7 @@ struct detector_options {
   /// training loss does: a sustained rise is never muted. 0 disables it; at
   /// most 16.
   std::size_t window_size = 0;
-  double window_units = 4.0;
+  double window_units = 3.0;
   /// Rule "cusum": a one-sided CUSUM of the raw validation loss above its
   /// (smoothed) best, in noise units: S = max(0, S + (loss - best) / noise -
   /// cusum_k) after each evaluation once the noise is known, S = 0 at every
@@ -144,8 +150,8 @@ struct detector_options {
   /// it forgives (the best is the lowest smoothed value, so a flat noisy run
   /// sits about one noise unit above it); it fires whatever the training
   /// loss does: a sustained rise is never muted. cusum_h 0 disables it.
-  double cusum_k = 1.0;
-  double cusum_h = 0;
+  double cusum_k = 4.0;
+  double cusum_h = 24;
   /// Rule "rise streak": the validation loss rose this many evaluations in a
   /// row. 0 disables it.
   std::size_t rise_patience = 0;
@@ -269,7 +275,7 @@ class detector {
   bool has_best_ = false;
   double previous_ = 0;
   std::size_t gl_run_ = 0;
-  std::size_t strong_run_ = 0;  // evaluations in a row beyond strong_rise_units
+  std::size_t strong_run_ = 0;  // evaluations in a row beyond strong_rise_units or _percent
   // The lowest mean of window_size consecutive losses, and the history_count_
   // after its last one.
   bool has_window_ = false;

@@ -220,7 +220,7 @@ TEST_CASE("emit: on torchrun rank 1 only --passthrough lines are written, unless
   }
 }
 
-TEST_CASE("emit: the jump and trend rules are on by default and each flag turns one off") {
+TEST_CASE("emit: the jump rule is off by default, --jump-sigmas turns it on, bad flags fail") {
   // Noise around a flat 0.5, then a jump of 12 noise units at epoch 11.
   std::string curve;
   const double val[] = {0.52, 0.5, 0.52, 0.5, 0.48, 0.5, 0.52, 0.5, 0.48, 0.5, 0.75};
@@ -233,13 +233,18 @@ TEST_CASE("emit: the jump and trend rules are on by default and each flag turns 
     REQUIRE(r.exit_code == 0);
     return parse_emf(lines_of(r.out).back());
   };
-  const auto on = verdict("");
+  // The jump alone (the GL rule off; the noise unit of the change itself:
+  // detrended, this two-valued noise has a median deviation of 0).
+  const std::string alone = "--gl-threshold 0 --noise-detrend false ";
+  CHECK(verdict("")["OverfittingDetected"] == 0);  // one jump, at the last epoch
+  CHECK(verdict(alone)["OverfittingDetected"] == 0);
+  const auto on = verdict(alone + "--jump-sigmas 5");
   CHECK(on["OverfittingDetected"] == 1);
   CHECK(on["OverfittingReason"].get<std::string>().rfind("validation loss jumped", 0) == 0);
-  CHECK(verdict("--jump-sigmas 0")["OverfittingDetected"] == 0);
-  CHECK(verdict("--jump-sigmas 13")["OverfittingDetected"] == 0);
+  CHECK(verdict(alone + "--jump-sigmas 13")["OverfittingDetected"] == 0);
   CHECK(run_command(cli + " emit --trend-window 2", "").exit_code == 2);
   CHECK(run_command(cli + " emit --trend-t -1", "").exit_code == 2);
+  CHECK(run_command(cli + " emit --strong-rise-percent -1", "").exit_code == 2);
 }
 
 TEST_CASE("emit: NaN, Infinity and -Infinity as Python's json writes them mean divergence") {

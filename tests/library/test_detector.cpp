@@ -32,10 +32,22 @@ std::vector<fitwatch::signals> run(detector& d, const std::vector<double>& val,
 // GL 5 %) were worked out with, spelt out: they hold if the defaults move.
 detector_options previous_defaults() {
   detector_options o;
+  o.warmup = 4;
   o.smoothing = 0.7;
+  o.noise_detrend = false;
   o.gl_threshold = 5;
+  o.gl_noise_units = 2;
+  o.jump_sigmas = 5;
+  o.trend_window = 5;
+  o.trend_t = 2;
+  o.trend_min_gl = 4;
+  o.train_falling_t = 5;
   o.train_window = 6;
+  o.strong_rise_units = 15;
+  o.strong_rise_percent = 0;
+  o.strong_rise_confirm = 1;
   o.window_size = 0;
+  o.cusum_h = 0;
   return o;
 }
 
@@ -205,7 +217,7 @@ TEST_CASE("the validation-loss rules speak only while the training loss still fa
     std::vector<double> v = {1.0, 0.8, 0.6};
     for (int i = 0; i < 12; ++i) v.push_back(0.5 + (i % 2 ? 0.001 : -0.001));
     for (int i = 1; i <= 8; ++i) v.push_back(0.5 + 0.02 * i);
-    detector d;
+    detector d{previous_defaults()};
     const auto s = run(d, v, false);
     std::size_t first = 0;
     while (first < s.size() && !s[first].overfitting) ++first;
@@ -213,7 +225,7 @@ TEST_CASE("the validation-loss rules speak only while the training loss still fa
     CHECK(s[first].since_best >= 3);  // the GL rule's other conditions still hold
     CHECK(s[first].reason.find("noise units above its best") != std::string::npos);
     CHECK(s[first].reason.find("training loss still falls") == std::string::npos);
-    detector_options o;
+    auto o = previous_defaults();
     o.strong_rise_units = 0;
     detector off{o};
     for (const auto& x : run(off, v, false)) CHECK_FALSE(x.overfitting);
@@ -273,7 +285,7 @@ TEST_CASE("jump rule: one loss far outside the noise, and above gl_threshold, fi
   // Noise .02 * 1.4826 / sqrt 2 = .021 around a flat 0.5; best (EMA) near .49.
   const std::vector<double> flat = {0.52, 0.5, 0.52, 0.5, 0.48, 0.5, 0.52, 0.5, 0.48, 0.5};
   SUBCASE("a jump of 12 noise units fires on its evaluation") {
-    detector d;
+    detector d{previous_defaults()};
     auto val = flat;
     val.push_back(0.75);
     const auto s = run(d, val);
@@ -282,7 +294,7 @@ TEST_CASE("jump rule: one loss far outside the noise, and above gl_threshold, fi
     CHECK(s.back().reason.rfind("validation loss jumped to 0.75, ", 0) == 0);
   }
   SUBCASE("a loss below zero (a negative log-likelihood) jumps too") {
-    detector d;
+    detector d{previous_defaults()};
     std::vector<double> val;
     for (const double x : flat) val.push_back(x - 2);  // around -1.5
     val.push_back(-1.25);                              // 12 noise units, 17 % of |best|
@@ -291,7 +303,7 @@ TEST_CASE("jump rule: one loss far outside the noise, and above gl_threshold, fi
     CHECK(s.back().overfitting);
   }
   SUBCASE("3 noise units is noise") {
-    detector d;
+    detector d{previous_defaults()};
     auto val = flat;
     val.push_back(0.55);
     CHECK_FALSE(run(d, val).back().overfitting);
@@ -449,7 +461,7 @@ TEST_CASE("window rule: the run's level against its best level, whatever the tra
   // the GL, jump and trend rules are muted, the window rule is not.
   std::vector<double> val;
   for (int i = 0; i < 40; ++i) val.push_back(1.0 + 0.01 * i + (i % 2 ? 0.05 : -0.05));
-  detector_options o;
+  auto o = previous_defaults();
   o.window_size = 8;
   o.window_units = 4;
   o.strong_rise_units = 0;
@@ -463,12 +475,20 @@ TEST_CASE("window rule: the run's level against its best level, whatever the tra
   CHECK(s[first].reason.find("noise units above its best such mean (evaluations 1 to 8)") !=
         std::string::npos);
   SUBCASE("window_size 0 turns it off, and a flat noisy run stays quiet") {
-    detector off;  // the default
+    detector off{previous_defaults()};  // window_size 0 (the default), no CUSUM
     for (const auto& x : run(off, val, false)) CHECK_FALSE(x.overfitting);
     detector flat{o};
     std::vector<double> level;
     for (int i = 0; i < 60; ++i) level.push_back(1.0 + (i % 2 ? 0.05 : -0.05) * (1 + i % 3));
     for (const auto& x : run(flat, level, false)) CHECK_FALSE(x.overfitting);
+  }
+  SUBCASE("the library's defaults catch the climb too, through CUSUM, not muted") {
+    detector defaults;
+    const auto d_s = run(defaults, val, false);
+    std::size_t at = 0;
+    while (at < d_s.size() && !d_s[at].overfitting) ++at;
+    REQUIRE(at < d_s.size());
+    CHECK(d_s[at].reason.find("(CUSUM)") != std::string::npos);
   }
   SUBCASE("its best window survives a save and restore") {
     detector a{o};
@@ -495,7 +515,7 @@ TEST_CASE("strong_rise_confirm: a rise beyond the noise for N evaluations in a r
   for (int i = 0; i < 12; ++i) v.push_back(0.5 + (i % 2 ? 0.001 : -0.001));
   for (int i = 1; i <= 8; ++i) v.push_back(0.5 + 0.02 * i);
   const auto first_alarm = [&](std::size_t confirm) {
-    detector_options o;
+    auto o = previous_defaults();
     o.strong_rise_confirm = confirm;
     detector d{o};
     const auto s = run(d, v, false);
