@@ -9,6 +9,7 @@
 
 #include "cloudwatch_names.hpp"
 #include "fitwatch/error.hpp"
+#include "number_text.hpp"
 
 namespace fitwatch {
 
@@ -279,8 +280,12 @@ const signals& detector::update(const evaluation& e) {
       } else if (beyond_units) {
         why << ", " << (v - best) / smoothed_noise << " noise units " << w.worse << " its best";
       } else {
-        why << ", more than " << options_.strong_rise_percent << "% " << w.worse
-            << " its best whatever the training loss does";
+        char text[detail::max_double_text];
+        why << ", more than "
+            << std::string_view(
+                   text, static_cast<std::size_t>(
+                             detail::format_double(text, options_.strong_rise_percent) - text))
+            << "% " << w.worse << " its best whatever the training loss does";
       }
     }
     const double window_rise = window_mean - best_window_;
@@ -479,11 +484,20 @@ void detector::restore_state(std::string_view text) {
   // options would resume a different detector.
   const auto options = j.find("options");
   if (options == j.end() || !options->is_object()) bad_state("options are missing");
-  // An option the state lacks (saved before the option existed) was its default.
+  // An option the state lacks was saved before the option existed: the
+  // detector then behaved as the option's value below, where that is not
+  // today's default (options that came in off and were turned on later by
+  // tune.py's choice), else as its default.
+  static const std::map<std::string, std::string> before_it_existed = {{"noise_detrend", "false"},
+                                                                       {"strong_rise_percent", "0"},
+                                                                       {"strong_rise_confirm", "1"},
+                                                                       {"cusum_h", "0"}};
   const auto defaults = detector_option_values(detector_options{});
   for (const auto& [name, value] : detector_option_values(options_)) {
     const auto it = options->find(name);
-    if (it == options->end() && defaults.at(name) == value) continue;
+    const auto old = before_it_existed.find(name);
+    const auto& absent = old != before_it_existed.end() ? old->second : defaults.at(name);
+    if (it == options->end() && absent == value) continue;
     if (it == options->end() || !it->is_string() || it->get<std::string>() != value) {
       bad_state("saved with " + name + "=" + (it == options->end() ? "(missing)" : it->dump()) +
                 ", this detector has " + name + "=\"" + value + "\"");

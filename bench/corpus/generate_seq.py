@@ -98,7 +98,7 @@ def sample_config(rng, k):
     if k >= FIRST_LARGER and family == "standard":
         # Configurations past the first 82 runs: training sets up to 3000
         # sequences and less label noise, so the corpus holds runs that
-        # generalise too (the first 82 had 4 healthy runs of 41 standard
+        # generalise too (the first 82 had 3 healthy runs of 42 standard
         # ones: too few to count false alarms on).
         c["train_size"] = rng.choice([300, 600, 1500, 3000])
         c["label_noise"] = rng.choice([0.0, 0.0, 0.1, 0.2])
