@@ -9,7 +9,6 @@
 
 #include "cloudwatch_names.hpp"
 #include "fitwatch/error.hpp"
-#include "number_text.hpp"
 
 namespace fitwatch {
 
@@ -280,12 +279,9 @@ const signals& detector::update(const evaluation& e) {
       } else if (beyond_units) {
         why << ", " << (v - best) / smoothed_noise << " noise units " << w.worse << " its best";
       } else {
-        char text[detail::max_double_text];
         why << ", more than "
-            << std::string_view(
-                   text, static_cast<std::size_t>(
-                             detail::format_double(text, options_.strong_rise_percent) - text))
-            << "% " << w.worse << " its best whatever the training loss does";
+            << detector_option_text(options_, &detector_options::strong_rise_percent) << "% "
+            << w.worse << " its best whatever the training loss does";
       }
     }
     const double window_rise = window_mean - best_window_;
